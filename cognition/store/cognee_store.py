@@ -1,0 +1,177 @@
+"""The store port on cognee: one cognee dataset per Cognition dataset.
+
+Writes run as a cognee custom pipeline (``cognee.run_custom_pipeline(tasks, dataset=…,
+user=…)``), so they land in the dataset's own graph and vector files and take cognee's
+per-dataset lock. Reads enter the same dataset's database context explicitly; a read never
+touches any other dataset's files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from cognition.graphrank import EntityGraph
+from cognition.settings import Settings
+from cognition.store import reads
+from cognition.store.cognee_env import EMBEDDING_MODEL_NAME, cognee_root, prepare_cognee
+from cognition.store.port import DatasetStats, DocumentBatch, StoredChunk
+
+
+class CogneeStore:
+    """Implements ``cognition.store.port.Store`` with cognee's embedded stores."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._user: Any = None
+        self._datasets: dict[str, Any] = {}
+        self._start_lock = asyncio.Lock()
+
+    async def _start(self) -> None:
+        async with self._start_lock:
+            if self._user is not None:
+                return
+            prepare_cognee(self._settings)
+            import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
+            from cognee.modules.engine.operations.setup import setup
+            from cognee.modules.users.methods import get_default_user
+
+            from cognition.embedding.engine import install_in_cognee, shared_embedder
+
+            install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
+            await setup()
+            self._user = await get_default_user()
+
+    async def ensure_dataset(self, name: str) -> None:
+        await self._start()
+        if name not in self._datasets:
+            from cognee.modules.data.methods import create_authorized_dataset
+
+            self._datasets[name] = await create_authorized_dataset(name, self._user)
+
+    async def _dataset(self, name: str) -> Any:
+        await self._start()
+        if name not in self._datasets:
+            from cognee.modules.data.methods.get_authorized_dataset_by_name import (
+                get_authorized_dataset_by_name,
+            )
+
+            found = await get_authorized_dataset_by_name(name, self._user, "read")
+            if found is None:
+                return None
+            self._datasets[name] = found
+        return self._datasets[name]
+
+    async def dataset_exists(self, name: str) -> bool:
+        return await self._dataset(name) is not None
+
+    async def list_datasets(self) -> list[str]:
+        await self._start()
+        from cognee.modules.data.methods.get_authorized_existing_datasets import (
+            get_authorized_existing_datasets,
+        )
+
+        found = await get_authorized_existing_datasets([], "read", self._user)
+        return sorted(d.name for d in found)
+
+    @asynccontextmanager
+    async def _context(self, name: str) -> AsyncIterator[tuple[Any, Any]]:
+        """The dataset's graph and vector engines (and nobody else's)."""
+        from cognee.context_global_variables import set_database_global_context_variables
+        from cognee.infrastructure.databases.graph import get_graph_engine
+        from cognee.infrastructure.databases.vector import get_vector_engine_async
+
+        dataset = await self._dataset(name)
+        if dataset is None:
+            from cognition.errors import DatasetNotFoundError
+
+            raise DatasetNotFoundError(name)
+        async with set_database_global_context_variables(dataset.id, self._user.id):
+            yield await get_graph_engine(), await get_vector_engine_async()
+
+    async def write_document(self, dataset: str, batches: AsyncIterator[DocumentBatch]) -> None:
+        import cognee
+        from cognee.modules.pipelines.tasks.task import Task
+
+        from cognition.store.writes import pull_batches, store_batches
+
+        await self.ensure_dataset(dataset)
+        tmp = cognee_root(self._settings) / "tmp"
+        source = _BatchSource(dataset, batches)
+        result = await cognee.run_custom_pipeline(
+            tasks=[
+                Task(pull_batches, needs_llm=False),
+                Task(store_batches, tmp_dir=tmp, needs_llm=False, task_config={"batch_size": 1}),
+            ],
+            data=[source],
+            dataset=self._datasets[dataset].id,
+            user=self._user,
+            pipeline_name="cognition_import",
+            data_per_batch=1,
+            skip_connection_test=True,
+        )
+        if source.error is not None:
+            raise source.error
+        _raise_on_failure(result)
+
+    async def delete_document(self, dataset: str, document_id: str) -> None:
+        from cognee.infrastructure.locks import dataset_lock
+
+        if await self._dataset(dataset) is None:
+            return
+        async with dataset_lock(self._datasets[dataset].id), self._context(dataset) as (graph, vectors):
+            await reads.delete_document(graph, vectors, document_id)
+
+    async def search_chunks(self, dataset: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        from cognition.store.schema import CHUNK_COLLECTION
+
+        async with self._context(dataset) as (_, vectors):
+            return await reads.vector_search(vectors, CHUNK_COLLECTION, vector, k)
+
+    async def search_entities(self, dataset: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        from cognition.store.schema import ENTITY_COLLECTION
+
+        async with self._context(dataset) as (_, vectors):
+            return await reads.vector_search(vectors, ENTITY_COLLECTION, vector, k)
+
+    async def get_chunks(self, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
+        async with self._context(dataset) as (graph, _):
+            return await reads.chunks_by_id(graph, dataset, ids)
+
+    async def load_graph(self, dataset: str) -> EntityGraph:
+        async with self._context(dataset) as (graph, _):
+            return await reads.entity_graph(graph)
+
+    async def stats(self, dataset: str) -> DatasetStats:
+        async with self._context(dataset) as (graph, vectors):
+            return await reads.stats(graph, vectors)
+
+    async def close(self) -> None:
+        self._datasets.clear()
+
+
+def _raise_on_failure(result: Any) -> None:
+    infos = list(result.values()) if isinstance(result, dict) else [result]
+    for info in infos:
+        if type(info).__name__ == "PipelineRunErrored":
+            from cognition.errors import CognitionError
+
+            raise CognitionError(f"storing a batch failed: {getattr(info, 'payload', info)}")
+
+
+class _BatchSource:
+    """The one data item of a document's pipeline run: its batches, produced lazily.
+
+    An error raised while producing (a page that cannot be read) is kept here and re-raised
+    to the caller with its own type, instead of surfacing as a generic pipeline error.
+    """
+
+    def __init__(self, dataset: str, batches: AsyncIterator[DocumentBatch]) -> None:
+        self.dataset = dataset
+        self.batches = batches
+        self.error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"BatchSource({self.dataset})"

@@ -1,0 +1,86 @@
+"""cognee ``DataPoint`` models of the graph, built from the store port's records.
+
+Imported only after :func:`cognition.store.cognee_env.prepare_cognee` (it imports cognee).
+What gets a vector is decided here, by ``index_fields``: chunk texts (vector search) and
+entity names (linking query entities to graph entities). Documents, sections, pages and
+edges get none: embedding them would cost more than all the chunks and serve no query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from cognition.store.cognee_env import require_prepared
+
+require_prepared()
+
+from cognee.infrastructure.engine import DataPoint  # noqa: E402
+
+from cognition.store.port import ChunkNode, DocumentNode, EntityNode, SectionNode  # noqa: E402
+
+
+class Document(DataPoint):  # type: ignore[misc]
+    name: str
+    source: str
+    content_hash: str
+    kind: str
+    pages: int
+    author: str | None = None
+    metadata: dict[str, Any] = {"index_fields": []}
+
+
+class Section(DataPoint):  # type: ignore[misc]
+    name: str
+    level: int
+    document_id: str
+    metadata: dict[str, Any] = {"index_fields": []}
+
+
+class Page(DataPoint):  # type: ignore[misc]
+    name: str
+    number: int
+    document_id: str
+    metadata: dict[str, Any] = {"index_fields": []}
+
+
+class Chunk(DataPoint):  # type: ignore[misc]
+    text: str
+    document_id: str
+    document_title: str
+    source: str
+    chunk_index: int
+    page_start: int
+    page_end: int
+    section: list[str]
+    metadata: dict[str, Any] = {"index_fields": ["text"]}
+
+
+class Entity(DataPoint):  # type: ignore[misc]
+    name: str
+    key: str
+    kind: str
+    metadata: dict[str, Any] = {"index_fields": ["name"]}
+
+
+def document_point(doc: DocumentNode) -> Document:
+    return Document(
+        id=UUID(doc.id), name=doc.title, source=doc.source, content_hash=doc.content_hash,
+        kind=doc.kind, pages=doc.pages, author=doc.author,
+    )
+
+
+def section_point(section: SectionNode, document_id: str) -> Section:
+    return Section(id=UUID(section.id), name=section.title, level=section.level, document_id=document_id)
+
+
+def chunk_point(chunk: ChunkNode, doc: DocumentNode) -> Chunk:
+    return Chunk(
+        id=UUID(chunk.id), text=chunk.text, document_id=doc.id, document_title=doc.title,
+        source=doc.source, chunk_index=chunk.index, page_start=chunk.page_start,
+        page_end=chunk.page_end, section=list(chunk.section_path),
+    )
+
+
+def entity_point(entity: EntityNode) -> Entity:
+    return Entity(id=UUID(entity.id), name=entity.name, key=entity.key, kind=entity.kind)

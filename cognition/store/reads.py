@@ -1,0 +1,145 @@
+"""Reads and deletes inside one dataset's database context (graph + vector engines given)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from cognition.graphrank import EntityGraph
+from cognition.store.schema import CHUNK_COLLECTION, ENTITY_COLLECTION, properties
+from cognition.store.port import DatasetStats, StoredChunk
+
+_ENTITY_EDGES = """
+MATCH (a:Node)-[r:EDGE]->(b:Node)
+WHERE a.type = 'Entity' AND b.type = 'Entity'
+RETURN a.id, b.id, r.properties
+"""
+_MENTIONS = """
+MATCH (c:Node)-[r:EDGE]->(e:Node)
+WHERE r.relationship_name = 'mentions'
+RETURN c.id, e.id
+"""
+
+
+async def vector_search(vectors: Any, collection: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+    """Nearest ids with cosine similarity (LanceDB gives cosine distance)."""
+    if not await vectors.has_collection(collection):
+        return []
+    results = await vectors.search(collection, query_vector=list(vector), limit=k)
+    return [(str(r.id), 1.0 - float(r.score)) for r in results]
+
+
+async def chunks_by_id(graph: Any, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
+    if not ids:
+        return []
+    rows = await graph.query(
+        "MATCH (n:Node) WHERE n.id IN $ids AND n.type = 'Chunk' RETURN n.id, n.properties", {"ids": list(ids)}
+    )
+    found: list[StoredChunk] = []
+    for chunk_id, raw in rows:
+        p = properties(raw)
+        found.append(
+            StoredChunk(
+                id=str(chunk_id), dataset=dataset, document_id=str(p.get("document_id", "")),
+                document_title=str(p.get("document_title", "")), source=str(p.get("source", "")),
+                section_path=tuple(p.get("section") or ()), page_start=int(p.get("page_start", 0)),
+                page_end=int(p.get("page_end", 0)), text=str(p.get("text", "")),
+            )
+        )
+    return found
+
+
+async def entity_graph(graph: Any) -> EntityGraph:
+    """The retrieval graph: entities, chunks, mentions and entity relations (weights summed)."""
+    entities = await graph.query("MATCH (n:Node) WHERE n.type = 'Entity' RETURN n.id, n.name, n.properties")
+    chunks = await graph.query("MATCH (n:Node) WHERE n.type = 'Chunk' RETURN n.id")
+    entity_ids = [str(r[0]) for r in entities]
+    keys = [str(properties(r[2]).get("key") or r[1]).lower() for r in entities]
+    chunk_ids = [str(r[0]) for r in chunks]
+    e_index = {e: i for i, e in enumerate(entity_ids)}
+    c_index = {c: i for i, c in enumerate(chunk_ids)}
+    mention_pairs = [
+        (c_index[str(c)], e_index[str(e)])
+        for c, e in await graph.query(_MENTIONS)
+        if str(c) in c_index and str(e) in e_index
+    ]
+    relations = await _relations(graph, e_index)
+    return EntityGraph(
+        entity_ids=entity_ids,
+        entity_keys=keys,
+        entity_names=[str(r[1]) for r in entities],
+        chunk_ids=chunk_ids,
+        mention_chunk=np.array([m[0] for m in mention_pairs], dtype=np.int64),
+        mention_entity=np.array([m[1] for m in mention_pairs], dtype=np.int64),
+        relation_source=np.array([r[0] for r in relations], dtype=np.int64),
+        relation_target=np.array([r[1] for r in relations], dtype=np.int64),
+        relation_weight=np.array([r[2] for r in relations], dtype=np.float64),
+    )
+
+
+async def _relations(graph: Any, e_index: dict[str, int]) -> list[tuple[int, int, float]]:
+    weights: dict[tuple[int, int], float] = {}
+    for a, b, raw in await graph.query(_ENTITY_EDGES):
+        pair = (e_index[str(a)], e_index[str(b)])
+        weights[pair] = weights.get(pair, 0.0) + float(properties(raw).get("weight", 1.0))
+    return [(a, b, w) for (a, b), w in weights.items()]
+
+
+async def delete_document(graph: Any, vectors: Any, document_id: str) -> None:
+    """Remove a document's nodes, edges and vectors, and entities no other document mentions."""
+    rows = await graph.query(
+        "MATCH (n:Node) WHERE n.id = $doc OR n.properties CONTAINS $needle RETURN n.id, n.type",
+        {"doc": document_id, "needle": document_id},
+    )
+    node_ids = [str(r[0]) for r in rows]
+    chunk_ids = [str(r[0]) for r in rows if r[1] == "Chunk"]
+    mentioned = await graph.query(
+        "MATCH (c:Node)-[r:EDGE]->(e:Node) WHERE c.id IN $ids AND r.relationship_name = 'mentions' "
+        "RETURN DISTINCT e.id",
+        {"ids": chunk_ids},
+    )
+    await graph.query(
+        "MATCH (:Node)-[r:EDGE]->(:Node) WHERE r.properties CONTAINS $needle DELETE r", {"needle": document_id}
+    )
+    if node_ids:
+        await graph.delete_nodes(node_ids)
+    await vectors.delete_data_points(CHUNK_COLLECTION, chunk_ids)
+    orphans = await _orphans(graph, [str(r[0]) for r in mentioned])
+    if orphans:
+        await graph.delete_nodes(orphans)
+        await vectors.delete_data_points(ENTITY_COLLECTION, orphans)
+
+
+async def _orphans(graph: Any, entity_ids: list[str]) -> list[str]:
+    if not entity_ids:
+        return []
+    still = await graph.query(
+        "MATCH (:Node)-[r:EDGE]->(e:Node) WHERE e.id IN $ids AND r.relationship_name = 'mentions' "
+        "RETURN DISTINCT e.id",
+        {"ids": entity_ids},
+    )
+    alive = {str(r[0]) for r in still}
+    return [e for e in entity_ids if e not in alive]
+
+
+async def stats(graph: Any, vectors: Any) -> DatasetStats:
+    by_type = dict(await graph.query("MATCH (n:Node) RETURN n.type, count(*)"))
+    edges = await graph.query("MATCH ()-[r:EDGE]->() RETURN count(r)")
+    return DatasetStats(
+        nodes=int(sum(by_type.values())),
+        edges=int(edges[0][0]) if edges else 0,
+        documents=int(by_type.get("Document", 0)),
+        chunks=int(by_type.get("Chunk", 0)),
+        entities=int(by_type.get("Entity", 0)),
+        chunk_vectors=await _count(vectors, CHUNK_COLLECTION),
+        entity_vectors=await _count(vectors, ENTITY_COLLECTION),
+    )
+
+
+async def _count(vectors: Any, collection: str) -> int:
+    if not await vectors.has_collection(collection):
+        return 0
+    table = await vectors.get_collection(collection)
+    return int(await table.count_rows())

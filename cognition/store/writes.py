@@ -1,0 +1,79 @@
+"""The cognee pipeline task that stores document batches in the current dataset.
+
+It runs inside ``cognee.run_custom_pipeline``, which has already entered the dataset's
+database context, so ``get_graph_engine()`` / ``get_vector_engine_async()`` are that
+dataset's stores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from cognition.store.cognee_env import require_prepared
+
+require_prepared()
+
+from cognee.infrastructure.databases.graph import get_graph_engine  # noqa: E402
+from cognee.tasks.storage import index_data_points  # noqa: E402
+
+from cognition.store.edges import write_edges  # noqa: E402
+from cognition.store.points import Page, chunk_point, document_point, entity_point, section_point  # noqa: E402
+from cognition.store.schema import page_id, relation_edges, structure_edges  # noqa: E402
+from cognition.store.port import DocumentBatch  # noqa: E402
+
+
+async def pull_batches(items: list[Any], ctx: Any = None) -> AsyncIterator[DocumentBatch]:
+    """First task: yields the batches of the document being stored, as they are produced."""
+    del ctx
+    for source in items:
+        try:
+            async for batch in source.batches:
+                yield batch
+        except Exception as exc:
+            source.error = exc
+            raise
+
+
+async def store_batches(items: list[DocumentBatch], tmp_dir: Path, ctx: Any = None) -> list[str]:
+    """Store each batch: nodes, then edges, then vectors of chunks and new entities."""
+    del ctx
+    graph = await get_graph_engine()
+    stored: list[str] = []
+    for batch in items:
+        await _store(graph, batch, tmp_dir)
+        stored.extend(c.id for c in batch.chunks)
+    return stored
+
+
+TIMINGS: dict[str, float] = {"nodes": 0.0, "edges": 0.0, "vectors": 0.0}
+
+
+async def _store(graph: Any, batch: DocumentBatch, tmp_dir: Path) -> None:
+    doc = batch.document
+    started = time.perf_counter()
+    new_entities = await _new_entities(graph, batch)
+    chunks = [chunk_point(c, doc) for c in batch.chunks]
+    structure: list[Any] = [document_point(doc)]
+    structure += [section_point(s, doc.id) for s in batch.sections]
+    structure += [Page(id=page_id(doc.id, n), name=f"page {n}", number=n, document_id=doc.id) for n in batch.pages]
+    await graph.add_nodes([*structure, *chunks, *new_entities])
+    TIMINGS["nodes"] += time.perf_counter() - started
+    started = time.perf_counter()
+    await write_edges(graph, structure_edges(batch) + relation_edges(batch), tmp_dir)
+    TIMINGS["edges"] += time.perf_counter() - started
+    started = time.perf_counter()
+    await index_data_points([*chunks, *new_entities])
+    TIMINGS["vectors"] += time.perf_counter() - started
+
+
+async def _new_entities(graph: Any, batch: DocumentBatch) -> list[Any]:
+    """Entities of this batch not yet in the graph (each is written and embedded once)."""
+    unique = {e.id: e for e in batch.entities}
+    if not unique:
+        return []
+    rows = await graph.query("MATCH (n:Node) WHERE n.id IN $ids RETURN n.id", {"ids": list(unique)})
+    known = {str(r[0]) for r in rows}
+    return [entity_point(e) for eid, e in unique.items() if eid not in known]

@@ -1,0 +1,309 @@
+"""Bulk import: files and folders into a dataset, idempotently and resumably.
+
+For each file: hash it; skip it if the dataset already stores those bytes; clean and redo
+it if an earlier run stopped in the middle of it; replace the older version stored from the
+same path. Every outcome is recorded in the ledger, and a bad file fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from cognition.datasets import document_id, stable_id, validate_dataset_name
+from cognition.errors import DocumentError, SourceUnreadable
+from cognition.settings import ChunkingSettings, Settings
+from cognition.store.port import DocumentNode, Store
+from ingest.chunking import Chunk, chunk_pages
+from ingest.extract.port import GraphExtractor
+from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger
+from ingest.manifest import Manifest, expand_paths
+from ingest.pdf import PdfBook, iter_pages, open_book, sha256_file
+from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
+from ingest.text import open_text
+
+Status = Literal["added", "skipped", "replaced", "failed", "needs_ocr"]
+
+
+@dataclass
+class Outcome:
+    """What happened to one file."""
+
+    path: str
+    status: Status
+    reason: str | None = None
+    pages: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class ImportSummary:
+    """The result of one import run (the ``--json`` output)."""
+
+    dataset: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "dataset": self.dataset,
+            "added": self.count("added"),
+            "skipped": self.count("skipped"),
+            "replaced": self.count("replaced"),
+            "failed": [{"path": o.path, "reason": o.reason} for o in self.outcomes if o.status == "failed"],
+            "needs_ocr": [o.path for o in self.outcomes if o.status == "needs_ocr"],
+            "pages": sum(o.pages for o in self.outcomes),
+            "chunks": sum(o.chunks for o in self.outcomes),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Progress(Protocol):
+    """Where an import reports progress (a rich bar for people, nothing for scripts)."""
+
+    def planned(self, documents: int, pages: int) -> None: ...
+
+    def document_started(self, path: str, pages: int) -> None: ...
+
+    def pages_done(self, pages: int) -> None: ...
+
+    def document_finished(self, outcome: Outcome) -> None: ...
+
+
+class NoProgress:
+    def planned(self, documents: int, pages: int) -> None: ...
+
+    def document_started(self, path: str, pages: int) -> None: ...
+
+    def pages_done(self, pages: int) -> None: ...
+
+    def document_finished(self, outcome: Outcome) -> None: ...
+
+
+@dataclass
+class _Work:
+    path: Path
+    kind: str
+    content_hash: str
+    doc_id: str
+    replaces: list[DocumentRecord]
+    partial: bool
+
+
+StoreFactory = Callable[[], Store]
+
+
+class Importer:
+    """Imports files into datasets. The store is created only when there is work to do."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        store_factory: StoreFactory,
+        extractor: GraphExtractor,
+        progress: Progress | None = None,
+    ) -> None:
+        self._settings = settings
+        self._ledger = ledger
+        self._store_factory = store_factory
+        self._store: Store | None = None
+        self._extractor = extractor
+        self._progress = progress or NoProgress()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = self._store_factory()
+        return self._store
+
+    async def import_manifest(self, manifest: Manifest, password: str | None = None) -> ImportSummary:
+        """Import every file source of a manifest into its dataset."""
+        self._ledger.register_dataset(manifest.name, manifest.description)
+        summary = ImportSummary(dataset=manifest.name)
+        started = time.perf_counter()
+        for source in manifest.sources:
+            if source.kind == "crawl":
+                for seed in source.seeds:
+                    summary.outcomes.append(Outcome(seed, "failed", "crawl sources are not supported yet"))
+                continue
+            paths = expand_paths(source.paths, manifest.base_dir, source.kind)
+            part = await self.import_paths(paths, manifest.name, password=password, kind=source.kind)
+            summary.outcomes.extend(part.outcomes)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    async def import_paths(
+        self, paths: Sequence[Path], dataset: str, password: str | None = None, kind: str | None = None
+    ) -> ImportSummary:
+        """Import files (folders are searched recursively) into ``dataset``."""
+        validate_dataset_name(dataset)
+        self._ledger.register_dataset(dataset)
+        started = time.perf_counter()
+        summary = ImportSummary(dataset=dataset)
+        files = _files(paths, kind)
+        work: list[_Work] = []
+        for path, file_kind in files:
+            outcome, item = await asyncio.to_thread(self._plan, path, file_kind, dataset)
+            if outcome is not None:
+                summary.outcomes.append(outcome)
+            if item is not None:
+                work.append(item)
+        await self._run(work, dataset, password, summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _plan(self, path: Path, kind: str, dataset: str) -> tuple[Outcome | None, _Work | None]:
+        """Decide what to do with one file without reading its content (hash only)."""
+        source = str(path.resolve()) if path.exists() else str(path)
+        try:
+            if not path.is_file():
+                raise SourceUnreadable(f"{path} does not exist or is not a file")
+            content_hash = sha256_file(path)
+        except DocumentError as exc:
+            return self._failed(dataset, source, "", kind, exc), None
+        except OSError as exc:
+            return self._failed(dataset, source, "", kind, SourceUnreadable(f"{path}: {exc}")), None
+        doc_id = document_id(dataset, content_hash)
+        existing = self._ledger.get(dataset, doc_id)
+        if existing is not None and existing.state in ("stored", "needs_ocr"):
+            status: Status = "skipped" if existing.state == "stored" else "needs_ocr"
+            reason = None if status == "skipped" else "no text layer: the pages are images (run OCR first)"
+            return Outcome(source, status, reason), None
+        older = [r for r in self._ledger.by_source(dataset, source) if r.doc_id != doc_id and r.state == "stored"]
+        partial = existing is not None and existing.state in IN_FLIGHT
+        return None, _Work(path, kind, content_hash, doc_id, older, partial)
+
+    async def _run(self, work: list[_Work], dataset: str, password: str | None, summary: ImportSummary) -> None:
+        opened: list[tuple[_Work, PdfBook, Callable[[], Iterator[Chunk]]]] = []
+        for item in work:
+            try:
+                book, chunks = await asyncio.to_thread(
+                    _open, item.path, item.kind, password, self._settings.chunking
+                )
+            except DocumentError as exc:
+                summary.outcomes.append(self._failed(dataset, str(item.path.resolve()), item.content_hash, item.kind, exc))
+                continue
+            opened.append((item, book, chunks))
+        self._progress.planned(len(opened), sum(book.page_count for _, book, _ in opened))
+        if opened:
+            await self.store.ensure_dataset(dataset)
+        for item, book, chunks in opened:
+            outcome = await self._import_one(item, book, chunks, dataset)
+            summary.outcomes.append(outcome)
+            self._progress.document_finished(outcome)
+
+    async def _import_one(
+        self, item: _Work, book: PdfBook, chunks: Callable[[], Iterator[Chunk]], dataset: str
+    ) -> Outcome:
+        source = str(item.path.resolve())
+        started = time.perf_counter()
+        self._progress.document_started(source, book.page_count)
+        record = DocumentRecord(
+            dataset=dataset, doc_id=item.doc_id, source=source, content_hash=item.content_hash,
+            kind=item.kind, state="reading", title=book.title, author=book.author,
+            pages=book.page_count, pipeline_version=PIPELINE_VERSION,
+        )
+        if item.partial:
+            await self.store.delete_document(dataset, item.doc_id)
+        previous = self._ledger.get(dataset, item.doc_id)
+        record.attempts = (previous.attempts if previous else 0) + 1
+        self._ledger.upsert(record)
+        try:
+            counts = await self._pipeline(item, book, chunks, dataset)
+        except DocumentError as exc:
+            await self.store.delete_document(dataset, item.doc_id)
+            return self._failed(dataset, source, item.content_hash, item.kind, exc, book.page_count)
+        return await self._finish(item, record, counts, time.perf_counter() - started)
+
+    async def _pipeline(
+        self, item: _Work, book: PdfBook, pages: Callable[[], Iterator[Chunk]], dataset: str
+    ) -> DocumentCounts:
+        node = DocumentNode(
+            id=item.doc_id, title=book.title, source=str(item.path.resolve()),
+            content_hash=item.content_hash, kind=item.kind, pages=book.page_count, author=book.author,
+        )
+        pipeline = DocumentPipeline(self.store, self._extractor, dataset, self._settings.imports.chunks_per_batch)
+        last_page = 0
+
+        def on_batch(counts: DocumentCounts, page: int) -> None:
+            nonlocal last_page
+            if counts.chunks and last_page == 0:
+                self._ledger.set_state(dataset, item.doc_id, "embedding")
+            self._progress.pages_done(max(0, page - last_page))
+            last_page = page
+
+        counts = await pipeline.run(node, pages, on_batch)
+        self._progress.pages_done(max(0, book.page_count - last_page))
+        return counts
+
+    async def _finish(self, item: _Work, record: DocumentRecord, counts: DocumentCounts, seconds: float) -> Outcome:
+        dataset, source = record.dataset, record.source
+        timings = {
+            "read_seconds": counts.read_seconds, "extract_seconds": counts.extract_seconds,
+            "store_seconds": counts.store_seconds, "total_seconds": seconds,
+        }
+        if counts.chunks == 0:
+            reason = "no text layer: the pages are images (run OCR first)"
+            self._ledger.set_state(dataset, item.doc_id, "needs_ocr", error=reason, permanent=1, **timings)
+            return Outcome(source, "needs_ocr", reason, pages=record.pages)
+        for old in item.replaces:
+            await self.store.delete_document(dataset, old.doc_id)
+            self._ledger.delete(dataset, old.doc_id)
+        self._ledger.set_state(
+            dataset, item.doc_id, "stored", chunks=counts.chunks, entities=len(counts.entities),
+            relations=counts.relations, error=None, permanent=0, **timings,
+        )
+        self._ledger.bump_version(dataset)
+        status: Status = "replaced" if item.replaces else "added"
+        return Outcome(source, status, pages=record.pages, chunks=counts.chunks)
+
+    def _failed(
+        self, dataset: str, source: str, content_hash: str, kind: str, exc: DocumentError, pages: int = 0
+    ) -> Outcome:
+        doc_id = document_id(dataset, content_hash) if content_hash else str(stable_id("failed", dataset, source))
+        self._ledger.upsert(
+            DocumentRecord(
+                dataset=dataset, doc_id=doc_id, source=source, content_hash=content_hash, kind=kind,
+                state="failed", error=str(exc), permanent=1, pages=pages, pipeline_version=PIPELINE_VERSION,
+            )
+        )
+        return Outcome(source, "failed", str(exc))
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+
+
+def _open(
+    path: Path, kind: str, password: str | None, sizes: ChunkingSettings
+) -> tuple[PdfBook, Callable[[], Iterator[Chunk]]]:
+    """Open a source file and return it with a generator factory of its chunks."""
+    words, overlap = sizes.target_words, sizes.overlap_words
+    if kind == "text":
+        book, page = open_text(path)
+        return book, lambda: chunk_pages([page], book.outline, words, overlap)
+    book = open_book(path, password)
+    return book, lambda: chunk_pages(iter_pages(book), book.outline, words, overlap)
+
+
+def _files(paths: Sequence[Path], kind: str | None) -> list[tuple[Path, str]]:
+    found: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            found += [(p, "pdf") for p in expand_paths([str(path)], Path("."), "pdf")]
+            found += [(p, "text") for p in expand_paths([str(path)], Path("."), "text")]
+        else:
+            found.append((path, kind or _kind_of(path)))
+    return found
+
+
+def _kind_of(path: Path) -> str:
+    return "text" if path.suffix.lower() in (".md", ".markdown", ".txt") else "pdf"

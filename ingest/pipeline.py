@@ -1,0 +1,199 @@
+"""The ingestion pipeline of one document: read → chunk → extract → store.
+
+Reading and chunking run in a thread (pypdf is CPU-bound) and feed batches of chunks through
+a small bounded queue, so the next batch is being read while the previous one is extracted,
+embedded and stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+
+from cognition.datasets import stable_id
+from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, SectionNode, Store
+from ingest.chunking import Chunk
+from ingest.extract.port import ChunkGraph, GraphExtractor
+
+_DONE = object()
+PIPELINE_VERSION = "1"
+
+
+@dataclass
+class DocumentCounts:
+    """What one document became, and where the time went."""
+
+    pages_with_text: int = 0
+    chunks: int = 0
+    entities: set[str] = field(default_factory=set)
+    relations: int = 0
+    read_seconds: float = 0.0
+    extract_seconds: float = 0.0
+    store_seconds: float = 0.0
+
+
+@dataclass
+class _DocState:
+    document: DocumentNode
+    sections: set[str] = field(default_factory=set)
+    pages: set[int] = field(default_factory=set)
+    first: bool = True
+
+
+class DocumentPipeline:
+    """Runs one document's chunk batches through extraction and storage."""
+
+    def __init__(self, store: Store, extractor: GraphExtractor, dataset: str, batch_size: int) -> None:
+        self._store = store
+        self._extractor = extractor
+        self._dataset = dataset
+        self._batch_size = batch_size
+
+    async def run(
+        self,
+        document: DocumentNode,
+        chunks: Callable[[], Iterator[Chunk]],
+        on_batch: Callable[[DocumentCounts, int], None] | None = None,
+    ) -> DocumentCounts:
+        """Store every chunk ``chunks()`` yields; ``on_batch`` hears progress (counts, last page)."""
+        counts = DocumentCounts()
+        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=2)
+        stop = threading.Event()
+        reader = asyncio.ensure_future(
+            asyncio.to_thread(self._produce, chunks, queue, asyncio.get_running_loop(), counts, stop)
+        )
+        try:
+            batches = self._batches(queue, _DocState(document=document), counts, on_batch)
+            await self._store.write_document(self._dataset, batches)
+        finally:
+            stop.set()
+            await _drain(queue, reader)
+        await reader
+        return counts
+
+    async def _batches(
+        self,
+        queue: asyncio.Queue[object],
+        state: _DocState,
+        counts: DocumentCounts,
+        on_batch: Callable[[DocumentCounts, int], None] | None,
+    ) -> AsyncIterator[DocumentBatch]:
+        """Chunk batches from the reader thread, extracted, ready to store."""
+        previous: list[Chunk] | None = None
+        while (item := await queue.get()) is not _DONE:
+            batch: list[Chunk] = item  # type: ignore[assignment]
+            if previous is not None and on_batch is not None:
+                on_batch(counts, previous[-1].page_end)
+            started = time.perf_counter()
+            graphs = await self._extractor.extract([c.text for c in batch])
+            counts.extract_seconds += time.perf_counter() - started
+            yield self._batch(batch, graphs, state, counts)
+            previous = batch
+        if previous is not None and on_batch is not None:
+            on_batch(counts, previous[-1].page_end)
+
+    def _produce(
+        self,
+        chunks: Callable[[], Iterator[Chunk]],
+        queue: asyncio.Queue[object],
+        loop: asyncio.AbstractEventLoop,
+        counts: DocumentCounts,
+        stop: threading.Event,
+    ) -> None:
+        started = time.perf_counter()
+        batch: list[Chunk] = []
+        try:
+            for chunk in chunks():
+                batch.append(chunk)
+                if len(batch) >= self._batch_size:
+                    counts.read_seconds += time.perf_counter() - started
+                    if not _put(queue, loop, batch, stop):
+                        return
+                    started, batch = time.perf_counter(), []
+            counts.read_seconds += time.perf_counter() - started
+            if batch:
+                _put(queue, loop, batch, stop)
+        finally:
+            _put(queue, loop, _DONE, stop)
+
+    def _batch(
+        self, chunks: list[Chunk], graphs: list[ChunkGraph], state: _DocState, counts: DocumentCounts
+    ) -> DocumentBatch:
+        doc = state.document
+        out = DocumentBatch(dataset=self._dataset, document=doc)
+        for chunk, graph in zip(chunks, graphs, strict=True):
+            section_id = self._sections(chunk.section, state, out)
+            node = ChunkNode(
+                id=str(stable_id(doc.id, "chunk", str(chunk.index))),
+                document_id=doc.id,
+                index=chunk.index,
+                text=chunk.text,
+                page_start=chunk.page_start,
+                page_end=chunk.page_end,
+                section_id=section_id,
+                section_path=chunk.section,
+            )
+            out.chunks.append(node)
+            self._pages(chunk, state, out)
+            self._graph(node.id, graph, out, counts)
+        counts.chunks += len(chunks)
+        state.first = False
+        return out
+
+    def _sections(self, path: tuple[str, ...], state: _DocState, out: DocumentBatch) -> str | None:
+        parent: str | None = None
+        for depth in range(1, len(path) + 1):
+            section_id = str(stable_id(state.document.id, "section", *path[:depth]))
+            if section_id not in state.sections:
+                state.sections.add(section_id)
+                out.sections.append(SectionNode(section_id, path[depth - 1], depth - 1, parent))
+            parent = section_id
+        return parent
+
+    @staticmethod
+    def _pages(chunk: Chunk, state: _DocState, out: DocumentBatch) -> None:
+        for number in range(chunk.page_start, chunk.page_end + 1):
+            if number not in state.pages:
+                state.pages.add(number)
+                out.pages.append(number)
+
+    def _graph(self, chunk_id: str, graph: ChunkGraph, out: DocumentBatch, counts: DocumentCounts) -> None:
+        ids: dict[str, str] = {}
+        for mention in graph.entities:
+            entity_id = entity_node_id(self._dataset, mention.key)
+            ids[mention.key] = entity_id
+            out.entities.append(EntityNode(entity_id, mention.key, mention.name, mention.kind))
+            out.mentions.append((chunk_id, entity_id))
+            counts.entities.add(entity_id)
+        for rel in graph.relations:
+            out.relations.append((ids[rel.source], ids[rel.target], rel.name, rel.weight))
+        counts.relations += len(graph.relations)
+
+
+def entity_node_id(dataset: str, key: str) -> str:
+    """Entities are shared by every document of a dataset: the id depends on the key only."""
+    return str(stable_id(dataset, "entity", key))
+
+
+def _put(
+    queue: asyncio.Queue[object], loop: asyncio.AbstractEventLoop, item: object, stop: threading.Event
+) -> bool:
+    """Hand an item from the reader thread to the event loop, waiting while the queue is full.
+
+    Returns False once the consumer has stopped (it drains the queue, so a pending put ends).
+    """
+    if stop.is_set() and item is not _DONE:
+        return False
+    asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+    return not stop.is_set()
+
+
+async def _drain(queue: asyncio.Queue[object], reader: asyncio.Future[None]) -> None:
+    while not reader.done():
+        try:
+            queue.get_nowait()
+        except asyncio.QueueEmpty:
+            await asyncio.sleep(0.01)
