@@ -124,9 +124,12 @@ class Searcher:
         dense = _Ranked(dict(await self._store.search_chunks(dataset, vector.tolist(), depth)))
         if mode == "vector":
             ranked = dense
+        elif mode == "graph":
+            ranked = await self._graph_ranking(query, dataset, dense, depth, passage_weight=0.0)
         else:
-            graph = await self._graph_ranking(query, vector, dataset, dense, depth)
-            ranked = graph if mode == "graph" else _fuse(dense, graph)
+            ranked = await self._graph_ranking(
+                query, dataset, dense, depth, passage_weight=self._settings.hybrid_passage_weight
+            )
         best = sorted(ranked.scores.items(), key=lambda kv: -kv[1])[:top_k]
         chunks = {c.id: c for c in await self._store.get_chunks(dataset, [cid for cid, _ in best])}
         return [_hit(chunks[cid], score, ranked.entities.get(cid, [])) for cid, score in best if cid in chunks]
@@ -142,18 +145,19 @@ class Searcher:
         return cached.graph, cached.matrix
 
     async def _graph_ranking(
-        self, query: str, vector: np.ndarray, dataset: str, dense: _Ranked, depth: int
+        self, query: str, dataset: str, dense: _Ranked, depth: int, passage_weight: float
     ) -> _Ranked:
+        """PPR from the query's entities; with ``passage_weight`` > 0 the dense hits seed the
+        walk too, in proportion to their similarity (HippoRAG 2's dense–sparse integration)."""
         graph, matrix = await self.graph_for(dataset)
         if not graph.chunk_ids:
             return _Ranked({})
         seeds = await self._seeds(query, dataset, graph)
-        if not seeds:
+        if not seeds and passage_weight <= 0:
             seeds = _seeds_from_chunks(graph, list(dense.scores)[:3])
-        frequency = np.maximum(graph.chunk_frequency(), 1.0)
-        reset = np.zeros(graph.size)
-        for index, weight in seeds.items():
-            reset[index] += weight / frequency[index]
+        reset = _entity_reset(graph, seeds)
+        if passage_weight > 0:
+            reset += passage_weight * _passage_reset(graph, dense)
         scores = personalized_pagerank(
             matrix, reset, self._settings.ppr_damping, self._settings.ppr_iterations  # type: ignore[arg-type]
         )
@@ -176,6 +180,33 @@ class Searcher:
                     if index is not None and similarity >= _LINK_MIN_SIMILARITY:
                         seeds[index] = max(seeds.get(index, 0.0), similarity)
         return seeds
+
+
+def _entity_reset(graph: EntityGraph, seeds: dict[int, float]) -> np.ndarray:
+    """Seed mass on entities, weighted by specificity (rare entities count more), summing to 1."""
+    reset = np.zeros(graph.size)
+    if not seeds:
+        return reset
+    frequency = np.maximum(graph.chunk_frequency(), 1.0)
+    for index, weight in seeds.items():
+        reset[index] += weight / frequency[index]
+    return reset / reset.sum()
+
+
+def _passage_reset(graph: EntityGraph, dense: _Ranked) -> np.ndarray:
+    """Seed mass on the dense hits, min-max normalized similarities, summing to 1."""
+    reset = np.zeros(graph.size)
+    offset = len(graph.entity_ids)
+    hits = [(graph.chunk_index[c], s) for c, s in dense.scores.items() if c in graph.chunk_index]
+    if not hits:
+        return reset
+    values = np.array([s for _, s in hits])
+    spread = values.max() - values.min()
+    normalized = (values - values.min()) / spread if spread > 0 else np.ones_like(values)
+    for (index, _), weight in zip(hits, normalized, strict=True):
+        reset[offset + index] = weight
+    total = reset.sum()
+    return reset / total if total > 0 else reset
 
 
 def _seeds_from_chunks(graph: EntityGraph, chunk_ids: list[str]) -> dict[int, float]:

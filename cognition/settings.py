@@ -54,7 +54,7 @@ class SearchSettings(BaseModel):
     max_top_k: int = 100
     ppr_damping: float = 0.5
     ppr_iterations: int = 30
-    hybrid_graph_weight: float = 0.5
+    hybrid_passage_weight: float = 1.0
     entity_link_k: int = 8
 
 

@@ -67,7 +67,9 @@ class DocumentPipeline:
         )
         try:
             batches = self._batches(queue, _DocState(document=document), counts, on_batch)
-            await self._store.write_document(self._dataset, batches)
+            started = time.perf_counter()
+            await self._store.write(self._dataset, _singles(batches))
+            counts.store_seconds = time.perf_counter() - started - counts.extract_seconds
         finally:
             stop.set()
             await _drain(queue, reader)
@@ -189,6 +191,11 @@ def _put(
         return False
     asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
     return not stop.is_set()
+
+
+async def _singles(batches: AsyncIterator[DocumentBatch]) -> AsyncIterator[list[DocumentBatch]]:
+    async for batch in batches:
+        yield [batch]
 
 
 async def _drain(queue: asyncio.Queue[object], reader: asyncio.Future[None]) -> None:

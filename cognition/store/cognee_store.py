@@ -91,7 +91,7 @@ class CogneeStore:
         async with set_database_global_context_variables(dataset.id, self._user.id):
             yield await get_graph_engine(), await get_vector_engine_async()
 
-    async def write_document(self, dataset: str, batches: AsyncIterator[DocumentBatch]) -> None:
+    async def write(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
         import cognee
         from cognee.modules.pipelines.tasks.task import Task
 
@@ -99,7 +99,7 @@ class CogneeStore:
 
         await self.ensure_dataset(dataset)
         tmp = cognee_root(self._settings) / "tmp"
-        source = _BatchSource(dataset, batches)
+        source = _BatchSource(dataset, groups)
         result = await cognee.run_custom_pipeline(
             tasks=[
                 Task(pull_batches, needs_llm=False),
@@ -162,15 +162,15 @@ def _raise_on_failure(result: Any) -> None:
 
 
 class _BatchSource:
-    """The one data item of a document's pipeline run: its batches, produced lazily.
+    """The one data item of a pipeline run: groups of batches, produced lazily.
 
     An error raised while producing (a page that cannot be read) is kept here and re-raised
     to the caller with its own type, instead of surfacing as a generic pipeline error.
     """
 
-    def __init__(self, dataset: str, batches: AsyncIterator[DocumentBatch]) -> None:
+    def __init__(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
         self.dataset = dataset
-        self.batches = batches
+        self.groups = groups
         self.error: BaseException | None = None
 
     def __repr__(self) -> str:

@@ -107,8 +107,9 @@ class Store(Protocol):
 
     async def list_datasets(self) -> list[str]: ...
 
-    async def write_document(self, dataset: str, batches: AsyncIterator[DocumentBatch]) -> None:
-        """Store a document's batches as they come (one pipeline run per document)."""
+    async def write(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
+        """Store groups of batches as they come, all in one pipeline run; each group is one
+        write (small documents share a group, a big book spans many)."""
         ...
 
     async def delete_document(self, dataset: str, document_id: str) -> None: ...

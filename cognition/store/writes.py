@@ -25,53 +25,58 @@ from cognition.store.schema import page_id, relation_edges, structure_edges  # n
 from cognition.store.port import DocumentBatch  # noqa: E402
 
 
-async def pull_batches(items: list[Any], ctx: Any = None) -> AsyncIterator[DocumentBatch]:
-    """First task: yields the batches of the document being stored, as they are produced."""
+async def pull_batches(items: list[Any], ctx: Any = None) -> AsyncIterator[list[DocumentBatch]]:
+    """First task: yields groups of batches as they are produced (one group = one write)."""
     del ctx
     for source in items:
         try:
-            async for batch in source.batches:
-                yield batch
+            async for group in source.groups:
+                yield group
         except Exception as exc:
             source.error = exc
             raise
 
 
-async def store_batches(items: list[DocumentBatch], tmp_dir: Path, ctx: Any = None) -> list[str]:
-    """Store each batch: nodes, then edges, then vectors of chunks and new entities."""
+async def store_batches(items: list[list[DocumentBatch]], tmp_dir: Path, ctx: Any = None) -> int:
+    """Store each group: nodes, then edges, then vectors of chunks and new entities."""
     del ctx
     graph = await get_graph_engine()
-    stored: list[str] = []
-    for batch in items:
-        await _store(graph, batch, tmp_dir)
-        stored.extend(c.id for c in batch.chunks)
+    stored = 0
+    for group in items:
+        await _store(graph, group, tmp_dir)
+        stored += sum(len(b.chunks) for b in group)
     return stored
 
 
 TIMINGS: dict[str, float] = {"nodes": 0.0, "edges": 0.0, "vectors": 0.0}
 
 
-async def _store(graph: Any, batch: DocumentBatch, tmp_dir: Path) -> None:
-    doc = batch.document
+async def _store(graph: Any, group: list[DocumentBatch], tmp_dir: Path) -> None:
     started = time.perf_counter()
-    new_entities = await _new_entities(graph, batch)
-    chunks = [chunk_point(c, doc) for c in batch.chunks]
-    structure: list[Any] = [document_point(doc)]
-    structure += [section_point(s, doc.id) for s in batch.sections]
-    structure += [Page(id=page_id(doc.id, n), name=f"page {n}", number=n, document_id=doc.id) for n in batch.pages]
-    await graph.add_nodes([*structure, *chunks, *new_entities])
+    new_entities = await _new_entities(graph, group)
+    nodes: list[Any] = []
+    chunks: list[Any] = []
+    edges: list[Any] = []
+    for batch in group:
+        doc = batch.document
+        chunks += [chunk_point(c, doc) for c in batch.chunks]
+        nodes.append(document_point(doc))
+        nodes += [section_point(s, doc.id) for s in batch.sections]
+        nodes += [Page(id=page_id(doc.id, n), name=f"page {n}", number=n, document_id=doc.id) for n in batch.pages]
+        edges += structure_edges(batch) + relation_edges(batch)
+    await graph.add_nodes([*nodes, *chunks, *new_entities])
     TIMINGS["nodes"] += time.perf_counter() - started
     started = time.perf_counter()
-    await write_edges(graph, structure_edges(batch) + relation_edges(batch), tmp_dir)
+    await write_edges(graph, edges, tmp_dir)
     TIMINGS["edges"] += time.perf_counter() - started
     started = time.perf_counter()
     await index_data_points([*chunks, *new_entities])
     TIMINGS["vectors"] += time.perf_counter() - started
 
 
-async def _new_entities(graph: Any, batch: DocumentBatch) -> list[Any]:
-    """Entities of this batch not yet in the graph (each is written and embedded once)."""
-    unique = {e.id: e for e in batch.entities}
+async def _new_entities(graph: Any, group: list[DocumentBatch]) -> list[Any]:
+    """Entities of this group not yet in the graph (each is written and embedded once)."""
+    unique = {e.id: e for batch in group for e in batch.entities}
     if not unique:
         return []
     rows = await graph.query("MATCH (n:Node) WHERE n.id IN $ids RETURN n.id", {"ids": list(unique)})
