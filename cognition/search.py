@@ -27,7 +27,6 @@ from cognition.store.port import Store, StoredChunk
 Mode = Literal["vector", "graph", "hybrid"]
 MODES: tuple[Mode, ...] = ("vector", "graph", "hybrid")
 _RRF_K = 60.0
-_LINK_MIN_SIMILARITY = 0.8
 
 
 class QueryAnalyzer(Protocol):
@@ -177,7 +176,7 @@ class Searcher:
             for row in vectors:
                 for entity_id, similarity in await self._store.search_entities(dataset, row.tolist(), 2):
                     index = graph.entity_index.get(entity_id)
-                    if index is not None and similarity >= _LINK_MIN_SIMILARITY:
+                    if index is not None and similarity >= self._settings.link_min_similarity:
                         seeds[index] = max(seeds.get(index, 0.0), similarity)
         return seeds
 

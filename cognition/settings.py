@@ -52,10 +52,10 @@ class SearchSettings(BaseModel):
 
     top_k: int = 5
     max_top_k: int = 100
-    ppr_damping: float = 0.5
+    ppr_damping: float = 0.3
     ppr_iterations: int = 30
     hybrid_passage_weight: float = 1.0
-    entity_link_k: int = 8
+    link_min_similarity: float = 0.8
 
 
 class Settings(BaseSettings):

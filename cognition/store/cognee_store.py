@@ -79,11 +79,11 @@ class CogneeStore:
     @asynccontextmanager
     async def _context(self, name: str) -> AsyncIterator[tuple[Any, Any]]:
         """The dataset's graph and vector engines (and nobody else's)."""
+        dataset = await self._dataset(name)  # starts cognee (prepares its environment) first
         from cognee.context_global_variables import set_database_global_context_variables
         from cognee.infrastructure.databases.graph import get_graph_engine
         from cognee.infrastructure.databases.vector import get_vector_engine_async
 
-        dataset = await self._dataset(name)
         if dataset is None:
             from cognition.errors import DatasetNotFoundError
 
@@ -92,12 +92,12 @@ class CogneeStore:
             yield await get_graph_engine(), await get_vector_engine_async()
 
     async def write(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
+        await self.ensure_dataset(dataset)  # starts cognee (prepares its environment) first
         import cognee
         from cognee.modules.pipelines.tasks.task import Task
 
         from cognition.store.writes import pull_batches, store_batches
 
-        await self.ensure_dataset(dataset)
         tmp = cognee_root(self._settings) / "tmp"
         source = _BatchSource(dataset, groups)
         result = await cognee.run_custom_pipeline(
@@ -117,10 +117,10 @@ class CogneeStore:
         _raise_on_failure(result)
 
     async def delete_document(self, dataset: str, document_id: str) -> None:
-        from cognee.infrastructure.locks import dataset_lock
-
         if await self._dataset(dataset) is None:
             return
+        from cognee.infrastructure.locks import dataset_lock
+
         async with dataset_lock(self._datasets[dataset].id), self._context(dataset) as (graph, vectors):
             await reads.delete_document(graph, vectors, document_id)
 
