@@ -30,17 +30,40 @@ class EntityGraph:
     relation_target: IntArray  # entity index
     relation_weight: FloatArray
     entity_index: dict[str, int] = field(default_factory=dict)
+    token_index: dict[str, list[int]] = field(default_factory=dict)
     entity_by_key: dict[str, int] = field(default_factory=dict)
     chunk_index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.entity_index = {e: i for i, e in enumerate(self.entity_ids)}
         self.entity_by_key = {k: i for i, k in enumerate(self.entity_keys)}
+        for i, key in enumerate(self.entity_keys):
+            for token in set(key.split()):
+                self.token_index.setdefault(token, []).append(i)
         self.chunk_index = {c: i for i, c in enumerate(self.chunk_ids)}
 
     @property
     def size(self) -> int:
         return len(self.entity_ids) + len(self.chunk_ids)
+
+    def similar_entities(self, key: str, min_score: float, max_postings: int = 200) -> dict[int, float]:
+        """Entities whose key shares enough words with ``key`` (Jaccard of word sets).
+
+        Words shared by more than ``max_postings`` entities are too common to link on.
+        """
+        words = set(key.split())
+        candidates: set[int] = set()
+        for word in words:
+            postings = self.token_index.get(word, [])
+            if len(postings) <= max_postings:
+                candidates.update(postings)
+        found: dict[int, float] = {}
+        for index in candidates:
+            other = set(self.entity_keys[index].split())
+            score = len(words & other) / len(words | other)
+            if score >= min_score:
+                found[index] = score
+        return found
 
     def chunk_frequency(self) -> FloatArray:
         """How many chunks mention each entity."""

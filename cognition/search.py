@@ -1,10 +1,11 @@
 """Search over one or more datasets: vector, graph (personalized PageRank) and hybrid.
 
 - vector: chunks ranked by cosine similarity of their embedding to the query's.
-- graph: the query's entities are linked to the dataset's entities (exact key, then nearest
-  entity name by embedding), PPR spreads from them over the entity–chunk graph, and chunks are
-  ranked by the mass they collect (HippoRAG).
-- hybrid: reciprocal-rank fusion of both rankings.
+- graph: the query's entities are linked to the dataset's entities (exact key, else entities
+  sharing most of its words), PPR spreads from them over the entity–chunk graph, and chunks
+  are ranked by the mass they collect (HippoRAG).
+- hybrid: the same walk, seeded also by the dense hits in proportion to their similarity
+  (HippoRAG 2's dense–sparse integration).
 
 Each dataset is searched in its own store space; results are merged afterwards, so no query
 can read a dataset it did not name.
@@ -171,13 +172,9 @@ class Searcher:
                 unlinked.append(key)
             else:
                 seeds[index] = max(seeds.get(index, 0.0), 1.0)
-        if unlinked:
-            vectors = await self._embed(unlinked)
-            for row in vectors:
-                for entity_id, similarity in await self._store.search_entities(dataset, row.tolist(), 2):
-                    index = graph.entity_index.get(entity_id)
-                    if index is not None and similarity >= self._settings.link_min_similarity:
-                        seeds[index] = max(seeds.get(index, 0.0), similarity)
+        for key in unlinked:
+            for index, score in graph.similar_entities(key, self._settings.link_min_overlap).items():
+                seeds[index] = max(seeds.get(index, 0.0), score)
         return seeds
 
 

@@ -28,7 +28,7 @@ class EmbeddingSettings(BaseModel):
 class ChunkingSettings(BaseModel):
     """How page text is cut into chunks (sizes in words, a cheap proxy for tokens)."""
 
-    target_words: int = Field(default=170, ge=20)
+    target_words: int = Field(default=150, ge=20)
     overlap_words: int = Field(default=20, ge=0)
 
 
@@ -55,7 +55,7 @@ class SearchSettings(BaseModel):
     ppr_damping: float = 0.3
     ppr_iterations: int = 30
     hybrid_passage_weight: float = 1.0
-    link_min_similarity: float = 0.8
+    link_min_overlap: float = 0.5
 
 
 class Settings(BaseSettings):

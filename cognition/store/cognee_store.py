@@ -130,12 +130,6 @@ class CogneeStore:
         async with self._context(dataset) as (_, vectors):
             return await reads.vector_search(vectors, CHUNK_COLLECTION, vector, k)
 
-    async def search_entities(self, dataset: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        from cognition.store.schema import ENTITY_COLLECTION
-
-        async with self._context(dataset) as (_, vectors):
-            return await reads.vector_search(vectors, ENTITY_COLLECTION, vector, k)
-
     async def get_chunks(self, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
         async with self._context(dataset) as (graph, _):
             return await reads.chunks_by_id(graph, dataset, ids)

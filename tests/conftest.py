@@ -1,0 +1,180 @@
+"""Shared fixtures: real PDFs from ``../shared/bench``, one cognee data directory for the
+in-process tests, and helpers that run the real CLI in its own process.
+
+cognee is configured once per process (``prepare_cognee`` refuses a second data directory),
+so every in-process test shares the session's data directory and store and keeps to its own
+dataset names. A test that needs a data directory of its own runs the CLI (or a small
+script) in a subprocess with ``COGNITION_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pytest_asyncio import is_async_test
+
+from cognition.search import Searcher
+from cognition.settings import Settings
+from cognition.store.port import DatasetStats, Store
+from ingest.importer import Importer
+from ingest.ledger import Ledger
+from ingest.service import ledger_for, make_importer, make_searcher, make_store
+from tests.helpers import (
+    BENCH,
+    BOOKS,
+    CLI_TIMEOUT,
+    GIT_INTERNALS,
+    REPO_ROOT,
+    cli_command,
+    new_dataset_name,
+    subprocess_env,
+    write_excerpt,
+)
+
+_STATS_SCRIPT = """
+import asyncio, dataclasses, json, sys
+from cognition.settings import Settings
+from ingest.service import make_store
+
+async def main():
+    store = make_store(Settings())
+    found = {name: dataclasses.asdict(await store.stats(name)) for name in sys.argv[1:]}
+    print("STATS " + json.dumps(found))
+
+asyncio.run(main())
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every async test runs on the session's event loop: cognee's engines are bound to the
+    loop that created them, and the store is shared by the whole session."""
+    session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if is_async_test(item):
+            item.add_marker(session_loop, append=False)
+
+
+# --------------------------------------------------------------------------- data files
+
+
+@pytest.fixture(scope="session")
+def bench() -> Path:
+    assert (BENCH / "pdfs" / "books").is_dir(), f"bench data missing: {BENCH} (shared/ sits beside the repo)"
+    return BENCH
+
+
+@pytest.fixture(scope="session")
+def excerpts(bench: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Small real PDFs cut from the bench books, each about one topic."""
+    folder = tmp_path_factory.mktemp("excerpts")
+    return {
+        # Git Internals pp. 13-17: the object database, blobs and trees.
+        "git_objects": write_excerpt(GIT_INTERNALS, range(13, 18), folder / "git-objects.pdf", "Git objects"),
+        # Bash Reference Manual pp. 40-44: shell parameter expansion.
+        "bash_expansion": write_excerpt(
+            BOOKS / "bashref.pdf", range(40, 45), folder / "bash-expansion.pdf", "Bash parameter expansion"
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- in-process store
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The one data directory of this test process."""
+    return Settings(data_dir=tmp_path_factory.mktemp("cognition-data"))
+
+
+@pytest.fixture(scope="session")
+def ledger(settings: Settings) -> Ledger:
+    return ledger_for(settings)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    shared = make_store(settings)
+    yield shared
+    await shared.close()
+
+
+@pytest.fixture
+def importer(settings: Settings, store: Store) -> Importer:
+    """An importer on the shared store (never closed per test: the store is the session's)."""
+    return make_importer(settings, store=store)
+
+
+@pytest.fixture(scope="session")
+def searcher(settings: Settings, store: Store) -> Searcher:
+    return make_searcher(settings, store)
+
+
+@pytest.fixture
+def dataset_name(request: pytest.FixtureRequest) -> str:
+    """A dataset of this test's own."""
+    return new_dataset_name(request.node.name)
+
+
+@dataclass(frozen=True)
+class ImportedBook:
+    dataset: str
+    path: Path
+    summary: dict[str, Any]
+    stats: DatasetStats
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def git_internals(settings: Settings, store: Store, bench: Path) -> ImportedBook:
+    """Git Internals (121 pages) imported once into dataset ``git-internals``; tests only read it."""
+    dataset = "git-internals"
+    summary = await make_importer(settings, store=store).import_paths([GIT_INTERNALS], dataset)
+    return ImportedBook(dataset, GIT_INTERNALS, summary.to_json(), await store.stats(dataset))
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> CliRunner:
+    """Run ``cognition ARGS...`` in a child process against ``data_dir``."""
+
+    def run(*args: str, data_dir: Path, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            cli_command(*args), cwd=REPO_ROOT, env=subprocess_env(data_dir, home),
+            capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+        )
+
+    return run
+
+
+StatsReader = Callable[..., dict[str, dict[str, int]]]
+
+
+@pytest.fixture(scope="session")
+def stats_in_subprocess(tmp_path_factory: pytest.TempPathFactory) -> StatsReader:
+    """``store.stats`` of datasets in another data directory, read by a process of its own."""
+    script = tmp_path_factory.mktemp("scripts") / "stats.py"
+    script.write_text(_STATS_SCRIPT)
+
+    def stats(data_dir: Path, *datasets: str) -> dict[str, dict[str, int]]:
+        done = subprocess.run(
+            [sys.executable, str(script), *datasets], cwd=REPO_ROOT, env=subprocess_env(data_dir),
+            capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        marked = [line for line in done.stdout.splitlines() if line.startswith("STATS ")]
+        assert marked, done.stdout[-3000:]
+        found: dict[str, dict[str, int]] = json.loads(marked[-1].removeprefix("STATS "))
+        return found
+
+    return stats

@@ -1,0 +1,75 @@
+"""Paths to the shared bench data and small helpers used by several test modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader, PdfWriter
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH = (Path(__file__).parents[1] / ".." / "shared" / "bench").resolve()
+BOOKS = BENCH / "pdfs" / "books"
+BAD = BENCH / "pdfs" / "bad"
+GIT_INTERNALS = BOOKS / "git-internals.pdf"
+GIT_INTERNALS_PAGES = 121
+CLI_TIMEOUT = 600
+
+
+def write_excerpt(source: Path, pages: Sequence[int], dest: Path, title: str) -> Path:
+    """A real, smaller PDF: the given pages (1-based) of a bench book, with its own title."""
+    reader = PdfReader(source)
+    if reader.is_encrypted:
+        reader.decrypt("")
+    writer = PdfWriter()
+    for number in pages:
+        writer.add_page(reader.pages[number - 1])
+    writer.add_metadata({"/Title": title})
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as handle:
+        writer.write(handle)
+    return dest
+
+
+def new_dataset_name(hint: str) -> str:
+    """A valid dataset name no other test uses."""
+    stem = re.sub(r"[^a-z0-9]+", "-", hint.lower()).strip("-")[:40] or "t"
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
+
+
+def subprocess_env(data_dir: Path, home: Path | None = None, **extra: str) -> dict[str, str]:
+    """A child's environment: this process's, with no COGNITION_ setting but the data dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITION_")}
+    env["COGNITION_DATA_DIR"] = str(data_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    if home is not None:
+        env["HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def cli_command(*args: str) -> list[str]:
+    """The real ``cognition`` command, run by this interpreter."""
+    return [sys.executable, "-m", "cli.main", *args]
+
+
+def last_json_line(stdout: str) -> dict[str, Any]:
+    """The JSON document a ``--json`` command printed (its last line)."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert lines, "the command printed nothing on stdout"
+    value = json.loads(lines[-1])
+    assert isinstance(value, dict)
+    return value
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file, computed here (not by the code under test)."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,138 @@
+"""Importing is idempotent: the same bytes are stored once; a changed file replaces its
+older version completely."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cognition.search import MODES, Searcher
+from cognition.store.port import Store
+from ingest.importer import Importer
+from ingest.ledger import Ledger
+from tests.conftest import ImportedBook
+from tests.helpers import GIT_INTERNALS_PAGES, new_dataset_name, sha256_of
+
+pytestmark = pytest.mark.slow
+
+
+async def test_first_import_stores_the_whole_book(git_internals: ImportedBook, ledger: Ledger) -> None:
+    summary, stats = git_internals.summary, git_internals.stats
+    [record] = ledger.documents(git_internals.dataset)
+
+    assert (summary["added"], summary["skipped"], summary["replaced"]) == (1, 0, 0)
+    assert summary["failed"] == [] and summary["needs_ocr"] == []
+    assert summary["pages"] == GIT_INTERNALS_PAGES
+    assert stats.documents == 1
+    assert stats.chunks == summary["chunks"] == record.chunks > 100
+    assert stats.chunk_vectors == stats.chunks
+    assert stats.entity_vectors == stats.entities == record.entities > 0
+    assert (record.state, record.attempts, record.pages) == ("stored", 1, GIT_INTERNALS_PAGES)
+    assert record.content_hash == sha256_of(git_internals.path)
+
+
+async def test_second_import_of_the_same_file_adds_nothing(
+    git_internals: ImportedBook, importer: Importer, store: Store, ledger: Ledger
+) -> None:
+    again = (await importer.import_paths([git_internals.path], git_internals.dataset)).to_json()
+
+    assert (again["added"], again["skipped"], again["replaced"]) == (0, 1, 0)
+    assert (again["pages"], again["chunks"]) == (0, 0)
+    assert await store.stats(git_internals.dataset) == git_internals.stats
+    assert [(r.state, r.attempts) for r in ledger.documents(git_internals.dataset)] == [("stored", 1)]
+
+
+async def test_the_same_bytes_under_another_name_are_skipped(
+    git_internals: ImportedBook, importer: Importer, store: Store, tmp_path: Path
+) -> None:
+    copy = tmp_path / "renamed-copy.pdf"
+    shutil.copy(git_internals.path, copy)
+
+    again = (await importer.import_paths([copy], git_internals.dataset)).to_json()
+
+    assert (again["added"], again["skipped"]) == (0, 1)
+    assert await store.stats(git_internals.dataset) == git_internals.stats
+
+
+async def test_a_folder_import_finds_the_pdfs_inside_and_skips_known_ones(
+    importer: Importer, excerpts: dict[str, Path], tmp_path: Path, dataset_name: str
+) -> None:
+    folder = tmp_path / "library" / "nested"
+    folder.mkdir(parents=True)
+    shutil.copy(excerpts["git_objects"], folder / "a.pdf")
+    shutil.copy(excerpts["bash_expansion"], tmp_path / "library" / "b.pdf")
+    (tmp_path / "library" / "ignored.docx").write_bytes(b"PK\x03\x04 not a pdf and not imported")
+
+    first = (await importer.import_paths([tmp_path / "library"], dataset_name)).to_json()
+    second = (await importer.import_paths([tmp_path / "library"], dataset_name)).to_json()
+
+    assert (first["added"], first["failed"]) == (2, [])
+    assert (second["added"], second["skipped"]) == (0, 2)
+
+
+@pytest.fixture
+async def replaced(
+    importer: Importer, store: Store, searcher: Searcher, excerpts: dict[str, Path], tmp_path: Path, dataset_name: str
+) -> dict[str, object]:
+    """One path imported, then overwritten with other content and imported again."""
+    path = tmp_path / "book.pdf"
+    shutil.copy(excerpts["git_objects"], path)
+    first = (await importer.import_paths([path], dataset_name)).to_json()
+    old_stats = await store.stats(dataset_name)
+    old_hits = await searcher.search("git blob tree object", [dataset_name], "vector", 100)
+    shutil.copy(excerpts["bash_expansion"], path)
+    second = (await importer.import_paths([path], dataset_name)).to_json()
+    return {
+        "path": path, "dataset": dataset_name, "first": first, "second": second,
+        "old_stats": old_stats, "old_chunk_ids": {h.chunk_id for h in old_hits},
+        "old_texts": {h.text for h in old_hits},
+    }
+
+
+async def test_a_changed_file_at_the_same_path_is_replaced(replaced: dict[str, object], ledger: Ledger) -> None:
+    first, second = replaced["first"], replaced["second"]
+    records = ledger.documents(str(replaced["dataset"]))
+
+    assert first["added"] == 1  # type: ignore[index]
+    assert (second["added"], second["replaced"], second["skipped"]) == (0, 1, 0)  # type: ignore[index]
+    assert [(r.state, r.title, r.content_hash) for r in records] == [
+        ("stored", "Bash parameter expansion", sha256_of(replaced["path"]))  # type: ignore[arg-type]
+    ]
+
+
+async def test_the_replaced_documents_chunks_are_gone_from_search(
+    replaced: dict[str, object], searcher: Searcher
+) -> None:
+    dataset = str(replaced["dataset"])
+    old_ids, old_texts = replaced["old_chunk_ids"], replaced["old_texts"]
+    assert old_ids  # the old version was searchable
+
+    for mode in MODES:
+        hits = await searcher.search("git blob tree object", [dataset], mode, 50)
+        assert hits, mode
+        assert not {h.chunk_id for h in hits} & old_ids, mode  # type: ignore[operator]
+        assert not {h.text for h in hits} & old_texts, mode  # type: ignore[operator]
+        assert {h.document_title for h in hits} == {"Bash parameter expansion"}, mode
+
+
+async def test_after_a_replace_the_dataset_equals_a_clean_import_of_the_new_file(
+    replaced: dict[str, object], importer: Importer, store: Store, excerpts: dict[str, Path]
+) -> None:
+    clean = new_dataset_name("clean-bash")
+    await importer.import_paths([excerpts["bash_expansion"]], clean)
+
+    after = await store.stats(str(replaced["dataset"]))
+    expected = await store.stats(clean)
+
+    assert after.documents == 1
+    assert after.chunks == replaced["second"]["chunks"]  # type: ignore[index]
+    assert dataclasses.asdict(after) == dataclasses.asdict(expected)
+
+
+async def test_reimporting_the_replacement_is_skipped(replaced: dict[str, object], importer: Importer) -> None:
+    again = (await importer.import_paths([replaced["path"]], str(replaced["dataset"]))).to_json()  # type: ignore[list-item]
+
+    assert (again["added"], again["replaced"], again["skipped"]) == (0, 0, 1)
