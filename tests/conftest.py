@@ -13,9 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -23,7 +21,7 @@ from pytest_asyncio import is_async_test
 
 from cognition.search import Searcher
 from cognition.settings import Settings
-from cognition.store.port import DatasetStats, Store
+from cognition.store.port import Store
 from ingest.importer import Importer
 from ingest.ledger import Ledger
 from ingest.service import ledger_for, make_importer, make_searcher, make_store
@@ -33,6 +31,7 @@ from tests.helpers import (
     CLI_TIMEOUT,
     GIT_INTERNALS,
     REPO_ROOT,
+    ImportedBook,
     cli_command,
     new_dataset_name,
     subprocess_env,
@@ -121,14 +120,6 @@ def searcher(settings: Settings, store: Store) -> Searcher:
 def dataset_name(request: pytest.FixtureRequest) -> str:
     """A dataset of this test's own."""
     return new_dataset_name(request.node.name)
-
-
-@dataclass(frozen=True)
-class ImportedBook:
-    dataset: str
-    path: Path
-    summary: dict[str, Any]
-    stats: DatasetStats
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

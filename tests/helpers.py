@@ -8,10 +8,13 @@ import re
 import sys
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader, PdfWriter
+
+from cognition.store.port import DatasetStats
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH = (Path(__file__).parents[1] / ".." / "shared" / "bench").resolve()
@@ -20,6 +23,16 @@ BAD = BENCH / "pdfs" / "bad"
 GIT_INTERNALS = BOOKS / "git-internals.pdf"
 GIT_INTERNALS_PAGES = 121
 CLI_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class ImportedBook:
+    """A book imported once for the session; tests only read it."""
+
+    dataset: str
+    path: Path
+    summary: dict[str, Any]
+    stats: DatasetStats
 
 
 def write_excerpt(source: Path, pages: Sequence[int], dest: Path, title: str) -> Path:

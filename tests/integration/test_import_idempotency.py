@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from cognition.search import MODES, Searcher
+from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
 from ingest.ledger import Ledger
-from tests.conftest import ImportedBook
-from tests.helpers import GIT_INTERNALS_PAGES, new_dataset_name, sha256_of
+from ingest.service import make_importer
+from tests.helpers import GIT_INTERNALS_PAGES, ImportedBook, new_dataset_name, sha256_of
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +32,9 @@ async def test_first_import_stores_the_whole_book(git_internals: ImportedBook, l
     assert summary["pages"] == GIT_INTERNALS_PAGES
     assert stats.documents == 1
     assert stats.chunks == summary["chunks"] == record.chunks > 100
-    assert stats.chunk_vectors == stats.chunks
-    assert stats.entity_vectors == stats.entities == record.entities > 0
+    assert stats.chunk_vectors == stats.chunks  # every chunk is embedded ...
+    assert stats.entity_vectors == 0  # ... and nothing else (entities are linked by their words)
+    assert stats.entities == record.entities > 0
     assert (record.state, record.attempts, record.pages) == ("stored", 1, GIT_INTERNALS_PAGES)
     assert record.content_hash == sha256_of(git_internals.path)
 
@@ -73,66 +78,71 @@ async def test_a_folder_import_finds_the_pdfs_inside_and_skips_known_ones(
     assert (second["added"], second["skipped"]) == (0, 2)
 
 
-@pytest.fixture
+@dataclass(frozen=True)
+class Replaced:
+    path: Path
+    dataset: str
+    first: dict[str, Any]
+    second: dict[str, Any]
+    old_chunk_ids: set[str]
+    old_texts: set[str]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def replaced(
-    importer: Importer, store: Store, searcher: Searcher, excerpts: dict[str, Path], tmp_path: Path, dataset_name: str
-) -> dict[str, object]:
+    settings: Settings, store: Store, searcher: Searcher, excerpts: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Replaced:
     """One path imported, then overwritten with other content and imported again."""
-    path = tmp_path / "book.pdf"
+    importer = make_importer(settings, store=store)
+    dataset = new_dataset_name("replace")
+    path = tmp_path_factory.mktemp("replace") / "book.pdf"
     shutil.copy(excerpts["git_objects"], path)
-    first = (await importer.import_paths([path], dataset_name)).to_json()
-    old_stats = await store.stats(dataset_name)
-    old_hits = await searcher.search("git blob tree object", [dataset_name], "vector", 100)
+    first = (await importer.import_paths([path], dataset)).to_json()
+    old_hits = await searcher.search("git blob tree object", [dataset], "vector", 100)
     shutil.copy(excerpts["bash_expansion"], path)
-    second = (await importer.import_paths([path], dataset_name)).to_json()
-    return {
-        "path": path, "dataset": dataset_name, "first": first, "second": second,
-        "old_stats": old_stats, "old_chunk_ids": {h.chunk_id for h in old_hits},
-        "old_texts": {h.text for h in old_hits},
-    }
+    second = (await importer.import_paths([path], dataset)).to_json()
+    return Replaced(
+        path, dataset, first, second, {h.chunk_id for h in old_hits}, {h.text for h in old_hits}
+    )
 
 
-async def test_a_changed_file_at_the_same_path_is_replaced(replaced: dict[str, object], ledger: Ledger) -> None:
-    first, second = replaced["first"], replaced["second"]
-    records = ledger.documents(str(replaced["dataset"]))
+async def test_a_changed_file_at_the_same_path_is_replaced(replaced: Replaced, ledger: Ledger) -> None:
+    records = ledger.documents(replaced.dataset)
 
-    assert first["added"] == 1  # type: ignore[index]
-    assert (second["added"], second["replaced"], second["skipped"]) == (0, 1, 0)  # type: ignore[index]
-    assert [(r.state, r.title, r.content_hash) for r in records] == [
-        ("stored", "Bash parameter expansion", sha256_of(replaced["path"]))  # type: ignore[arg-type]
+    assert replaced.first["added"] == 1
+    assert (replaced.second["added"], replaced.second["replaced"], replaced.second["skipped"]) == (0, 1, 0)
+    assert [(r.state, r.title, r.source, r.content_hash) for r in records] == [
+        ("stored", "Bash parameter expansion", str(replaced.path.resolve()), sha256_of(replaced.path))
     ]
 
 
-async def test_the_replaced_documents_chunks_are_gone_from_search(
-    replaced: dict[str, object], searcher: Searcher
-) -> None:
-    dataset = str(replaced["dataset"])
-    old_ids, old_texts = replaced["old_chunk_ids"], replaced["old_texts"]
-    assert old_ids  # the old version was searchable
+async def test_the_replaced_documents_chunks_are_gone_from_search(replaced: Replaced, searcher: Searcher) -> None:
+    assert replaced.old_chunk_ids  # the old version was searchable
 
     for mode in MODES:
-        hits = await searcher.search("git blob tree object", [dataset], mode, 50)
+        hits = await searcher.search("git blob tree object", [replaced.dataset], mode, 50)
         assert hits, mode
-        assert not {h.chunk_id for h in hits} & old_ids, mode  # type: ignore[operator]
-        assert not {h.text for h in hits} & old_texts, mode  # type: ignore[operator]
+        assert not {h.chunk_id for h in hits} & replaced.old_chunk_ids, mode
+        assert not {h.text for h in hits} & replaced.old_texts, mode
         assert {h.document_title for h in hits} == {"Bash parameter expansion"}, mode
 
 
 async def test_after_a_replace_the_dataset_equals_a_clean_import_of_the_new_file(
-    replaced: dict[str, object], importer: Importer, store: Store, excerpts: dict[str, Path]
+    replaced: Replaced, importer: Importer, store: Store, excerpts: dict[str, Path]
 ) -> None:
     clean = new_dataset_name("clean-bash")
     await importer.import_paths([excerpts["bash_expansion"]], clean)
 
-    after = await store.stats(str(replaced["dataset"]))
+    after = await store.stats(replaced.dataset)
     expected = await store.stats(clean)
 
     assert after.documents == 1
-    assert after.chunks == replaced["second"]["chunks"]  # type: ignore[index]
+    assert after.chunks == replaced.second["chunks"]
     assert dataclasses.asdict(after) == dataclasses.asdict(expected)
 
 
-async def test_reimporting_the_replacement_is_skipped(replaced: dict[str, object], importer: Importer) -> None:
-    again = (await importer.import_paths([replaced["path"]], str(replaced["dataset"]))).to_json()  # type: ignore[list-item]
+async def test_reimporting_the_replacement_is_skipped(replaced: Replaced, importer: Importer) -> None:
+    again = (await importer.import_paths([replaced.path], replaced.dataset)).to_json()
 
     assert (again["added"], again["replaced"], again["skipped"]) == (0, 0, 1)
