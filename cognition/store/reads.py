@@ -88,40 +88,32 @@ async def _relations(graph: Any, e_index: dict[str, int]) -> list[tuple[int, int
 
 
 async def delete_document(graph: Any, vectors: Any, document_id: str) -> None:
-    """Remove a document's nodes, edges and vectors, and entities no other document mentions."""
+    """Remove a document's vectors, edges and nodes (in that order, so a crash midway leaves
+    nothing a second call cannot find), then every entity no chunk mentions any more."""
     rows = await graph.query(
         "MATCH (n:Node) WHERE n.id = $doc OR n.properties CONTAINS $needle RETURN n.id, n.type",
         {"doc": document_id, "needle": document_id},
     )
     node_ids = [str(r[0]) for r in rows]
-    chunk_ids = [str(r[0]) for r in rows if r[1] == "Chunk"]
-    mentioned = await graph.query(
-        "MATCH (c:Node)-[r:EDGE]->(e:Node) WHERE c.id IN $ids AND r.relationship_name = 'mentions' "
-        "RETURN DISTINCT e.id",
-        {"ids": chunk_ids},
-    )
+    await vectors.delete_data_points(CHUNK_COLLECTION, [str(r[0]) for r in rows if r[1] == "Chunk"])
     await graph.query(
         "MATCH (:Node)-[r:EDGE]->(:Node) WHERE r.properties CONTAINS $needle DELETE r", {"needle": document_id}
     )
     if node_ids:
         await graph.delete_nodes(node_ids)
-    await vectors.delete_data_points(CHUNK_COLLECTION, chunk_ids)
-    orphans = await _orphans(graph, [str(r[0]) for r in mentioned])
+    await delete_orphan_entities(graph)
+
+
+async def delete_orphan_entities(graph: Any) -> int:
+    """Delete entities that no chunk mentions (left by a deleted or partly written document)."""
+    rows = await graph.query(
+        "MATCH (e:Node) WHERE e.type = 'Entity' AND NOT EXISTS "
+        "{ MATCH (:Node)-[r:EDGE]->(e) WHERE r.relationship_name = 'mentions' } RETURN e.id"
+    )
+    orphans = [str(r[0]) for r in rows]
     if orphans:
         await graph.delete_nodes(orphans)
-        await vectors.delete_data_points(ENTITY_COLLECTION, orphans)
-
-
-async def _orphans(graph: Any, entity_ids: list[str]) -> list[str]:
-    if not entity_ids:
-        return []
-    still = await graph.query(
-        "MATCH (:Node)-[r:EDGE]->(e:Node) WHERE e.id IN $ids AND r.relationship_name = 'mentions' "
-        "RETURN DISTINCT e.id",
-        {"ids": entity_ids},
-    )
-    alive = {str(r[0]) for r in still}
-    return [e for e in entity_ids if e not in alive]
+    return len(orphans)
 
 
 async def stats(graph: Any, vectors: Any) -> DatasetStats:
