@@ -52,17 +52,27 @@ def embedding_only(books: list[Path], data_dir: Path) -> dict[str, float]:
         book = open_book(path)
         pages += book.page_count
         sizes = settings.chunking
-        texts += [c.text for c in chunk_pages(iter_pages(book), book.outline, sizes.target_words, sizes.overlap_words)]
+        texts += [
+            c.text
+            for c in chunk_pages(iter_pages(book), book.outline, sizes.target_words, sizes.overlap_words)
+        ]
     read_seconds = time.perf_counter() - read_started
     embedder = LocalEmbedder(settings)
     started = time.perf_counter()
     embedder.embed(texts)
     seconds = time.perf_counter() - started
-    return {"pages": pages, "chunks": len(texts), "embed_seconds": seconds, "read_chunk_seconds": read_seconds}
+    return {
+        "pages": pages,
+        "chunks": len(texts),
+        "embed_seconds": seconds,
+        "read_chunk_seconds": read_seconds,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--books", type=Path, default=DEFAULT_BOOKS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

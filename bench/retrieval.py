@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from cognition.settings import Settings
+from ingest.extract.local import LocalExtractor
 from ingest.records import RecordImporter, TextRecord
 from ingest.service import ledger_for, make_searcher, make_store
-from ingest.extract.local import LocalExtractor
 
 DATASET = "multihop"
 KS = (2, 5)
@@ -43,7 +43,9 @@ def bm25_rankings(records: list[TextRecord], queries: list[str], depth: int) -> 
     corpus = [f"{r.title}\n{r.text}" for r in records]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
-    docs, _ = retriever.retrieve(bm25s.tokenize(queries, stopwords="en", show_progress=False), k=depth, show_progress=False)
+    docs, _ = retriever.retrieve(
+        bm25s.tokenize(queries, stopwords="en", show_progress=False), k=depth, show_progress=False
+    )
     return [[records[int(i)].id for i in row] for row in docs]
 
 
@@ -54,7 +56,9 @@ def dense_rankings(embed: Any, records: list[TextRecord], queries: list[str], de
     return [[records[int(i)].id for i in row] for row in order]
 
 
-async def mode_rankings(searcher: Any, queries: list[str], mode: str, depth: int) -> tuple[list[list[str]], float]:
+async def mode_rankings(
+    searcher: Any, queries: list[str], mode: str, depth: int
+) -> tuple[list[list[str]], float]:
     rankings, latencies = [], []
     for query in queries:
         started = time.perf_counter()
@@ -65,7 +69,12 @@ async def mode_rankings(searcher: Any, queries: list[str], mode: str, depth: int
 
 
 def score(rankings: list[list[str]], golds: list[list[str]]) -> dict[str, float]:
-    return {f"R@{k}": round(100 * statistics.mean(recall(r, g, k) for r, g in zip(rankings, golds, strict=True)), 1) for k in KS}
+    return {
+        f"R@{k}": round(
+            100 * statistics.mean(recall(r, g, k) for r, g in zip(rankings, golds, strict=True)), 1
+        )
+        for k in KS
+    }
 
 
 async def run(corpus_path: Path, questions_path: Path, data_dir: Path, modes: list[str]) -> dict[str, Any]:
@@ -94,17 +103,25 @@ async def run(corpus_path: Path, questions_path: Path, data_dir: Path, modes: li
         latency[mode] = round(median * 1000, 1)
     await store.close()
     return {
-        "corpus": str(corpus_path), "questions": len(questions), "passages": len(records),
-        "imported": summary.added, "import_seconds": round(import_seconds, 1),
-        "recall": results, "median_query_ms": latency,
+        "corpus": str(corpus_path),
+        "questions": len(questions),
+        "passages": len(records),
+        "imported": summary.added,
+        "import_seconds": round(import_seconds, 1),
+        "recall": results,
+        "median_query_ms": latency,
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--questions", type=Path, required=True)
-    parser.add_argument("--data-dir", type=Path, default=None, help="reuse an imported corpus (default: a temp dir)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="reuse an imported corpus (default: a temp dir)"
+    )
     parser.add_argument("--modes", default="vector,graph,hybrid")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

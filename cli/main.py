@@ -64,7 +64,9 @@ def search_command(
         return
     for rank, hit in enumerate(hits, 1):
         where = " › ".join(hit.section_path) or "-"
-        typer.echo(f"{rank}. [{hit.dataset}] {hit.document_title} — {where} (p. {hit.pages}) score {hit.score:.3f}")
+        typer.echo(
+            f"{rank}. [{hit.dataset}] {hit.document_title} — {where} (p. {hit.pages}) score {hit.score:.3f}"
+        )
         if hit.entities:
             typer.echo(f"   entities: {', '.join(hit.entities[:8])}")
         typer.echo(f"   {hit.text[:300]}")

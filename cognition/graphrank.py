@@ -71,14 +71,14 @@ class EntityGraph:
 
 
 @dataclass
-class _Matrix:
+class Transition:
     source: IntArray
     target: IntArray
     weight: FloatArray  # row-normalized transition probability
     size: int
 
 
-def transition(graph: EntityGraph) -> _Matrix:
+def transition(graph: EntityGraph) -> Transition:
     """The undirected, row-normalized transition structure of the graph."""
     offset = len(graph.entity_ids)
     chunk_nodes = graph.mention_chunk + offset
@@ -89,23 +89,26 @@ def transition(graph: EntityGraph) -> _Matrix:
     weight = np.concatenate([rel_w, rel_w, mention_w, mention_w])
     out = np.bincount(src, weights=weight, minlength=graph.size)
     norm = np.where(out[src] > 0, weight / np.maximum(out[src], 1e-12), 0.0)
-    return _Matrix(src.astype(np.int64), dst.astype(np.int64), norm, graph.size)
+    return Transition(src.astype(np.int64), dst.astype(np.int64), norm, graph.size)
 
 
 def personalized_pagerank(
-    matrix: _Matrix, reset: FloatArray, damping: float = 0.5, iterations: int = 30, tol: float = 1e-8
+    matrix: Transition, reset: FloatArray, damping: float = 0.5, iterations: int = 30, tol: float = 1e-8
 ) -> FloatArray:
     """Power iteration of PPR with the given (unnormalized) reset vector."""
     total = reset.sum()
     if total <= 0:
         return np.zeros(matrix.size)
     reset = reset / total
-    scores = reset.copy()
+    scores: FloatArray = reset.copy()
     for _ in range(iterations):
-        spread = np.bincount(matrix.target, weights=scores[matrix.source] * matrix.weight, minlength=matrix.size)
+        spread = np.bincount(
+            matrix.target, weights=scores[matrix.source] * matrix.weight, minlength=matrix.size
+        )
         dangling = 1.0 - spread.sum()
         updated = (1 - damping) * reset + damping * (spread + dangling * reset)
-        if np.abs(updated - scores).sum() < tol:
-            return updated
+        converged = float(np.abs(updated - scores).sum()) < tol
         scores = updated
+        if converged:
+            break
     return scores

@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from cognition.errors import DatasetNotFoundError, SearchError
-from cognition.graphrank import EntityGraph, personalized_pagerank, transition
+from cognition.graphrank import EntityGraph, Transition, personalized_pagerank, transition
 from cognition.settings import SearchSettings
 from cognition.store.port import Store, StoredChunk
 
@@ -64,9 +64,15 @@ class Hit:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "dataset": self.dataset, "document_title": self.document_title, "source": self.source,
-            "section": list(self.section_path), "page_start": self.page_start, "page_end": self.page_end,
-            "chunk_id": self.chunk_id, "text": self.text, "score": round(self.score, 6),
+            "dataset": self.dataset,
+            "document_title": self.document_title,
+            "source": self.source,
+            "section": list(self.section_path),
+            "page_start": self.page_start,
+            "page_end": self.page_end,
+            "chunk_id": self.chunk_id,
+            "text": self.text,
+            "score": round(self.score, 6),
             "entities": self.entities,
         }
 
@@ -81,14 +87,19 @@ class _Ranked:
 class _GraphCache:
     version: int | None
     graph: EntityGraph
-    matrix: object
+    matrix: Transition
 
 
 class Searcher:
     """Runs searches; keeps each dataset's graph in memory until the dataset changes."""
 
     def __init__(
-        self, settings: SearchSettings, store: Store, embed: Embed, analyzer: QueryAnalyzer, version_of: VersionOf
+        self,
+        settings: SearchSettings,
+        store: Store,
+        embed: Embed,
+        analyzer: QueryAnalyzer,
+        version_of: VersionOf,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -97,14 +108,18 @@ class Searcher:
         self._version_of = version_of
         self._graphs: dict[str, _GraphCache] = {}
 
-    async def search(self, query: str, datasets: Sequence[str], mode: str = "hybrid", top_k: int = 5) -> list[Hit]:
+    async def search(
+        self, query: str, datasets: Sequence[str], mode: str = "hybrid", top_k: int = 5
+    ) -> list[Hit]:
         """Search the named datasets; hits from all of them, best first."""
         self._validate(query, datasets, mode, top_k)
         for name in datasets:
             if not await self._store.dataset_exists(name):
                 raise DatasetNotFoundError(name)
         vector = (await self._embed([query]))[0]
-        per_dataset = await asyncio.gather(*(self._one(query, vector, name, mode, top_k) for name in datasets))
+        per_dataset = await asyncio.gather(
+            *(self._one(query, vector, name, mode, top_k) for name in datasets)
+        )
         merged = [hit for hits in per_dataset for hit in hits]
         merged.sort(key=lambda h: -h.score)
         return merged[:top_k]
@@ -132,9 +147,11 @@ class Searcher:
             )
         best = sorted(ranked.scores.items(), key=lambda kv: -kv[1])[:top_k]
         chunks = {c.id: c for c in await self._store.get_chunks(dataset, [cid for cid, _ in best])}
-        return [_hit(chunks[cid], score, ranked.entities.get(cid, [])) for cid, score in best if cid in chunks]
+        return [
+            _hit(chunks[cid], score, ranked.entities.get(cid, [])) for cid, score in best if cid in chunks
+        ]
 
-    async def graph_for(self, dataset: str) -> tuple[EntityGraph, object]:
+    async def graph_for(self, dataset: str) -> tuple[EntityGraph, Transition]:
         """The dataset's retrieval graph, loaded once per dataset version."""
         version = self._version_of(dataset)
         cached = self._graphs.get(dataset)
@@ -159,7 +176,10 @@ class Searcher:
         if passage_weight > 0:
             reset += passage_weight * _passage_reset(graph, dense)
         scores = personalized_pagerank(
-            matrix, reset, self._settings.ppr_damping, self._settings.ppr_iterations  # type: ignore[arg-type]
+            matrix,
+            reset,
+            self._settings.ppr_damping,
+            self._settings.ppr_iterations,
         )
         return _chunk_ranking(graph, scores, seeds, depth)
 
@@ -186,7 +206,8 @@ def _entity_reset(graph: EntityGraph, seeds: dict[int, float]) -> np.ndarray:
     frequency = np.maximum(graph.chunk_frequency(), 1.0)
     for index, weight in seeds.items():
         reset[index] += weight / frequency[index]
-    return reset / reset.sum()
+    normalized: np.ndarray = reset / reset.sum()
+    return normalized
 
 
 def _passage_reset(graph: EntityGraph, dense: _Ranked) -> np.ndarray:
@@ -240,8 +261,15 @@ def _fuse(dense: _Ranked, graph: _Ranked) -> _Ranked:
 
 def _hit(chunk: StoredChunk, score: float, entities: list[str]) -> Hit:
     return Hit(
-        dataset=chunk.dataset, chunk_id=chunk.id, document_id=chunk.document_id,
-        document_title=chunk.document_title, source=chunk.source, section_path=chunk.section_path,
-        page_start=chunk.page_start, page_end=chunk.page_end, text=chunk.text, score=score,
+        dataset=chunk.dataset,
+        chunk_id=chunk.id,
+        document_id=chunk.document_id,
+        document_title=chunk.document_title,
+        source=chunk.source,
+        section_path=chunk.section_path,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        text=chunk.text,
+        score=score,
         entities=entities,
     )

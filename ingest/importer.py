@@ -177,11 +177,15 @@ class Importer:
             status: Status = "skipped" if existing.state == "stored" else "needs_ocr"
             reason = None if status == "skipped" else "no text layer: the pages are images (run OCR first)"
             return Outcome(source, status, reason), None
-        older = [r for r in self._ledger.by_source(dataset, source) if r.doc_id != doc_id and r.state == "stored"]
+        older = [
+            r for r in self._ledger.by_source(dataset, source) if r.doc_id != doc_id and r.state == "stored"
+        ]
         partial = existing is not None and existing.state in IN_FLIGHT
         return None, _Work(path, kind, content_hash, doc_id, older, partial)
 
-    async def _run(self, work: list[_Work], dataset: str, password: str | None, summary: ImportSummary) -> None:
+    async def _run(
+        self, work: list[_Work], dataset: str, password: str | None, summary: ImportSummary
+    ) -> None:
         opened: list[tuple[_Work, PdfBook, Callable[[], Iterator[Chunk]]]] = []
         for item in work:
             try:
@@ -189,7 +193,9 @@ class Importer:
                     _open, item.path, item.kind, password, self._settings.chunking
                 )
             except DocumentError as exc:
-                summary.outcomes.append(self._failed(dataset, str(item.path.resolve()), item.content_hash, item.kind, exc))
+                summary.outcomes.append(
+                    self._failed(dataset, str(item.path.resolve()), item.content_hash, item.kind, exc)
+                )
                 continue
             opened.append((item, book, chunks))
         self._progress.planned(len(opened), sum(book.page_count for _, book, _ in opened))
@@ -207,9 +213,16 @@ class Importer:
         started = time.perf_counter()
         self._progress.document_started(source, book.page_count)
         record = DocumentRecord(
-            dataset=dataset, doc_id=item.doc_id, source=source, content_hash=item.content_hash,
-            kind=item.kind, state="reading", title=book.title, author=book.author,
-            pages=book.page_count, pipeline_version=PIPELINE_VERSION,
+            dataset=dataset,
+            doc_id=item.doc_id,
+            source=source,
+            content_hash=item.content_hash,
+            kind=item.kind,
+            state="reading",
+            title=book.title,
+            author=book.author,
+            pages=book.page_count,
+            pipeline_version=PIPELINE_VERSION,
         )
         if item.partial:
             await self.store.delete_document(dataset, item.doc_id)
@@ -227,10 +240,17 @@ class Importer:
         self, item: _Work, book: PdfBook, pages: Callable[[], Iterator[Chunk]], dataset: str
     ) -> DocumentCounts:
         node = DocumentNode(
-            id=item.doc_id, title=book.title, source=str(item.path.resolve()),
-            content_hash=item.content_hash, kind=item.kind, pages=book.page_count, author=book.author,
+            id=item.doc_id,
+            title=book.title,
+            source=str(item.path.resolve()),
+            content_hash=item.content_hash,
+            kind=item.kind,
+            pages=book.page_count,
+            author=book.author,
         )
-        pipeline = DocumentPipeline(self.store, self._extractor, dataset, self._settings.imports.chunks_per_batch)
+        pipeline = DocumentPipeline(
+            self.store, self._extractor, dataset, self._settings.imports.chunks_per_batch
+        )
         last_page = 0
 
         def on_batch(counts: DocumentCounts, page: int) -> None:
@@ -244,11 +264,15 @@ class Importer:
         self._progress.pages_done(max(0, book.page_count - last_page))
         return counts
 
-    async def _finish(self, item: _Work, record: DocumentRecord, counts: DocumentCounts, seconds: float) -> Outcome:
+    async def _finish(
+        self, item: _Work, record: DocumentRecord, counts: DocumentCounts, seconds: float
+    ) -> Outcome:
         dataset, source = record.dataset, record.source
         timings = {
-            "read_seconds": counts.read_seconds, "extract_seconds": counts.extract_seconds,
-            "store_seconds": counts.store_seconds, "total_seconds": seconds,
+            "read_seconds": counts.read_seconds,
+            "extract_seconds": counts.extract_seconds,
+            "store_seconds": counts.store_seconds,
+            "total_seconds": seconds,
         }
         if counts.chunks == 0:
             reason = "no text layer: the pages are images (run OCR first)"
@@ -258,8 +282,15 @@ class Importer:
             await self.store.delete_document(dataset, old.doc_id)
             self._ledger.delete(dataset, old.doc_id)
         self._ledger.set_state(
-            dataset, item.doc_id, "stored", chunks=counts.chunks, entities=len(counts.entities),
-            relations=counts.relations, error=None, permanent=0, **timings,
+            dataset,
+            item.doc_id,
+            "stored",
+            chunks=counts.chunks,
+            entities=len(counts.entities),
+            relations=counts.relations,
+            error=None,
+            permanent=0,
+            **timings,
         )
         self._ledger.bump_version(dataset)
         status: Status = "replaced" if item.replaces else "added"
@@ -268,11 +299,21 @@ class Importer:
     def _failed(
         self, dataset: str, source: str, content_hash: str, kind: str, exc: DocumentError, pages: int = 0
     ) -> Outcome:
-        doc_id = document_id(dataset, content_hash) if content_hash else str(stable_id("failed", dataset, source))
+        doc_id = (
+            document_id(dataset, content_hash) if content_hash else str(stable_id("failed", dataset, source))
+        )
         self._ledger.upsert(
             DocumentRecord(
-                dataset=dataset, doc_id=doc_id, source=source, content_hash=content_hash, kind=kind,
-                state="failed", error=str(exc), permanent=1, pages=pages, pipeline_version=PIPELINE_VERSION,
+                dataset=dataset,
+                doc_id=doc_id,
+                source=source,
+                content_hash=content_hash,
+                kind=kind,
+                state="failed",
+                error=str(exc),
+                permanent=1,
+                pages=pages,
+                pipeline_version=PIPELINE_VERSION,
             )
         )
         return Outcome(source, "failed", str(exc))

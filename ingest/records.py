@@ -94,8 +94,14 @@ class RecordImporter:
         doc_id = document_id(dataset, record.content_hash)
         self._ledger.upsert(
             DocumentRecord(
-                dataset=dataset, doc_id=doc_id, source=record.id, content_hash=record.content_hash,
-                kind="record", state="embedding", title=record.title, pages=1,
+                dataset=dataset,
+                doc_id=doc_id,
+                source=record.id,
+                content_hash=record.content_hash,
+                kind="record",
+                state="embedding",
+                title=record.title,
+                pages=1,
                 pipeline_version=PIPELINE_VERSION,
             )
         )

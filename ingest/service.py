@@ -31,7 +31,9 @@ def make_store(settings: Settings) -> Store:
     return CogneeStore(settings)
 
 
-def make_importer(settings: Settings, progress: Progress | None = None, store: Store | None = None) -> Importer:
+def make_importer(
+    settings: Settings, progress: Progress | None = None, store: Store | None = None
+) -> Importer:
     extraction = settings.extraction
     return Importer(
         settings,
@@ -74,7 +76,9 @@ async def run_import(
         await importer.close()
 
 
-async def run_search(settings: Settings, query: str, datasets: Sequence[str], mode: str, top_k: int) -> list[Hit]:
+async def run_search(
+    settings: Settings, query: str, datasets: Sequence[str], mode: str, top_k: int
+) -> list[Hit]:
     """``cognition search``."""
     store = make_store(settings)
     try:

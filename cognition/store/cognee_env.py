@@ -74,7 +74,7 @@ def litellm_tiktoken_dir() -> str:
     spec = importlib.util.find_spec("litellm")
     if spec is None or not spec.submodule_search_locations:
         return ""
-    return str(Path(list(spec.submodule_search_locations)[0]) / "litellm_core_utils" / "tokenizers")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers")
 
 
 def prepare_cognee(settings: Settings) -> Path:
@@ -99,4 +99,6 @@ def prepare_cognee(settings: Settings) -> Path:
 def require_prepared() -> None:
     """Guard for modules that import cognee at import time."""
     if _prepared is None:
-        raise RuntimeError("cognee imported before prepare_cognee(): its paths and network settings would be wrong")
+        raise RuntimeError(
+            "cognee imported before prepare_cognee(): its paths and network settings would be wrong"
+        )

@@ -42,10 +42,10 @@ async def _edge_columns(engine: Any) -> list[tuple[str, str]]:
 
 
 def _write_parquet(path: Path, edges: list[Edge], columns: list[tuple[str, str]]) -> None:
+    from datetime import UTC, datetime
+
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from datetime import UTC, datetime
 
     now = datetime.now(UTC).replace(tzinfo=None)
     data: dict[str, Any] = {

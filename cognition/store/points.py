@@ -68,8 +68,13 @@ class Entity(DataPoint):  # type: ignore[misc]
 
 def document_point(doc: DocumentNode) -> Document:
     return Document(
-        id=UUID(doc.id), name=doc.title, source=doc.source, content_hash=doc.content_hash,
-        kind=doc.kind, pages=doc.pages, author=doc.author,
+        id=UUID(doc.id),
+        name=doc.title,
+        source=doc.source,
+        content_hash=doc.content_hash,
+        kind=doc.kind,
+        pages=doc.pages,
+        author=doc.author,
     )
 
 
@@ -79,9 +84,15 @@ def section_point(section: SectionNode, document_id: str) -> Section:
 
 def chunk_point(chunk: ChunkNode, doc: DocumentNode) -> Chunk:
     return Chunk(
-        id=UUID(chunk.id), text=chunk.text, document_id=doc.id, document_title=doc.title,
-        source=doc.source, chunk_index=chunk.index, page_start=chunk.page_start,
-        page_end=chunk.page_end, section=list(chunk.section_path),
+        id=UUID(chunk.id),
+        text=chunk.text,
+        document_id=doc.id,
+        document_title=doc.title,
+        source=doc.source,
+        chunk_index=chunk.index,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        section=list(chunk.section_path),
     )
 
 

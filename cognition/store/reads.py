@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from cognition.graphrank import EntityGraph
-from cognition.store.schema import CHUNK_COLLECTION, ENTITY_COLLECTION, properties
 from cognition.store.port import DatasetStats, StoredChunk
+from cognition.store.schema import CHUNK_COLLECTION, ENTITY_COLLECTION, properties
 
 _ENTITY_EDGES = """
 MATCH (a:Node)-[r:EDGE]->(b:Node)
@@ -23,7 +23,9 @@ RETURN c.id, e.id
 """
 
 
-async def vector_search(vectors: Any, collection: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+async def vector_search(
+    vectors: Any, collection: str, vector: Sequence[float], k: int
+) -> list[tuple[str, float]]:
     """Nearest ids with cosine similarity (LanceDB gives cosine distance)."""
     if not await vectors.has_collection(collection):
         return []
@@ -42,10 +44,15 @@ async def chunks_by_id(graph: Any, dataset: str, ids: Sequence[str]) -> list[Sto
         p = properties(raw)
         found.append(
             StoredChunk(
-                id=str(chunk_id), dataset=dataset, document_id=str(p.get("document_id", "")),
-                document_title=str(p.get("document_title", "")), source=str(p.get("source", "")),
-                section_path=tuple(p.get("section") or ()), page_start=int(p.get("page_start", 0)),
-                page_end=int(p.get("page_end", 0)), text=str(p.get("text", "")),
+                id=str(chunk_id),
+                dataset=dataset,
+                document_id=str(p.get("document_id", "")),
+                document_title=str(p.get("document_title", "")),
+                source=str(p.get("source", "")),
+                section_path=tuple(p.get("section") or ()),
+                page_start=int(p.get("page_start", 0)),
+                page_end=int(p.get("page_end", 0)),
+                text=str(p.get("text", "")),
             )
         )
     return found
@@ -97,7 +104,8 @@ async def delete_document(graph: Any, vectors: Any, document_id: str) -> None:
     node_ids = [str(r[0]) for r in rows]
     await vectors.delete_data_points(CHUNK_COLLECTION, [str(r[0]) for r in rows if r[1] == "Chunk"])
     await graph.query(
-        "MATCH (:Node)-[r:EDGE]->(:Node) WHERE r.properties CONTAINS $needle DELETE r", {"needle": document_id}
+        "MATCH (:Node)-[r:EDGE]->(:Node) WHERE r.properties CONTAINS $needle DELETE r",
+        {"needle": document_id},
     )
     if node_ids:
         await graph.delete_nodes(node_ids)

@@ -21,8 +21,8 @@ from cognee.tasks.storage import index_data_points  # noqa: E402
 
 from cognition.store.edges import write_edges  # noqa: E402
 from cognition.store.points import Page, chunk_point, document_point, entity_point, section_point  # noqa: E402
-from cognition.store.schema import page_id, relation_edges, structure_edges  # noqa: E402
 from cognition.store.port import DocumentBatch  # noqa: E402
+from cognition.store.schema import page_id, relation_edges, structure_edges  # noqa: E402
 
 
 async def pull_batches(items: list[Any], ctx: Any = None) -> AsyncIterator[list[DocumentBatch]]:
@@ -62,7 +62,9 @@ async def _store(graph: Any, group: list[DocumentBatch], tmp_dir: Path) -> None:
         chunks += [chunk_point(c, doc) for c in batch.chunks]
         nodes.append(document_point(doc))
         nodes += [section_point(s, doc.id) for s in batch.sections]
-        nodes += [Page(id=page_id(doc.id, n), name=f"page {n}", number=n, document_id=doc.id) for n in batch.pages]
+        nodes += [
+            Page(id=page_id(doc.id, n), name=f"page {n}", number=n, document_id=doc.id) for n in batch.pages
+        ]
         edges += structure_edges(batch) + relation_edges(batch)
     await graph.add_nodes([*nodes, *chunks, *new_entities])
     TIMINGS["nodes"] += time.perf_counter() - started

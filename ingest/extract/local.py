@@ -16,7 +16,7 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from itertools import combinations
+from itertools import combinations, pairwise
 from typing import Literal
 
 from ingest.extract.normalize import entity_key
@@ -74,7 +74,7 @@ class LocalExtractor:
             counts[mention.key] += 1
             first.setdefault(mention.key, mention)
         for key, mention in list(first.items()):
-            if mention.kind == "word":
+            if mention.kind == "word":  # type: ignore[comparison-overlap]  # provisional kind
                 if counts[key] < 2:
                     del first[key]
                 else:
@@ -137,7 +137,9 @@ def _continues_name(words: list[re.Match[str]], j: int, sentence: str) -> bool:
     gap = sentence[words[j - 1].end() : words[j].start()]
     if gap.strip():
         return False
-    return word[0].isupper() or (word in _CONNECTORS and j + 1 < len(words) and words[j + 1].group()[0].isupper())
+    return word[0].isupper() or (
+        word in _CONNECTORS and j + 1 < len(words) and words[j + 1].group()[0].isupper()
+    )
 
 
 def _adjacent(words: list[re.Match[str]], j: int, sentence: str) -> bool:
@@ -162,7 +164,7 @@ def _relations(sentences: list[tuple[str, list[_Found]]], keep: dict[str, Entity
     for text, found in sentences:
         kept = [f for f in found if f[0].key in keep]
         named: set[frozenset[str]] = set()
-        for (a, _, end_a), (b, start_b, _) in zip(kept, kept[1:], strict=False):
+        for (a, _, end_a), (b, start_b, _) in pairwise(kept):
             verb = _verb_between(text[end_a:start_b])
             if verb and a.key != b.key:
                 weights[(a.key, b.key, verb)] += 1

@@ -1,0 +1,162 @@
+"""The embedded mode is offline and self-contained: an import and searches open no
+non-loopback socket and write nothing outside the data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cognition.settings import Settings
+from cognition.store.cognee_env import prepare_cognee
+from cognition.store.port import Store
+from tests.helpers import CLI_TIMEOUT, REPO_ROOT, subprocess_env
+
+pytestmark = pytest.mark.slow
+
+# Installs an audit hook before anything else is imported, then imports a PDF and searches
+# it in every mode. Prints what it contacted; exits 3 if any address was not loopback.
+SCRIPT = r'''
+import sys
+
+contacted = []
+
+
+def audit(event, args):
+    if event == "socket.connect":
+        contacted.append(("connect", args[1]))
+    elif event == "socket.sendto":
+        contacted.append(("sendto", args[1]))
+    elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex"):
+        contacted.append(("resolve", (args[0],)))
+
+
+sys.addaudithook(audit)
+
+import asyncio
+import ipaddress
+import json
+from pathlib import Path
+
+from cognition.settings import Settings
+from ingest.service import make_importer, make_searcher, make_store
+
+
+def loopback(address):
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host is None or host in ("localhost", "", b"localhost"):
+        return True
+    if isinstance(host, bytes):
+        host = host.decode()
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def main():
+    settings = Settings()
+    store = make_store(settings)
+    summary = await make_importer(settings, store=store).import_paths([Path(sys.argv[1])], "offline")
+    searcher = make_searcher(settings, store)
+    hits = {
+        mode: len(await searcher.search("how does git store a blob", ["offline"], mode, 3))
+        for mode in ("vector", "graph", "hybrid")
+    }
+    await store.close()
+    return summary.to_json(), hits
+
+
+summary, hits = asyncio.run(main())
+offending = [[kind, repr(address)] for kind, address in contacted if not loopback(address)]
+print("RESULT " + json.dumps({"summary": summary, "hits": hits, "contacted": len(contacted),
+                               "offending": offending}))
+sys.exit(3 if offending else 0)
+'''
+
+
+def _cognee_package_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("cognee")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+
+
+@pytest.fixture(scope="module")
+def offline_run(excerpts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("offline")
+    script, home, data_dir = root / "run.py", root / "home", root / "data"
+    script.write_text(SCRIPT)
+    home.mkdir()
+    package = _cognee_package_dir()
+    package_before = sorted(os.listdir(package))
+    done = subprocess.run(
+        [sys.executable, str(script), str(excerpts["git_objects"])], cwd=REPO_ROOT,
+        env=subprocess_env(data_dir, home=home), capture_output=True, text=True, timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    marked = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert marked, done.stdout[-2000:] + done.stderr[-3000:]
+    return {
+        "process": done, "result": json.loads(marked[-1].removeprefix("RESULT ")), "home": home,
+        "data_dir": data_dir, "package": package, "package_before": package_before,
+    }
+
+
+def test_import_and_search_contact_no_address_but_loopback(offline_run: dict[str, object]) -> None:
+    result = offline_run["result"]
+    done = offline_run["process"]
+
+    assert result["offending"] == [], result["offending"]  # type: ignore[index]
+    assert done.returncode == 0, done.stderr[-3000:]  # type: ignore[attr-defined]
+
+
+def test_the_offline_run_did_the_work(offline_run: dict[str, object]) -> None:
+    result = offline_run["result"]
+
+    assert result["summary"]["added"] == 1  # type: ignore[index]
+    assert result["summary"]["failed"] == []  # type: ignore[index]
+    assert result["hits"] == {"vector": 3, "graph": 3, "hybrid": 3}  # type: ignore[index]
+
+
+def test_nothing_is_written_to_home(offline_run: dict[str, object]) -> None:
+    home: Path = offline_run["home"]  # type: ignore[assignment]
+
+    assert not [p.name for p in home.iterdir() if p.name.startswith(".cognee")]
+    assert _files_under(home) == []
+
+
+def test_nothing_is_written_into_the_cognee_package(offline_run: dict[str, object]) -> None:
+    package: Path = offline_run["package"]  # type: ignore[assignment]
+
+    assert sorted(os.listdir(package)) == offline_run["package_before"]
+    assert not (package / ".cognee_system").exists()
+    assert not (package / ".data_storage").exists()
+
+
+def test_cognees_files_are_under_the_data_directory(offline_run: dict[str, object]) -> None:
+    data_dir: Path = offline_run["data_dir"]  # type: ignore[assignment]
+    files = _files_under(data_dir)
+
+    assert "ledger.sqlite3" in files
+    assert any(f.startswith("cognee/system/databases/") for f in files), files[:20]
+    assert any(f.endswith(".onnx") for f in files)  # the embedding model's compiled graph, cached here
+
+
+async def test_a_process_keeps_to_one_data_directory(store: Store, settings: Settings, tmp_path: Path) -> None:
+    assert await store.dataset_exists("no-such-dataset") is False  # cognee is up for the session's directory
+
+    prepare_cognee(settings)  # the same directory again: fine
+    with pytest.raises(RuntimeError, match="one data directory per process"):
+        prepare_cognee(Settings(data_dir=tmp_path / "another"))
