@@ -1,8 +1,10 @@
 """Cutting a book's pages into chunks that know their section and page range.
 
 Sections come from the PDF outline when it has one, from heading-like lines otherwise.
-A chunk never spans two sections; it may span pages. Running headers and footers (the
-same line at the top or bottom of many pages) are dropped.
+A chunk never spans two sections (except that a tail of fewer than 25 words, typically the
+heading number printed before a section title, opens the next section); it may span pages.
+Running headers and footers (the same line at the top or bottom of three or more pages,
+page numbers masked) are dropped from every page they are on.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
 _MIN_WORDS = 25  # a shorter tail (a heading number, a caption) joins the next section
+_LOOKAHEAD = 2  # pages held back to recognise running headers and footers
+_RUNNING = 3  # pages an edge line must appear on (this one included) to be a running line
 
 
 @dataclass(frozen=True)
@@ -55,20 +59,39 @@ class Chunker:
         self._open = _Open()
         self._index = 0
         self._edge_lines: Counter[str] = Counter()
+        self._pending: list[tuple[PageText, list[str]]] = []
+        self._fresh = 0  # words added since the last chunk was emitted
 
     def feed(self, page: PageText) -> Iterator[Chunk]:
-        """Chunks completed by this page."""
-        text = _HYPHEN_BREAK.sub(r"\1\2", self._strip_running_lines(page.text))
+        """Chunks completed by this page (pages are held back ``_LOOKAHEAD`` pages, so a running
+        header is recognised on its first pages too)."""
+        self._pending.append((page, self._edge_keys(page.text)))
+        for key in self._pending[-1][1]:
+            self._edge_lines[key] += 1
+        if len(self._pending) > _LOOKAHEAD:
+            yield from self._emit(*self._pending.pop(0))
+
+    def finish(self) -> Iterator[Chunk]:
+        """The pages still held back, and the last, partial chunk."""
+        while self._pending:
+            yield from self._emit(*self._pending.pop(0))
+        yield from self._flush(final=True)
+
+    def _emit(self, page: PageText, keys: list[str]) -> Iterator[Chunk]:
+        text = _HYPHEN_BREAK.sub(r"\1\2", self._strip_running_lines(page.text, keys))
         for section, segment in self._segments(page.number, text):
             if section != self._open.section:
-                if len(self._open.words) >= _MIN_WORDS:
-                    yield from self._flush(final=True)
+                yield from self._close_section()
                 self._open.section = section
             yield from self._add_words(segment, page.number)
 
-    def finish(self) -> Iterator[Chunk]:
-        """The last, partial chunk."""
-        yield from self._flush(final=True)
+    def _close_section(self) -> Iterator[Chunk]:
+        """End the open section: overlap words already stored are dropped; a tail shorter than
+        ``_MIN_WORDS`` (a heading number such as "1.1") joins the next section."""
+        fresh = self._open.words[len(self._open.words) - self._fresh :] if self._fresh else []
+        self._open.words = fresh
+        if len(fresh) >= _MIN_WORDS:
+            yield from self._flush(final=True)
 
     def _segments(self, number: int, text: str) -> Iterator[tuple[tuple[str, ...], str]]:
         if self._use_headings:
@@ -104,6 +127,7 @@ class Chunker:
     def _add_words(self, segment: str, page: int) -> Iterator[Chunk]:
         for word in segment.split():
             self._open.words.append((word, page))
+            self._fresh += 1
             if len(self._open.words) >= self._target:
                 yield from self._flush(final=False)
 
@@ -119,15 +143,25 @@ class Chunker:
             section=self._open.section,
         )
         self._index += 1
+        self._fresh = 0
         self._open.words = [] if final or not self._overlap else words[-self._overlap :]
 
-    def _strip_running_lines(self, text: str) -> str:
+    @staticmethod
+    def _edge_keys(text: str) -> list[str]:
+        """The first and last line of a page, digits masked (page numbers differ)."""
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) < 3:
+            return []
+        return [_DIGITS.sub("#", _SPACE.sub(" ", lines[i].strip().lower())) for i in (0, -1)]
+
+    def _strip_running_lines(self, text: str, keys: list[str]) -> str:
+        """Drop a first or last line seen at the edge of at least ``_RUNNING`` pages so far."""
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not keys:
             return "\n".join(lines)
-        keys = [_DIGITS.sub("#", _SPACE.sub(" ", lines[i].strip().lower())) for i in (0, -1)]
-        drop = {i for i, key in zip((0, len(lines) - 1), keys, strict=True) if self._edge_lines[key] >= 2}
-        self._edge_lines.update(keys)
+        drop = {
+            i for i, key in zip((0, len(lines) - 1), keys, strict=True) if self._edge_lines[key] >= _RUNNING
+        }
         return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 

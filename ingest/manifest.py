@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from cognition.datasets import validate_dataset_name
-from cognition.errors import ManifestError
+from cognition.errors import InvalidDatasetName, ManifestError
 
 SourceKind = Literal["pdf", "text", "crawl"]
 _SUFFIXES: dict[str, tuple[str, ...]] = {"pdf": (".pdf",), "text": (".md", ".markdown", ".txt")}
@@ -52,7 +52,7 @@ def load_manifest(path: Path) -> Manifest:
         raise ManifestError(f"manifest {path} is not valid TOML: {exc}") from exc
     try:
         return Manifest(**raw, base_dir=path.parent.resolve())
-    except ValidationError as exc:
+    except (ValidationError, InvalidDatasetName) as exc:
         raise ManifestError(f"manifest {path} is invalid: {exc}") from exc
 
 

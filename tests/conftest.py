@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,9 @@ from tests.helpers import (
     CLI_TIMEOUT,
     GIT_INTERNALS,
     REPO_ROOT,
+    CliRunner,
     ImportedBook,
+    StatsReader,
     cli_command,
     new_dataset_name,
     subprocess_env,
@@ -132,8 +134,6 @@ async def git_internals(settings: Settings, store: Store, bench: Path) -> Import
 
 # --------------------------------------------------------------------------- subprocesses
 
-CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
-
 
 @pytest.fixture(scope="session")
 def run_cli() -> CliRunner:
@@ -141,14 +141,16 @@ def run_cli() -> CliRunner:
 
     def run(*args: str, data_dir: Path, home: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            cli_command(*args), cwd=REPO_ROOT, env=subprocess_env(data_dir, home),
-            capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+            cli_command(*args),
+            cwd=REPO_ROOT,
+            env=subprocess_env(data_dir, home),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
         )
 
     return run
-
-
-StatsReader = Callable[..., dict[str, dict[str, int]]]
 
 
 @pytest.fixture(scope="session")
@@ -159,8 +161,13 @@ def stats_in_subprocess(tmp_path_factory: pytest.TempPathFactory) -> StatsReader
 
     def stats(data_dir: Path, *datasets: str) -> dict[str, dict[str, int]]:
         done = subprocess.run(
-            [sys.executable, str(script), *datasets], cwd=REPO_ROOT, env=subprocess_env(data_dir),
-            capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+            [sys.executable, str(script), *datasets],
+            cwd=REPO_ROOT,
+            env=subprocess_env(data_dir),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         marked = [line for line in done.stdout.splitlines() if line.startswith("STATS ")]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ BAD = BENCH / "pdfs" / "bad"
 GIT_INTERNALS = BOOKS / "git-internals.pdf"
 GIT_INTERNALS_PAGES = 121
 CLI_TIMEOUT = 600
+
+CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]  # run_cli(*args, data_dir=..., home=...)
+StatsReader = Callable[..., dict[str, dict[str, int]]]  # stats_in_subprocess(data_dir, *datasets)
 
 
 @dataclass(frozen=True)

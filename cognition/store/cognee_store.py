@@ -9,6 +9,8 @@ touches any other dataset's files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,7 +43,8 @@ class CogneeStore:
             from cognition.embedding.engine import install_in_cognee, shared_embedder
 
             install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
-            await setup()
+            with contextlib.redirect_stdout(sys.stderr):  # cognee's migrations print to stdout
+                await setup()
             self._user = await get_default_user()
 
     async def ensure_dataset(self, name: str) -> None:

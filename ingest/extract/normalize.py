@@ -28,7 +28,7 @@ def entity_key(surface: str) -> str:
     text = _SPACE.sub(" ", surface.strip())
     if text.startswith("${") and text.endswith("}"):
         text = text[2:-1]
-    text = _EDGE_PUNCT.sub("", text.lstrip("$"))
+    text = _EDGE_PUNCT.sub("", text.lstrip("$").removesuffix("()"))
     text = _POSSESSIVE.sub("", text).lower()
     words = text.split(" ")
     words[-1] = singular(words[-1])

@@ -16,6 +16,7 @@ from tests.helpers import (
     CLI_TIMEOUT,
     GIT_INTERNALS,
     REPO_ROOT,
+    CliRunner,
     cli_command,
     last_json_line,
     subprocess_env,
@@ -25,7 +26,15 @@ from tests.helpers import (
 pytestmark = pytest.mark.slow
 
 HIT_FIELDS = {
-    "dataset", "document_title", "source", "section", "page_start", "page_end", "chunk_id", "text", "score",
+    "dataset",
+    "document_title",
+    "source",
+    "section",
+    "page_start",
+    "page_end",
+    "chunk_id",
+    "text",
+    "score",
     "entities",
 }
 
@@ -39,7 +48,7 @@ class CliLibrary:
 
 
 @pytest.fixture(scope="module")
-def library(bench: Path, tmp_path_factory: pytest.TempPathFactory, run_cli: object) -> CliLibrary:
+def library(bench: Path, tmp_path_factory: pytest.TempPathFactory, run_cli: CliRunner) -> CliLibrary:
     """A fresh data directory where one batch of every bad file and one good PDF was imported."""
     folder = tmp_path_factory.mktemp("cli-files")
     good = write_excerpt(GIT_INTERNALS, range(13, 23), folder / "git-objects.pdf", "Git objects")
@@ -48,7 +57,7 @@ def library(bench: Path, tmp_path_factory: pytest.TempPathFactory, run_cli: obje
     broken["empty"].write_bytes(b"")
     data_dir = tmp_path_factory.mktemp("cli-data")
     paths = [str(p) for p in (*sorted(BAD.glob("*.pdf")), *broken.values(), good)]
-    done = run_cli("import", *paths, "--dataset", "batch", "--json", data_dir=data_dir)  # type: ignore[operator]
+    done = run_cli("import", *paths, "--dataset", "batch", "--json", data_dir=data_dir)
     return CliLibrary(data_dir, good, broken, done)
 
 
@@ -69,16 +78,19 @@ def test_a_batch_of_bad_files_still_imports_the_good_ones(library: CliLibrary) -
     assert summary["added"] == 2  # the good PDF and the recovered one
     assert summary["pages"] >= 10 and summary["chunks"] >= 5
     assert sorted(summary["needs_ocr"]) == [
-        str(BAD / "ocrmypdf_c02-22.pdf"), str(BAD / "pypdf_imagemagick-CCITTFaxDecode.pdf")
+        str(BAD / "ocrmypdf_c02-22.pdf"),
+        str(BAD / "pypdf_imagemagick-CCITTFaxDecode.pdf"),
     ]
     assert failed == {
         str(BAD / "ocrmypdf_invalid.pdf"): failed[str(BAD / "ocrmypdf_invalid.pdf")],
-        str(BAD / "pypdf_libreoffice-writer-password.pdf"):
-            "encrypted: supply a password: pypdf_libreoffice-writer-password.pdf",
+        str(
+            BAD / "pypdf_libreoffice-writer-password.pdf"
+        ): "encrypted: supply a password: pypdf_libreoffice-writer-password.pdf",
         str(library.broken["text"]): "not a PDF: notes.pdf has no PDF header",
         str(library.broken["empty"]): f"empty file (0 bytes): {library.broken['empty']}",
-        str(library.broken["missing"]):
-            f"unreadable path: {library.broken['missing']} does not exist or is not a file",
+        str(
+            library.broken["missing"]
+        ): f"unreadable path: {library.broken['missing']} does not exist or is not a file",
     }
     assert failed[str(BAD / "ocrmypdf_invalid.pdf")].startswith("not a readable PDF")
 
@@ -86,18 +98,25 @@ def test_a_batch_of_bad_files_still_imports_the_good_ones(library: CliLibrary) -
 def test_datasets_lists_document_states(library: CliLibrary) -> None:
     script = Path(sys.executable).parent / "cognition"  # the installed console script
     done = subprocess.run(
-        [str(script), "datasets", "--json"], cwd=REPO_ROOT, env=subprocess_env(library.data_dir),
-        capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+        [str(script), "datasets", "--json"],
+        cwd=REPO_ROOT,
+        env=subprocess_env(library.data_dir),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
     )
 
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"batch": {"stored": 2, "failed": 5, "needs_ocr": 2}}
+    assert json.loads(done.stdout)["batch"] == {"stored": 2, "failed": 5, "needs_ocr": 2}
 
 
-def test_a_rerun_for_people_skips_what_is_done_and_lists_the_failures(library: CliLibrary, run_cli: object) -> None:
+def test_a_rerun_for_people_skips_what_is_done_and_lists_the_failures(
+    library: CliLibrary, run_cli: CliRunner
+) -> None:
     paths = [str(p) for p in (*sorted(BAD.glob("*.pdf")), *library.broken.values(), library.good)]
 
-    done = run_cli("import", *paths, "--dataset", "batch", data_dir=library.data_dir)  # type: ignore[operator]
+    done = run_cli("import", *paths, "--dataset", "batch", data_dir=library.data_dir)
     lines = done.stdout.splitlines()
 
     assert done.returncode == 0, done.stderr[-2000:]
@@ -107,10 +126,18 @@ def test_a_rerun_for_people_skips_what_is_done_and_lists_the_failures(library: C
     assert sum(line.startswith("  needs OCR: ") for line in lines) == 2
 
 
-def test_search_json_output(library: CliLibrary, run_cli: object) -> None:
-    done = run_cli(  # type: ignore[operator]
-        "search", "how does git store a commit object", "--dataset", "batch", "--mode", "hybrid",
-        "--top-k", "3", "--json", data_dir=library.data_dir,
+def test_search_json_output(library: CliLibrary, run_cli: CliRunner) -> None:
+    done = run_cli(
+        "search",
+        "how does git store a commit object",
+        "--dataset",
+        "batch",
+        "--mode",
+        "hybrid",
+        "--top-k",
+        "3",
+        "--json",
+        data_dir=library.data_dir,
     )
 
     assert done.returncode == 0, done.stderr[-2000:]
@@ -129,15 +156,24 @@ def test_search_json_output(library: CliLibrary, run_cli: object) -> None:
 
 
 ERRORS = {
-    "invalid mode": (["search", "git", "--dataset", "batch", "--mode", "fuzzy"],
-                     "error: unknown mode 'fuzzy': use one of vector, graph, hybrid"),
+    "invalid mode": (
+        ["search", "git", "--dataset", "batch", "--mode", "fuzzy"],
+        "error: unknown mode 'fuzzy': use one of vector, graph, hybrid",
+    ),
     "empty query": (["search", "", "--dataset", "batch"], "error: the query is empty"),
-    "top-k zero": (["search", "git", "--dataset", "batch", "--top-k", "0"], "error: top-k must be between 1 and 100"),
+    "top-k zero": (
+        ["search", "git", "--dataset", "batch", "--top-k", "0"],
+        "error: top-k must be between 1 and 100",
+    ),
     "missing dataset": (["search", "git", "--dataset", "nope", "--json"], "error: dataset not found: 'nope'"),
-    "import without dataset": (["import", str(BAD / "pypdf_issue-297.pdf")],
-                               "error: name the target dataset with --dataset (or import a manifest .toml)"),
-    "invalid dataset name": (["import", str(BAD / "pypdf_issue-297.pdf"), "--dataset", "My Books"],
-                             "error: invalid dataset name 'My Books'"),
+    "import without dataset": (
+        ["import", str(BAD / "pypdf_issue-297.pdf")],
+        "error: name the target dataset with --dataset (or import a manifest .toml)",
+    ),
+    "invalid dataset name": (
+        ["import", str(BAD / "pypdf_issue-297.pdf"), "--dataset", "My Books"],
+        "error: invalid dataset name 'My Books'",
+    ),
 }
 
 
@@ -146,8 +182,12 @@ def errors(library: CliLibrary) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every erroneous command, run side by side."""
     running = {
         name: subprocess.Popen(
-            cli_command(*args), cwd=REPO_ROOT, env=subprocess_env(library.data_dir),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cli_command(*args),
+            cwd=REPO_ROOT,
+            env=subprocess_env(library.data_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name, (args, _) in ERRORS.items()
     }
@@ -159,7 +199,9 @@ def errors(library: CliLibrary) -> dict[str, subprocess.CompletedProcess[str]]:
 
 
 @pytest.mark.parametrize("case", sorted(ERRORS))
-def test_an_error_exits_2_with_one_clear_line(errors: dict[str, subprocess.CompletedProcess[str]], case: str) -> None:
+def test_an_error_exits_2_with_one_clear_line(
+    errors: dict[str, subprocess.CompletedProcess[str]], case: str
+) -> None:
     done, expected = errors[case], ERRORS[case][1]
     last_line = done.stderr.strip().splitlines()[-1]
 
@@ -167,3 +209,23 @@ def test_an_error_exits_2_with_one_clear_line(errors: dict[str, subprocess.Compl
     assert last_line.startswith(expected), last_line
     assert "Traceback" not in done.stderr
     assert '"hits"' not in done.stdout
+
+
+def test_an_encrypted_pdf_imports_with_the_password_option(library: CliLibrary, run_cli: CliRunner) -> None:
+    encrypted = BAD / "pypdf_libreoffice-writer-password.pdf"
+
+    done = run_cli(
+        "import",
+        str(encrypted),
+        "--dataset",
+        "secret",
+        "--password",
+        "openpassword",
+        "--json",
+        data_dir=library.data_dir,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = last_json_line(done.stdout)
+    assert (summary["dataset"], summary["added"], summary["failed"]) == ("secret", 1, [])
+    assert (summary["pages"], summary["chunks"]) == (1, 1)

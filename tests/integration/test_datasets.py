@@ -52,7 +52,12 @@ def test_every_shipped_manifest_is_valid_and_named_after_its_file(path: Path) ->
 
 
 async def test_a_manifest_imports_into_its_own_dataset(
-    settings: Settings, store: Store, ledger: Ledger, searcher: Searcher, excerpts: dict[str, Path], tmp_path: Path
+    settings: Settings,
+    store: Store,
+    ledger: Ledger,
+    searcher: Searcher,
+    excerpts: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     name = new_dataset_name("manifest")
     (tmp_path / "pdfs").mkdir()
@@ -89,7 +94,8 @@ async def test_manifest_paths_that_match_nothing_and_crawl_sources_are_reported(
 ) -> None:
     name = new_dataset_name("manifest")
     manifest = write_manifest(
-        tmp_path, name,
+        tmp_path,
+        name,
         '[[sources]]\nkind = "pdf"\npaths = ["missing/book.pdf"]\n\n'
         '[[sources]]\nkind = "crawl"\nseeds = ["http://127.0.0.1:9/index.html"]\n',
     )
@@ -97,8 +103,10 @@ async def test_manifest_paths_that_match_nothing_and_crawl_sources_are_reported(
     failed = (await run_import(settings, [manifest], None)).to_json()["failed"]
 
     assert failed == [
-        {"path": str(tmp_path / "missing" / "book.pdf"),
-         "reason": f"unreadable path: {tmp_path / 'missing' / 'book.pdf'} does not exist or is not a file"},
+        {
+            "path": str(tmp_path / "missing" / "book.pdf"),
+            "reason": f"unreadable path: {tmp_path / 'missing' / 'book.pdf'} does not exist or is not a file",
+        },
         {"path": "http://127.0.0.1:9/index.html", "reason": "crawl sources are not supported yet"},
     ]
 
@@ -171,8 +179,10 @@ async def test_no_search_of_one_dataset_returns_anothers_content(
 async def test_a_search_of_two_datasets_keeps_each_hit_with_its_own_dataset(
     git_internals: ImportedBook, bash_dataset: str, excerpts: dict[str, Path], searcher: Searcher
 ) -> None:
-    sources = {git_internals.dataset: str(git_internals.path.resolve()),
-               bash_dataset: str(excerpts["bash_expansion"].resolve())}
+    sources = {
+        git_internals.dataset: str(git_internals.path.resolve()),
+        bash_dataset: str(excerpts["bash_expansion"].resolve()),
+    }
 
     hits = []
     for question in (GIT_QUESTION, BASH_QUESTION):
@@ -204,7 +214,9 @@ async def test_searching_a_missing_dataset_fails_naming_it(searcher: Searcher) -
 
 
 @pytest.mark.slow
-async def test_one_missing_dataset_fails_the_whole_search(git_internals: ImportedBook, searcher: Searcher) -> None:
+async def test_one_missing_dataset_fails_the_whole_search(
+    git_internals: ImportedBook, searcher: Searcher
+) -> None:
     with pytest.raises(DatasetNotFoundError, match="dataset not found: 'no-such-dataset'"):
         await searcher.search(GIT_QUESTION, [git_internals.dataset, "no-such-dataset"], "hybrid", 5)
 

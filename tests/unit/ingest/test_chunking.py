@@ -12,7 +12,9 @@ def words(prefix: str, count: int) -> str:
     return " ".join(f"{prefix}{i}" for i in range(count))
 
 
-def chunk(pages: list[PageText], outline: list[OutlineEntry], target: int = 50, overlap: int = 10) -> list[Chunk]:
+def chunk(
+    pages: list[PageText], outline: list[OutlineEntry], target: int = 50, overlap: int = 10
+) -> list[Chunk]:
     return list(chunk_pages(pages, outline, target, overlap))
 
 
@@ -37,7 +39,8 @@ PAGES = [
 def test_chunks_carry_the_section_path_of_the_outline() -> None:
     chunks = chunk(PAGES, OUTLINE)
     by_prefix = {
-        prefix: {c.section for c in chunks if words_of(c, prefix)} for prefix in ("intro", "blob", "tree", "branch")
+        prefix: {c.section for c in chunks if words_of(c, prefix)}
+        for prefix in ("intro", "blob", "tree", "branch")
     }
 
     assert by_prefix == {

@@ -31,8 +31,14 @@ def test_case_possessive_and_punctuation_meet_on_one_key(surface: str) -> None:
 
 @pytest.mark.parametrize(
     ("plural", "singular"),
-    [("branches", "branch"), ("commits", "commit"), ("repositories", "repository"),
-     ("Pack files", "pack file"), ("indexes", "index"), ("boxes", "box")],
+    [
+        ("branches", "branch"),
+        ("commits", "commit"),
+        ("repositories", "repository"),
+        ("Pack files", "pack file"),
+        ("indexes", "index"),
+        ("boxes", "box"),
+    ],
 )
 def test_plural_and_singular_meet_on_one_key(plural: str, singular: str) -> None:
     assert entity_key(plural) == entity_key(singular)
@@ -84,7 +90,9 @@ def test_code_identifiers_are_found_as_code() -> None:
 
 
 def test_proper_names_and_terms() -> None:
-    graph = extract("Linus Torvalds created the Linux kernel. The object database holds every object database entry.")
+    graph = extract(
+        "Linus Torvalds created the Linux kernel. The object database holds every object database entry."
+    )
     found = {e.key: e.kind for e in graph.entities}
 
     assert found[entity_key("Linus Torvalds")] == "name"
@@ -120,7 +128,9 @@ def test_a_verb_between_two_mentions_names_the_relation() -> None:
 def test_relation_weight_counts_the_sentences_that_state_it() -> None:
     graph = extract("Repositories hold branches; a repository holds a branch.")
 
-    assert relations_between(graph, "repository", "branch") == [Relation("repository", "branch", "contains", 2.0)]
+    assert relations_between(graph, "repository", "branch") == [
+        Relation("repository", "branch", "contains", 2.0)
+    ]
 
 
 def test_mentions_sharing_a_sentence_without_a_verb_co_occur_weighted_by_sentences() -> None:
