@@ -16,6 +16,7 @@ reaches the network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -490,10 +491,8 @@ class OnnxBert:
 
     def _build(self, model_dir: Path, config: BertConfig, cache_path: Path) -> Any:
         data = build_onnx_model(load_bert_weights(model_dir, config), config)
-        try:
+        with contextlib.suppress(OSError):  # read-only cache location: run from memory
             _write_atomic(cache_path, data)
-        except OSError:
-            pass  # read-only cache location: run from memory
         return self._open(data)
 
     def _open(self, source: str | bytes) -> Any:
