@@ -33,6 +33,7 @@ class RichProgress:
         self._pages: TaskID | None = None
         self._documents = 0
         self._done = 0
+        self._started: set[str] = set()
 
     def planned(self, documents: int, pages: int) -> None:
         self._documents = documents
@@ -41,6 +42,7 @@ class RichProgress:
             self._pages = self._bar.add_task(self._label(""), total=pages or None)
 
     def document_started(self, path: str, pages: int) -> None:
+        self._started.add(path)
         if self._pages is None:
             return
         self._bar.update(self._pages, description=self._label(path))
@@ -50,7 +52,8 @@ class RichProgress:
             self._bar.advance(self._pages, pages)
 
     def document_finished(self, outcome: Outcome) -> None:
-        self._done += 1
+        if outcome.path in self._started:
+            self._done += 1
         if outcome.status in ("failed", "needs_ocr"):
             self._bar.console.print(f"[yellow]{outcome.status}[/]: {outcome.path}: {outcome.reason}")
         if self._pages is not None:

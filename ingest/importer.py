@@ -193,9 +193,9 @@ class Importer:
                     _open, item.path, item.kind, password, self._settings.chunking
                 )
             except DocumentError as exc:
-                summary.outcomes.append(
-                    self._failed(dataset, str(item.path.resolve()), item.content_hash, item.kind, exc)
-                )
+                failed = self._failed(dataset, str(item.path.resolve()), item.content_hash, item.kind, exc)
+                summary.outcomes.append(failed)
+                self._progress.document_finished(failed)
                 continue
             opened.append((item, book, chunks))
         self._progress.planned(len(opened), sum(book.page_count for _, book, _ in opened))
