@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
+import io
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -43,7 +43,7 @@ class CogneeStore:
             from cognition.embedding.engine import install_in_cognee, shared_embedder
 
             install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
-            with contextlib.redirect_stdout(sys.stderr):  # cognee's migrations print to stdout
+            with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print notes to stdout
                 await setup()
             self._user = await get_default_user()
 
