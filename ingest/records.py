@@ -52,6 +52,7 @@ class RecordImporter:
         self._ledger = ledger
         self._store = store
         self._extractor = extractor
+        self._chunks: dict[str, int] = {}  # document id -> chunks, until the ledger row is final
 
     async def import_records(self, dataset: str, records: Sequence[TextRecord]) -> RecordSummary:
         validate_dataset_name(dataset)
@@ -64,7 +65,8 @@ class RecordImporter:
             await self._store.ensure_dataset(dataset)
             await self._store.write(dataset, self._groups(dataset, todo, summary))
             for record in todo:
-                self._ledger.set_state(dataset, document_id(dataset, record.content_hash), "stored")
+                doc_id = document_id(dataset, record.content_hash)
+                self._ledger.set_state(dataset, doc_id, "stored", chunks=self._chunks.pop(doc_id, 0))
             self._ledger.bump_version(dataset)
         summary.added = len(todo)
         summary.seconds = time.perf_counter() - started
@@ -108,6 +110,7 @@ class RecordImporter:
         sizes = self._settings.chunking
         text = f"{record.title}. {record.text}" if record.title else record.text
         chunks = list(chunk_pages([PageText(1, text)], [], sizes.target_words, sizes.overlap_words))
+        self._chunks[doc_id] = len(chunks)
         graphs = await self._extractor.extract([c.text for c in chunks])
         doc = DocumentNode(doc_id, record.title, record.id, record.content_hash, "record", 1)
         batch = DocumentBatch(dataset=dataset, document=doc, pages=[1])

@@ -36,7 +36,7 @@ _CODE = re.compile(
     r")(?![\w(])"
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*[A-Za-z0-9]|[A-Za-z]")
-_CONNECTORS = frozenset({"of", "the", "de", "von", "van", "der", "and", "for", "la", "le", "du"})
+_CONNECTORS = frozenset({"of", "the", "de", "von", "van", "der", "for", "la", "le", "du"})  # not "and": lists
 _MAX_NAME_WORDS = 5
 _MAX_GAP_WORDS = 6
 _Found = tuple[EntityMention, int, int]  # mention, start, end
