@@ -26,7 +26,7 @@ def test_defaults_without_environment() -> None:
 
     assert settings.data_dir == Path("./.cognition")
     assert settings.embedding.dimensions == 384
-    assert settings.embedding.batch_size == 32
+    assert settings.embedding.batch_size == 16
     assert settings.search.top_k == 5
     assert settings.search.max_top_k == 100
 
@@ -65,7 +65,7 @@ def test_unprefixed_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> No
     settings = Settings()
 
     assert settings.data_dir == Path("./.cognition")
-    assert settings.embedding.batch_size == 32
+    assert settings.embedding.batch_size == 16
 
 
 def test_init_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
