@@ -27,7 +27,6 @@ from cognition.store.port import Store, StoredChunk
 
 Mode = Literal["vector", "graph", "hybrid"]
 MODES: tuple[Mode, ...] = ("vector", "graph", "hybrid")
-_RRF_K = 60.0
 
 
 class QueryAnalyzer(Protocol):
@@ -247,16 +246,6 @@ def _chunk_ranking(graph: EntityGraph, scores: np.ndarray, seeds: dict[int, floa
         best = sorted(set(entities), key=lambda e: (e not in seeds, -scores[e]))[:10]
         ranked.entities[cid] = [graph.entity_names[e] for e in best]
     return ranked
-
-
-def _fuse(dense: _Ranked, graph: _Ranked) -> _Ranked:
-    """Reciprocal-rank fusion of two rankings."""
-    fused: dict[str, float] = {}
-    for ranking in (dense, graph):
-        ordered = sorted(ranking.scores.items(), key=lambda kv: -kv[1])
-        for rank, (cid, _) in enumerate(ordered):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (_RRF_K + rank + 1)
-    return _Ranked(fused, graph.entities)
 
 
 def _hit(chunk: StoredChunk, score: float, entities: list[str]) -> Hit:

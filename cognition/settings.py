@@ -44,7 +44,6 @@ class ImportSettings(BaseModel):
     """Bulk import behaviour."""
 
     chunks_per_batch: int = Field(default=100, ge=1)
-    store_batch: int = Field(default=400, ge=1)
 
 
 class SearchSettings(BaseModel):
