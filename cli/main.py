@@ -44,6 +44,38 @@ def import_command(
         _print_summary(data)
 
 
+@app.command("crawl")
+def crawl_command(
+    urls: Annotated[list[str], typer.Argument(help="Seed URLs (http or https)")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Target dataset")],
+    max_pages: Annotated[int | None, typer.Option("--max-pages", help="Pages fetched at most")] = None,
+    max_depth: Annotated[int | None, typer.Option("--max-depth", help="Link hops from a seed")] = None,
+    include: Annotated[list[str] | None, typer.Option("--include", help="URL glob to follow")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="URL glob not to follow")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
+) -> None:
+    """Crawl a site into a dataset: new pages are added, unchanged ones skipped, changed ones replaced."""
+    from ingest.service import run_crawl
+    from ingest.web.spec import CrawlSpec
+
+    spec = CrawlSpec(tuple(urls), tuple(include or ()), tuple(exclude or ()), max_depth, max_pages)
+    progress = None if as_json or not sys.stderr.isatty() else RichProgress()
+    try:
+        summary = asyncio.run(run_crawl(get_settings(), spec, dataset, progress))
+    except CognitionError as exc:
+        _fail(exc)
+    finally:
+        if progress is not None:
+            progress.close()
+    data = summary.to_json()
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    _print_summary(data)
+    for skipped in data["skipped_reasons"]:  # type: ignore[attr-defined]
+        typer.echo(f"  {skipped['reason']}: {skipped['path']}")
+
+
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help="What to look for")],

@@ -15,9 +15,17 @@
         ├── NotAPdf               the bytes are not a PDF
         ├── EncryptedPdf          a password is needed, or the one given is wrong
         ├── UnreadablePdf         a PDF whose structure cannot be parsed
-        └── UnsupportedContent    bytes of a kind this source cannot read
+        ├── UnsupportedContent    bytes of a kind this source cannot read
+        └── CrawlError            one URL of a crawl cannot be imported
+            ├── BlockedUrl        refused before any request: not http(s), no host
+            │   └── BlockedAddress  the host resolves to an address the SSRF guard refuses
+            ├── HttpStatusError   the server answered 4xx (permanent) or 5xx (transient)
+            ├── RedirectError     too many redirects, or a redirect loop
+            ├── TooLarge          the response is bigger than the configured cap
+            └── FetchFailed       timeout or connection failure (transient)
 
-Every ``DocumentError`` is permanent: retrying the same bytes gives the same answer.
+A ``DocumentError`` is permanent (retrying the same bytes gives the same answer), except a
+``CrawlError`` whose ``permanent`` is false: the same URL may work later.
 Constructors never log; the caller records the error where it belongs.
 """
 
@@ -88,3 +96,46 @@ class UnreadablePdf(DocumentError):
 
 class UnsupportedContent(DocumentError):
     reason = "unsupported content"
+
+
+class CrawlError(DocumentError):
+    """One URL of a crawl cannot be imported; ``permanent`` says whether a retry can help."""
+
+    reason = "crawl error"
+    permanent = True
+
+    def __init__(self, message: str, *, permanent: bool | None = None) -> None:
+        CognitionError.__init__(self, message)
+        self.detail = message
+        if permanent is not None:
+            self.permanent = permanent
+
+
+class BlockedUrl(CrawlError):
+    """The crawler refuses the URL before sending anything."""
+
+
+class BlockedAddress(BlockedUrl):
+    """The URL's host is, or resolves to, an address the SSRF guard refuses."""
+
+
+class HttpStatusError(CrawlError):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}", permanent=status < 500 and status not in (408, 429))
+        self.status = status
+
+
+class RedirectError(CrawlError):
+    """Too many redirects, a redirect loop, or a redirect without a usable target."""
+
+
+class TooLarge(CrawlError):
+    """The response exceeds the size cap."""
+
+
+class FetchFailed(CrawlError):
+    """The request timed out or the connection failed; the same URL may work later."""
+
+    permanent = False

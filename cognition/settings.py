@@ -6,12 +6,14 @@ Precedence: init arguments > environment (``COGNITION_`` prefix, nested sections
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class EmbeddingSettings(BaseModel):
@@ -57,6 +59,42 @@ class SearchSettings(BaseModel):
     link_min_overlap: float = 0.5
 
 
+class CrawlSettings(BaseModel):
+    """Web crawling: limits, politeness, and the SSRF guard's allowlist.
+
+    By default the crawler refuses every address that is not public (loopback, private,
+    link-local, CGNAT, multicast, reserved, cloud metadata). ``allow_networks`` lists the
+    networks (CIDR) it may reach anyway, e.g. ``["127.0.0.1/32"]`` to crawl a local site.
+    """
+
+    allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    delay_seconds: float = Field(default=0.5, ge=0)  # between two requests to the same host
+    max_pages: int = Field(default=100, ge=1)
+    max_depth: int = Field(default=3, ge=0)
+    max_bytes: int = Field(default=5_000_000, ge=1024)  # per response, after decompression
+    timeout_seconds: float = Field(default=20.0, gt=0)  # per request, redirects not included
+    max_redirects: int = Field(default=5, ge=0)
+    concurrency: int = Field(default=4, ge=1)  # requests in flight (one per host while delayed)
+    user_agent: str = "CognitionBot/0.1"
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):  # COGNITION_CRAWL__ALLOW_NETWORKS=127.0.0.1/32,::1/128 (or JSON)
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [p.strip() for p in text.split(",") if p.strip()]
+            )
+        return value
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(net, strict=False)) for net in value]
+
+
 class Settings(BaseSettings):
     """Every setting of Cognition, from ``COGNITION_*`` variables."""
 
@@ -75,6 +113,7 @@ class Settings(BaseSettings):
     extraction: ExtractionSettings = ExtractionSettings()
     imports: ImportSettings = ImportSettings()
     search: SearchSettings = SearchSettings()
+    crawl: CrawlSettings = CrawlSettings()
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -131,8 +131,18 @@ class Importer:
         started = time.perf_counter()
         for source in manifest.sources:
             if source.kind == "crawl":
-                for seed in source.seeds:
-                    summary.outcomes.append(Outcome(seed, "failed", "crawl sources are not supported yet"))
+                from ingest.web.importer import crawl_into
+
+                crawled = await crawl_into(
+                    self._settings,
+                    self._ledger,
+                    lambda: self.store,
+                    self._extractor,
+                    source.crawl_spec(),
+                    manifest.name,
+                    self._progress,
+                )
+                summary.outcomes.extend(crawled.outcomes)
                 continue
             paths = expand_paths(source.paths, manifest.base_dir, source.kind)
             part = await self.import_paths(paths, manifest.name, password=password, kind=source.kind)

@@ -11,21 +11,34 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from cognition.datasets import validate_dataset_name
 from cognition.errors import InvalidDatasetName, ManifestError
+from ingest.web.spec import CrawlSpec
 
 SourceKind = Literal["pdf", "text", "crawl"]
 _SUFFIXES: dict[str, tuple[str, ...]] = {"pdf": (".pdf",), "text": (".md", ".markdown", ".txt")}
 
 
 class Source(BaseModel):
-    """One source of a dataset: files (pdf, text) by path or glob, or a crawl."""
+    """One source of a dataset: files (pdf, text) by path or glob, or a crawl (seeds, URL
+    globs to include and exclude, depth and page limits, same site as a seed or not)."""
 
     kind: SourceKind
     paths: list[str] = Field(default_factory=list)
     seeds: list[str] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
-    max_depth: int = 2
-    max_pages: int = 100
+    max_depth: int | None = None  # None: the crawl settings' default
+    max_pages: int | None = None
+    same_site: bool = True
+
+    def crawl_spec(self) -> CrawlSpec:
+        return CrawlSpec(
+            tuple(self.seeds),
+            tuple(self.include),
+            tuple(self.exclude),
+            self.max_depth,
+            self.max_pages,
+            self.same_site,
+        )
 
 
 class Manifest(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cognition.search import Hit, Searcher
 from cognition.settings import Settings
@@ -19,6 +20,10 @@ from ingest.extract.query import QueryKeys
 from ingest.importer import Importer, ImportSummary, Progress
 from ingest.ledger import Ledger
 from ingest.manifest import load_manifest
+from ingest.web.spec import CrawlSpec
+
+if TYPE_CHECKING:
+    from ingest.web.importer import CrawlSummary
 
 
 def ledger_for(settings: Settings) -> Ledger:
@@ -31,15 +36,19 @@ def make_store(settings: Settings) -> Store:
     return CogneeStore(settings)
 
 
+def make_extractor(settings: Settings) -> LocalExtractor:
+    extraction = settings.extraction
+    return LocalExtractor(extraction.max_entities_per_chunk, extraction.min_entity_chars)
+
+
 def make_importer(
     settings: Settings, progress: Progress | None = None, store: Store | None = None
 ) -> Importer:
-    extraction = settings.extraction
     return Importer(
         settings,
         ledger_for(settings),
         (lambda: store) if store is not None else (lambda: make_store(settings)),
-        LocalExtractor(extraction.max_entities_per_chunk, extraction.min_entity_chars),
+        make_extractor(settings),
         progress,
     )
 
@@ -74,6 +83,34 @@ async def run_import(
         return await importer.import_paths(list(paths), dataset, password)
     finally:
         await importer.close()
+
+
+async def run_crawl(
+    settings: Settings,
+    spec: CrawlSpec | Sequence[str],
+    dataset: str,
+    progress: Progress | None = None,
+    store: Store | None = None,
+) -> CrawlSummary:
+    """``cognition crawl``: a site (seeds, or a full spec) into ``dataset``."""
+    from ingest.web.importer import crawl_into
+
+    spec = spec if isinstance(spec, CrawlSpec) else CrawlSpec(seeds=tuple(spec))
+    made: list[Store] = []
+
+    def open_store() -> Store:
+        if store is not None:
+            return store
+        made.append(make_store(settings))
+        return made[0]
+
+    try:
+        return await crawl_into(
+            settings, ledger_for(settings), open_store, make_extractor(settings), spec, dataset, progress
+        )
+    finally:
+        for opened in made:
+            await opened.close()
 
 
 async def run_search(

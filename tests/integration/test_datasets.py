@@ -89,7 +89,7 @@ async def test_a_dataset_option_renames_the_manifests_dataset(
     assert [r.state for r in ledger.documents(other)] == ["stored"]
 
 
-async def test_manifest_paths_that_match_nothing_and_crawl_sources_are_reported(
+async def test_manifest_paths_that_match_nothing_and_blocked_crawl_seeds_are_reported(
     settings: Settings, tmp_path: Path
 ) -> None:
     name = new_dataset_name("manifest")
@@ -107,7 +107,11 @@ async def test_manifest_paths_that_match_nothing_and_crawl_sources_are_reported(
             "path": str(tmp_path / "missing" / "book.pdf"),
             "reason": f"unreadable path: {tmp_path / 'missing' / 'book.pdf'} does not exist or is not a file",
         },
-        {"path": "http://127.0.0.1:9/index.html", "reason": "crawl sources are not supported yet"},
+        {
+            "path": "http://127.0.0.1:9/index.html",
+            "reason": "blocked: 127.0.0.1 is a loopback address "
+            "(allow it with COGNITION_CRAWL__ALLOW_NETWORKS)",
+        },
     ]
 
 
