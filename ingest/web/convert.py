@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+import lxml.etree
 import lxml.html
 
 from ingest.web.urls import normalize
@@ -44,7 +45,10 @@ def convert(html: str, url: str) -> ConvertedPage:
     from crawl4ai.content_scraping_strategy import LXMLWebScrapingStrategy
     from crawl4ai.markdown_generation_strategy import DefaultMarkdownGenerator
 
-    doc = lxml.html.document_fromstring(html or "<html></html>")
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except lxml.etree.ParserError:  # nothing but whitespace or comments
+        return ConvertedPage(url, "", [])
     options: dict[str, Any] = {"excluded_tags": _DROP_TAGS, "excluded_selector": _DROP_SELECTOR}
     target = next((s for s in _CONTENT if doc.cssselect(s)), None)
     if target is not None:

@@ -153,6 +153,8 @@ class Crawler:
                 await self._visit(url, depth)
             except CrawlError as exc:
                 self.report.failed.append((url, exc))
+            except Exception as exc:  # a page that breaks the converter fails alone
+                self.report.failed.append((url, CrawlError(f"cannot read the page: {exc!r}")))
             finally:
                 self._queue.task_done()
 
@@ -174,6 +176,8 @@ class Crawler:
         self._finals.add(final)
         self._seen.add(final)
         self._order.setdefault(final, self._order[url])
+        if depth == 0 and origin(final) not in self._sites:  # a seed moved (http -> https, ...)
+            self._sites.append(origin(final))
         if final != url and not self._wanted(final):
             self.report.skipped.append((url, f"skipped: redirects out of the crawl to {final}"))
             return

@@ -115,7 +115,7 @@ async def test_redirects_are_checked_hop_by_hop_and_bounded(
     assert {r.permanent for r in ledger.documents(dataset_name)} == {1}
 
 
-async def test_non_html_is_skipped_server_errors_are_transient_and_size_is_capped(
+async def test_non_html_and_empty_pages_are_skipped_server_errors_are_transient_and_size_is_capped(
     local: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
 ) -> None:
     site.routes["/manual.pdf"] = Route(body=b"%PDF-1.7 ...", content_type="application/pdf")
@@ -123,16 +123,18 @@ async def test_non_html_is_skipped_server_errors_are_transient_and_size_is_cappe
     huge = b"<html><body><p>" + b"x" * 20_000 + b"</p></body></html>"
     site.routes["/huge/"] = Route(body=huge)
     small = local.model_copy(update={"crawl": local.crawl.model_copy(update={"max_bytes": 10_000})})
-    seeds = [site.url(p) for p in ("/manual.pdf", "/LICENSE.Apache-2.0.txt", "/broken/", "/huge/")]
+    site.routes["/empty/"] = Route(body=b"<!-- nothing here -->")
+    seeds = [site.url(p) for p in ("/manual.pdf", "/LICENSE.Apache-2.0.txt", "/broken/", "/huge/", "/empty/")]
 
     summary = (await run_crawl(small, CrawlSpec(tuple(seeds), max_depth=0), dataset_name)).to_json()
     failed = {
         r.source.removeprefix(site.base): (r.error, r.permanent) for r in ledger.documents(dataset_name)
     }
 
-    assert sorted(summary["skipped_reasons"], key=str) == [
-        {"path": seeds[1], "reason": "skipped: content type text/plain"},
+    assert summary["skipped_reasons"] == [
         {"path": seeds[0], "reason": "skipped: content type application/pdf"},
+        {"path": seeds[1], "reason": "skipped: content type text/plain"},
+        {"path": seeds[4], "reason": "skipped: no text"},
     ]
     assert failed == {
         "/broken/": ("HTTP 503", 0),
