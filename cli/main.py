@@ -25,9 +25,20 @@ def import_command(
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Target dataset")] = None,
     password: Annotated[str | None, typer.Option(help="Password for encrypted PDFs")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue", help="Enqueue for the workers, then follow progress (Ctrl-C stops following)"
+        ),
+    ] = False,
+    follow: Annotated[bool, typer.Option(help="With --queue: follow until every document is done")] = True,
 ) -> None:
     """Import files into a dataset: new files are added, known ones skipped, changed ones replaced."""
     from ingest.service import run_import
+
+    if queue:
+        _queued_import(paths, dataset, password, as_json, follow)
+        return
 
     progress = None if as_json or not sys.stderr.isatty() else RichProgress()
     try:
@@ -115,6 +126,51 @@ def datasets_command(as_json: Annotated[bool, typer.Option("--json")] = False) -
         return
     for name, states in overview.items():
         typer.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(states.items())))
+
+
+@app.command("worker")
+def worker_command(
+    burst: Annotated[bool, typer.Option(help="Stop when the queue is empty")] = False,
+) -> None:
+    """Run one ingestion worker (Arq on Redis, COGNITION_QUEUE__REDIS_URL) until stopped."""
+    from workers.run import run_worker
+
+    run_worker(get_settings(), burst=burst)
+
+
+def _queued_import(
+    paths: list[Path], dataset: str | None, password: str | None, as_json: bool, follow: bool
+) -> None:
+    from ingest.ledger import DocumentRecord
+    from ingest.service import ledger_for
+    from workers.client import follow as follow_ledger
+    from workers.client import submit_paths
+
+    if password:
+        _fail(CognitionError("--password cannot go through the queue (it would be stored in Redis)"))
+    settings = get_settings()
+    try:
+        queued = asyncio.run(submit_paths(settings, paths, dataset))
+    except CognitionError as exc:
+        _fail(exc)
+    except (OSError, ConnectionError) as exc:
+        _fail(CognitionError(f"the queue is not reachable: {exc}"))
+    if not as_json:
+        for item in queued.submissions:
+            typer.echo(" ".join(f"{k}={v}" for k, v in item.to_json().items() if k != "dataset"))
+    if follow:
+
+        def show(rows: dict[str, DocumentRecord]) -> None:
+            if not as_json:
+                done = sum(r.state in ("stored", "failed", "needs_ocr") for r in rows.values())
+                typer.echo(f"{done}/{len(queued.followed())} done", err=True)
+
+        try:
+            asyncio.run(follow_ledger(ledger_for(settings), queued, show, settings.queue.poll_seconds))
+        except KeyboardInterrupt:
+            typer.echo("stopped following; the workers go on (see `cognition datasets`)", err=True)
+    data = queued.to_json()
+    typer.echo(json.dumps(data) if as_json else json.dumps(data, indent=2))
 
 
 def _print_summary(data: dict[str, object]) -> None:

@@ -59,6 +59,22 @@ class SearchSettings(BaseModel):
     link_min_overlap: float = 0.5
 
 
+class QueueSettings(BaseModel):
+    """The Arq queue on Redis (workers, leases, retries, write locks)."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    name: str = "cognition:queue"
+    max_jobs: int = Field(default=2, ge=1)  # jobs one worker runs at once (reading overlaps writing)
+    job_timeout_seconds: int = Field(default=4 * 3600, ge=1)
+    lease_seconds: float = Field(default=30.0, gt=0)  # a dead worker's job is taken again after this
+    lock_seconds: float = Field(default=30.0, gt=0)  # a dead writer's dataset lock expires after this
+    max_tries: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_cap_seconds: float = Field(default=300.0, gt=0)
+    keep_result_seconds: int = Field(default=24 * 3600, ge=0)
+    poll_seconds: float = Field(default=0.5, gt=0)
+
+
 class CrawlSettings(BaseModel):
     """Web crawling: limits, politeness, and the SSRF guard's allowlist.
 
@@ -114,6 +130,7 @@ class Settings(BaseSettings):
     imports: ImportSettings = ImportSettings()
     search: SearchSettings = SearchSettings()
     crawl: CrawlSettings = CrawlSettings()
+    queue: QueueSettings = QueueSettings()
 
     @property
     def resolved_data_dir(self) -> Path:

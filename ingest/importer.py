@@ -20,10 +20,12 @@ from cognition.settings import ChunkingSettings, Settings
 from cognition.store.port import DocumentNode, Store
 from ingest.chunking import Chunk, chunk_pages
 from ingest.extract.port import GraphExtractor
-from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger
+from ingest.gate import FileGate, WriteGate
+from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, State, failure
 from ingest.manifest import Manifest, expand_paths
-from ingest.pdf import PdfBook, iter_pages, open_book, sha256_file
+from ingest.pdf import PdfBook, open_book, sha256_file
 from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
+from ingest.reader import read_pages
 from ingest.text import open_text
 
 Status = Literal["added", "skipped", "replaced", "failed", "needs_ocr"]
@@ -110,13 +112,21 @@ class Importer:
         store_factory: StoreFactory,
         extractor: GraphExtractor,
         progress: Progress | None = None,
+        gate: WriteGate | None = None,
+        prepare_first: bool = False,
     ) -> None:
+        """``gate`` admits one writer per dataset (default: the data directory's file locks).
+        With ``prepare_first`` a document is read, extracted and embedded before the gate is
+        taken, so the gate is held only while storing (the worker's mode); otherwise pages
+        stream through the pipeline inside the gate (lowest memory, one importer)."""
         self._settings = settings
         self._ledger = ledger
         self._store_factory = store_factory
         self._store: Store | None = None
         self._extractor = extractor
         self._progress = progress or NoProgress()
+        self._gate = gate or FileGate(settings.resolved_data_dir / "locks")
+        self._prepare_first = prepare_first
 
     @property
     def store(self) -> Store:
@@ -158,7 +168,7 @@ class Importer:
         self._ledger.register_dataset(dataset)
         started = time.perf_counter()
         summary = ImportSummary(dataset=dataset)
-        files = _files(paths, kind)
+        files = collect_files(paths, kind)
         work: list[_Work] = []
         for path, file_kind in files:
             outcome, item = await asyncio.to_thread(self._plan, path, file_kind, dataset)
@@ -234,15 +244,17 @@ class Importer:
             pages=book.page_count,
             pipeline_version=PIPELINE_VERSION,
         )
-        if item.partial:
-            await self.store.delete_document(dataset, item.doc_id)
         previous = self._ledger.get(dataset, item.doc_id)
         record.attempts = (previous.attempts if previous else 0) + 1
+        record.job_id = previous.job_id if previous else None
+        record.created_at = previous.created_at if previous else 0.0
         self._ledger.upsert(record)
         try:
             counts = await self._pipeline(item, book, chunks, dataset)
         except DocumentError as exc:
-            await self.store.delete_document(dataset, item.doc_id)
+            async with self._gate.hold(dataset):
+                await self.store.delete_document(dataset, item.doc_id)
+                await self.store.release(dataset)
             return self._failed(dataset, source, item.content_hash, item.kind, exc, book.page_count)
         return await self._finish(item, record, counts, time.perf_counter() - started)
 
@@ -266,13 +278,39 @@ class Importer:
         def on_batch(counts: DocumentCounts, page: int) -> None:
             nonlocal last_page
             if counts.chunks and last_page == 0:
-                self._ledger.set_state(dataset, item.doc_id, "embedding")
+                state: State = "extracting" if self._prepare_first else "embedding"
+                self._ledger.set_state(dataset, item.doc_id, state)
             self._progress.pages_done(max(0, page - last_page))
             last_page = page
 
-        counts = await pipeline.run(node, pages, on_batch)
+        if self._prepare_first:
+            prepared, counts = await pipeline.prepare(node, pages, on_batch)
+            self._ledger.set_state(dataset, item.doc_id, "embedding")
+            async with self._gate.hold(dataset):
+                await self._clean(item, dataset)
+                await pipeline.write(prepared, counts)
+                await self._replace_older(item, dataset, counts)
+                await self.store.release(dataset)
+        else:
+            async with self._gate.hold(dataset):
+                await self._clean(item, dataset)
+                counts = await pipeline.run(node, pages, on_batch)
+                await self._replace_older(item, dataset, counts)
+                await self.store.release(dataset)
         self._progress.pages_done(max(0, book.page_count - last_page))
         return counts
+
+    async def _clean(self, item: _Work, dataset: str) -> None:
+        """Remove what an interrupted earlier attempt at this document left behind."""
+        if item.partial:
+            await self.store.delete_document(dataset, item.doc_id)
+
+    async def _replace_older(self, item: _Work, dataset: str, counts: DocumentCounts) -> None:
+        """The new version is stored: delete the older versions stored from the same path."""
+        if counts.chunks == 0:
+            return
+        for old in item.replaces:
+            await self.store.delete_document(dataset, old.doc_id)
 
     async def _finish(
         self, item: _Work, record: DocumentRecord, counts: DocumentCounts, seconds: float
@@ -289,7 +327,6 @@ class Importer:
             self._ledger.set_state(dataset, item.doc_id, "needs_ocr", error=reason, permanent=1, **timings)
             return Outcome(source, "needs_ocr", reason, pages=record.pages)
         for old in item.replaces:
-            await self.store.delete_document(dataset, old.doc_id)
             self._ledger.delete(dataset, old.doc_id)
         self._ledger.set_state(
             dataset,
@@ -312,18 +349,24 @@ class Importer:
         doc_id = (
             document_id(dataset, content_hash) if content_hash else str(stable_id("failed", dataset, source))
         )
+        previous = self._ledger.get(dataset, doc_id)
+        if previous is not None and previous.state in IN_FLIGHT[1:]:
+            attempts = previous.attempts  # _import_one counted this attempt when it started
+        else:
+            attempts = (previous.attempts if previous else 0) + 1
         self._ledger.upsert(
-            DocumentRecord(
-                dataset=dataset,
-                doc_id=doc_id,
-                source=source,
-                content_hash=content_hash,
-                kind=kind,
-                state="failed",
-                error=str(exc),
-                permanent=1,
+            failure(
+                dataset,
+                doc_id,
+                source,
+                content_hash,
+                kind,
+                str(exc),
+                PIPELINE_VERSION,
                 pages=pages,
-                pipeline_version=PIPELINE_VERSION,
+                attempts=attempts,
+                job_id=previous.job_id if previous else None,
+                created_at=previous.created_at if previous else 0.0,
             )
         )
         return Outcome(source, "failed", str(exc))
@@ -342,10 +385,11 @@ def _open(
         book, page = open_text(path)
         return book, lambda: chunk_pages([page], book.outline, words, overlap)
     book = open_book(path, password)
-    return book, lambda: chunk_pages(iter_pages(book), book.outline, words, overlap)
+    return book, lambda: chunk_pages(read_pages(book), book.outline, words, overlap)
 
 
-def _files(paths: Sequence[Path], kind: str | None) -> list[tuple[Path, str]]:
+def collect_files(paths: Sequence[Path], kind: str | None = None) -> list[tuple[Path, str]]:
+    """Files to import with their kind; folders are searched recursively for PDFs and text."""
     found: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS documents (
     store_seconds REAL NOT NULL DEFAULT 0,
     total_seconds REAL NOT NULL DEFAULT 0,
     pipeline_version TEXT NOT NULL DEFAULT '',
+    job_id TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (dataset, doc_id)
@@ -79,11 +80,37 @@ class DocumentRecord:
     store_seconds: float = 0.0
     total_seconds: float = 0.0
     pipeline_version: str = ""
+    job_id: str | None = None  # set while the document goes through the queue
     created_at: float = 0.0
     updated_at: float = 0.0
 
 
 _COLUMNS = [f.name for f in fields(DocumentRecord)]
+
+
+def failure(
+    dataset: str,
+    doc_id: str,
+    source: str,
+    content_hash: str,
+    kind: str,
+    reason: str,
+    version: str,
+    **more: Any,
+) -> DocumentRecord:
+    """The row of a document that failed for good (a bad file): recorded once, never retried."""
+    return DocumentRecord(
+        dataset=dataset,
+        doc_id=doc_id,
+        source=source,
+        content_hash=content_hash,
+        kind=kind,
+        state="failed",
+        error=reason,
+        permanent=1,
+        pipeline_version=version,
+        **more,
+    )
 
 
 class Ledger:
@@ -94,6 +121,9 @@ class Ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(documents)")}
+            if "job_id" not in columns:  # ledgers written before the queue existed
+                db.execute("ALTER TABLE documents ADD COLUMN job_id TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -115,6 +145,35 @@ class Ledger:
         marks = ", ".join("?" for _ in _COLUMNS)
         with self._connect() as db:
             db.execute(f"INSERT OR REPLACE INTO documents ({', '.join(_COLUMNS)}) VALUES ({marks})", values)
+
+    def mark_queued(self, record: DocumentRecord) -> bool:
+        """Record a submission to the queue, unless the document is already further along.
+
+        Inserts the row, or resets a ``failed`` row to ``queued``; a row that is queued,
+        running, stored or waiting for OCR is left alone. Returns True if the row changed.
+        """
+        now = time.time()
+        record.state, record.created_at, record.updated_at = "queued", record.created_at or now, now
+        values = [getattr(record, name) for name in _COLUMNS]
+        marks = ", ".join("?" for _ in _COLUMNS)
+        with self._connect() as db:
+            cursor = db.execute(
+                f"INSERT INTO documents ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+                "ON CONFLICT(dataset, doc_id) DO UPDATE SET state = 'queued', error = NULL, "
+                "permanent = 0, job_id = excluded.job_id, source = excluded.source, "
+                "updated_at = excluded.updated_at WHERE documents.state = 'failed'",
+                values,
+            )
+            return cursor.rowcount > 0
+
+    def queued_in_flight(self) -> list[DocumentRecord]:
+        """Documents submitted through the queue that are not finished (any dataset)."""
+        marks = ", ".join("?" for _ in IN_FLIGHT)
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT * FROM documents WHERE job_id IS NOT NULL AND state IN ({marks})", IN_FLIGHT
+            ).fetchall()
+        return [r for r in map(_record, rows) if r is not None]
 
     def set_state(self, dataset: str, doc_id: str, state: State, **changes: Any) -> None:
         """Move a document to a new state, with any other columns that change with it."""

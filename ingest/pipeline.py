@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from cognition.datasets import stable_id
@@ -60,21 +61,56 @@ class DocumentPipeline:
     ) -> DocumentCounts:
         """Store every chunk ``chunks()`` yields; ``on_batch`` hears progress (counts, last page)."""
         counts = DocumentCounts()
+        async with self._reading(chunks, counts) as queue:
+            batches = self._batches(queue, _DocState(document=document), counts, on_batch)
+            started = time.perf_counter()
+            await self._store.write(self._dataset, _singles(batches))
+            counts.store_seconds = time.perf_counter() - started - counts.extract_seconds
+        return counts
+
+    async def prepare(
+        self,
+        document: DocumentNode,
+        chunks: Callable[[], Iterator[Chunk]],
+        on_batch: Callable[[DocumentCounts, int], None] | None = None,
+    ) -> tuple[list[DocumentBatch], DocumentCounts]:
+        """Read, chunk and extract the whole document without touching the store, then have
+        the store do its costly indexing work (embedding) ahead of the write.
+
+        This is the worker's path: everything here runs in parallel with other writers of
+        the same dataset; only :meth:`write` needs the dataset's write gate.
+        """
+        counts = DocumentCounts()
+        async with self._reading(chunks, counts) as queue:
+            state = _DocState(document=document)
+            prepared = [b async for b in self._batches(queue, state, counts, on_batch)]
+        started = time.perf_counter()
+        await self._store.prepare([c.text for batch in prepared for c in batch.chunks])
+        counts.store_seconds = time.perf_counter() - started
+        return prepared, counts
+
+    async def write(self, prepared: list[DocumentBatch], counts: DocumentCounts) -> None:
+        """Store what :meth:`prepare` made (call inside the dataset's write gate)."""
+        started = time.perf_counter()
+        await self._store.write(self._dataset, _listed(prepared))
+        counts.store_seconds += time.perf_counter() - started
+
+    @asynccontextmanager
+    async def _reading(
+        self, chunks: Callable[[], Iterator[Chunk]], counts: DocumentCounts
+    ) -> AsyncIterator[asyncio.Queue[object]]:
+        """The reader thread, feeding chunk batches into the queue this yields."""
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=2)
         stop = threading.Event()
         reader = asyncio.ensure_future(
             asyncio.to_thread(self._produce, chunks, queue, asyncio.get_running_loop(), counts, stop)
         )
         try:
-            batches = self._batches(queue, _DocState(document=document), counts, on_batch)
-            started = time.perf_counter()
-            await self._store.write(self._dataset, _singles(batches))
-            counts.store_seconds = time.perf_counter() - started - counts.extract_seconds
+            yield queue
         finally:
             stop.set()
             await _drain(queue, reader)
         await reader
-        return counts
 
     async def _batches(
         self,
@@ -195,6 +231,11 @@ def _put(
 
 async def _singles(batches: AsyncIterator[DocumentBatch]) -> AsyncIterator[list[DocumentBatch]]:
     async for batch in batches:
+        yield [batch]
+
+
+async def _listed(batches: list[DocumentBatch]) -> AsyncIterator[list[DocumentBatch]]:
+    for batch in batches:
         yield [batch]
 
 

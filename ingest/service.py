@@ -17,6 +17,7 @@ from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.extract.local import LocalExtractor
 from ingest.extract.query import QueryKeys
+from ingest.gate import WriteGate
 from ingest.importer import Importer, ImportSummary, Progress
 from ingest.ledger import Ledger
 from ingest.manifest import load_manifest
@@ -42,7 +43,11 @@ def make_extractor(settings: Settings) -> LocalExtractor:
 
 
 def make_importer(
-    settings: Settings, progress: Progress | None = None, store: Store | None = None
+    settings: Settings,
+    progress: Progress | None = None,
+    store: Store | None = None,
+    gate: WriteGate | None = None,
+    prepare_first: bool = False,
 ) -> Importer:
     return Importer(
         settings,
@@ -50,6 +55,8 @@ def make_importer(
         (lambda: store) if store is not None else (lambda: make_store(settings)),
         make_extractor(settings),
         progress,
+        gate=gate,
+        prepare_first=prepare_first,
     )
 
 

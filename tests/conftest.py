@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +39,7 @@ from tests.helpers import (
     subprocess_env,
     write_excerpt,
 )
+from tests.redis_server import RedisServer
 
 _STATS_SCRIPT = """
 import asyncio, dataclasses, json, sys
@@ -176,3 +177,15 @@ def stats_in_subprocess(tmp_path_factory: pytest.TempPathFactory) -> StatsReader
         return found
 
     return stats
+
+
+# --------------------------------------------------------------------------- redis
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests use queue names of their own)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

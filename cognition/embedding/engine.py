@@ -36,6 +36,7 @@ class LocalEmbedder:
             threads=cfg.threads,
         )
         self._lock = threading.Lock()
+        self._ready: dict[str, npt.NDArray[np.float32]] = {}  # vectors computed ahead, used once
         self.texts_embedded = 0
 
     @property
@@ -43,12 +44,35 @@ class LocalEmbedder:
         return self._model.dimensions
 
     def embed(self, texts: Sequence[str]) -> F32:
+        """Vectors of ``texts``; those computed ahead by :meth:`prefetch` are taken, not redone."""
         with self._lock:
-            self.texts_embedded += len(texts)
-            return self._model.embed(texts)
+            ready = [self._ready.pop(t, None) for t in texts] if self._ready else [None] * len(texts)
+            missing = [t for t, v in zip(texts, ready, strict=True) if v is None]
+            if len(missing) == len(texts):
+                self.texts_embedded += len(texts)
+                return self._model.embed(texts)
+            computed = iter(self._model.embed(missing)) if missing else iter(())
+            self.texts_embedded += len(missing)
+            rows = [v if v is not None else next(computed) for v in ready]
+            return np.stack(rows).astype(np.float32, copy=False)
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Compute vectors now, outside any write lock, for a write that will ask for them.
+
+        Each vector is handed out once (then forgotten), so memory holds only what one
+        prepared document is about to write.
+        """
+        with self._lock:
+            unique = [t for t in dict.fromkeys(texts) if t not in self._ready]
+            if unique:
+                self.texts_embedded += len(unique)
+                self._ready.update(zip(unique, self._model.embed(unique), strict=True))
 
     async def embed_async(self, texts: Sequence[str]) -> F32:
         return await asyncio.to_thread(self.embed, texts)
+
+    async def prefetch_async(self, texts: Sequence[str]) -> None:
+        await asyncio.to_thread(self.prefetch, texts)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._model.count_tokens(texts)

@@ -47,6 +47,9 @@ class CogneeStore:
                 await setup()
             self._user = await get_default_user()
 
+    async def start(self) -> None:
+        await self._start()
+
     async def ensure_dataset(self, name: str) -> None:
         await self._start()
         if name not in self._datasets:
@@ -145,7 +148,30 @@ class CogneeStore:
         async with self._context(dataset) as (graph, vectors):
             return await reads.stats(graph, vectors)
 
+    async def prepare(self, texts: Sequence[str]) -> None:
+        from cognition.embedding.engine import shared_embedder
+
+        await shared_embedder(self._settings).prefetch_async(texts)
+
+    async def release(self, dataset: str) -> None:
+        """Close this process's handles on ``dataset``'s graph and vector files.
+
+        Ladybug holds an exclusive file lock while a database is open, and cognee caches
+        open engines: without this, the first process to write a dataset would keep every
+        other process (another worker) from writing it until it exits.
+        """
+        found = self._datasets.get(dataset)
+        if found is None:
+            return
+        from cognee.infrastructure.databases.graph.get_graph_engine import graph_engine_cache
+        from cognee.infrastructure.databases.vector.create_vector_engine import vector_engine_cache
+
+        await graph_engine_cache.aevict_for_database(f"{found.id}.lbug")
+        await vector_engine_cache.aevict_for_database(f"{found.id}.lance.db")
+
     async def close(self) -> None:
+        for name in list(self._datasets):
+            await self.release(name)
         self._datasets.clear()
 
 

@@ -101,6 +101,10 @@ class DatasetStats:
 class Store(Protocol):
     """Graph + vector storage, one isolated space per dataset."""
 
+    async def start(self) -> None:
+        """Load engines and models now (otherwise the first call does it)."""
+        ...
+
     async def ensure_dataset(self, name: str) -> None: ...
 
     async def dataset_exists(self, name: str) -> bool: ...
@@ -113,6 +117,15 @@ class Store(Protocol):
         ...
 
     async def delete_document(self, dataset: str, document_id: str) -> None: ...
+
+    async def prepare(self, texts: Sequence[str]) -> None:
+        """Do the costly part of indexing ``texts`` (embedding) now, before a write that will
+        store them: work done here needs no write lock."""
+        ...
+
+    async def release(self, dataset: str) -> None:
+        """Close this process's handles on the dataset's files, so another process can write."""
+        ...
 
     async def search_chunks(
         self, dataset: str, vector: Sequence[float], k: int

@@ -1,0 +1,245 @@
+"""Queued ingestion, independent of the queue's technology: submissions with conflict
+semantics, the job body with bounded retries, and the reaper of abandoned documents.
+
+The ledger stays the one record of document state. The queue (``JobQueue``, implemented on
+Arq in ``workers/``) only carries jobs, and knows whether a job id is live.
+
+Conflicts (HTTP 409 at the API): submitting content that is already stored answers
+``Conflict("exists")``; content already queued or running answers ``Conflict("in_progress")``.
+Both point at the document and its job. Clients treat a conflict as done and never retry it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from cognition.datasets import document_id, stable_id, validate_dataset_name
+from cognition.errors import ConfigurationError, DatasetError, DocumentError, SourceUnreadable
+from cognition.settings import QueueSettings
+from ingest.importer import Importer, ImportSummary
+from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
+from ingest.pdf import sha256_file
+from ingest.pipeline import PIPELINE_VERSION
+
+INGEST_FILE = "ingest_file"
+TERMINAL = ("stored", "failed", "needs_ocr")
+
+
+class JobQueue(Protocol):
+    """What submission needs from a queue."""
+
+    async def enqueue(self, job_id: str, function: str, arguments: dict[str, Any]) -> bool:
+        """Queue a job under ``job_id``; False if a job with that id is queued, running, or
+        finished recently (its result is kept)."""
+        ...
+
+    async def is_live(self, job_id: str) -> bool:
+        """Whether a job with this id is queued or running."""
+        ...
+
+    async def forget(self, job_id: str) -> None:
+        """Drop a finished job's kept result, so its id can be queued again."""
+        ...
+
+
+@dataclass(frozen=True)
+class Accepted:
+    dataset: str
+    source: str
+    doc_id: str
+    job_id: str
+    status: Literal["accepted"] = "accepted"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "status": self.status,
+            "dataset": self.dataset,
+            "source": self.source,
+            "document_id": self.doc_id,
+            "job_id": self.job_id,
+        }
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The content is already stored (``exists``) or on its way (``in_progress``)."""
+
+    reason: Literal["exists", "in_progress"]
+    dataset: str
+    source: str
+    doc_id: str
+    job_id: str
+    state: str
+    status: Literal["conflict"] = "conflict"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "dataset": self.dataset,
+            "source": self.source,
+            "document_id": self.doc_id,
+            "job_id": self.job_id,
+            "state": self.state,
+        }
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The submission itself is bad (unreadable path): recorded, never queued."""
+
+    dataset: str
+    source: str
+    reason: str
+    status: Literal["rejected"] = "rejected"
+
+    def to_json(self) -> dict[str, str]:
+        return {"status": self.status, "dataset": self.dataset, "source": self.source, "reason": self.reason}
+
+
+Submission = Accepted | Conflict | Rejected
+
+
+def job_id_for(dataset: str, content_hash: str) -> str:
+    """The one job id of a document: the same content for the same dataset and pipeline
+    version can only be queued once."""
+    return f"ingest:{dataset}:{content_hash}:{PIPELINE_VERSION}"
+
+
+class Submitter:
+    """Puts files on the queue, answering conflicts instead of queueing twice."""
+
+    def __init__(self, ledger: Ledger, queue: JobQueue) -> None:
+        self._ledger = ledger
+        self._queue = queue
+
+    async def submit_file(self, dataset: str, path: Path, kind: str = "pdf") -> Submission:
+        validate_dataset_name(dataset)
+        self._ledger.register_dataset(dataset)
+        source = str(path.resolve()) if path.exists() else str(path)
+        try:
+            if not path.is_file():
+                raise SourceUnreadable(f"{path} does not exist or is not a file")
+            content_hash = await asyncio.to_thread(sha256_file, path)
+        except (DocumentError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc}"
+            self._record_rejection(dataset, source, kind, reason)
+            return Rejected(dataset, source, reason)
+        doc_id = document_id(dataset, content_hash)
+        job_id = job_id_for(dataset, content_hash)
+        known = self._conflict(dataset, source, doc_id, job_id, await self._queue.is_live(job_id))
+        if known is not None:
+            return known
+        existing = self._ledger.get(dataset, doc_id)
+        if existing is not None and existing.state == "failed":
+            await self._queue.forget(job_id)  # a failed document may be submitted again
+        record = DocumentRecord(
+            dataset=dataset,
+            doc_id=doc_id,
+            source=source,
+            content_hash=content_hash,
+            kind=kind,
+            state="queued",
+            title=path.stem,
+            job_id=job_id,
+            pipeline_version=PIPELINE_VERSION,
+        )
+        self._ledger.mark_queued(record)
+        arguments = {"dataset": dataset, "path": source, "kind": kind, "content_hash": content_hash}
+        if await self._queue.enqueue(job_id, INGEST_FILE, arguments):
+            return Accepted(dataset, source, doc_id, job_id)
+        found = self._conflict(dataset, source, doc_id, job_id, live=True)
+        return found or Conflict("in_progress", dataset, source, doc_id, job_id, "queued")
+
+    def _conflict(self, dataset: str, source: str, doc_id: str, job_id: str, live: bool) -> Conflict | None:
+        record = self._ledger.get(dataset, doc_id)
+        if record is None:
+            return None
+        if record.state in ("stored", "needs_ocr"):
+            return Conflict("exists", dataset, record.source, doc_id, record.job_id or job_id, record.state)
+        if record.state in IN_FLIGHT and live:
+            return Conflict("in_progress", dataset, record.source, doc_id, job_id, record.state)
+        return None
+
+    def _record_rejection(self, dataset: str, source: str, kind: str, reason: str) -> None:
+        doc_id = str(stable_id("failed", dataset, source))
+        self._ledger.upsert(failure(dataset, doc_id, source, "", kind, reason, PIPELINE_VERSION, attempts=1))
+
+
+class RetryLater(Exception):
+    """A transient failure: run the job again after ``delay`` seconds."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+PERMANENT: tuple[type[Exception], ...] = (DocumentError, DatasetError, ConfigurationError)
+
+
+def backoff(attempt: int, policy: QueueSettings, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
+    ceiling = min(policy.retry_cap_seconds, policy.retry_base_seconds * 2 ** max(0, attempt - 1))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+async def run_file_job(
+    importer: Importer,
+    ledger: Ledger,
+    policy: QueueSettings,
+    arguments: dict[str, Any],
+    attempt: int,
+) -> dict[str, object]:
+    """The body of an ``ingest_file`` job.
+
+    Bad documents are recorded by the importer and end the job normally (never retried).
+    Any other failure is transient: it is recorded on the document's row and the job is run
+    again after a jittered exponential delay, at most ``policy.max_tries`` times in all.
+    """
+    dataset, path, kind = arguments["dataset"], Path(arguments["path"]), arguments["kind"]
+    doc_id = document_id(dataset, arguments["content_hash"])
+    try:
+        summary: ImportSummary = await importer.import_paths([path], dataset, kind=kind)
+    except PERMANENT as exc:
+        ledger.set_state(dataset, doc_id, "failed", error=str(exc), permanent=1)
+        return {"dataset": dataset, "failed": [{"path": str(path), "reason": str(exc)}]}
+    except Exception as exc:  # transient by elimination: I/O, a busy store, a lost lock, Redis
+        reason = f"{type(exc).__name__}: {exc}"
+        if attempt >= policy.max_tries:
+            ledger.set_state(
+                dataset, doc_id, "failed", permanent=0, error=f"gave up after {attempt} attempts: {reason}"
+            )
+            return {"dataset": dataset, "failed": [{"path": str(path), "reason": reason}]}
+        delay = backoff(attempt, policy)
+        note = f"attempt {attempt}/{policy.max_tries} failed, retrying in {delay:.1f} s: {reason}"
+        ledger.set_state(dataset, doc_id, "queued", permanent=0, error=note)
+        raise RetryLater(delay, reason) from exc
+    return summary.to_json()
+
+
+async def reap(ledger: Ledger, queue: JobQueue, older_than: float, now: float) -> list[DocumentRecord]:
+    """Fail queued documents whose job is gone (its worker died on the last try, or the
+    queue lost it), so no document stays "in progress" forever. Returns what was reaped."""
+    reaped = []
+    for record in ledger.queued_in_flight():
+        if record.updated_at > now - older_than or record.job_id is None:
+            continue
+        if await queue.is_live(record.job_id):
+            continue
+        reason = (
+            f"abandoned in state {record.state}: no worker holds its job any more (the worker "
+            "died and retries ran out, or the queue lost it); submit it again"
+        )
+        ledger.set_state(record.dataset, record.doc_id, "failed", permanent=0, error=reason)
+        reaped.append(record)
+    return reaped
+
+
+def pending(ledger: Ledger, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DocumentRecord | None]:
+    """The current ledger rows of (dataset, document id) pairs (to follow queued work)."""
+    return {key: ledger.get(*key) for key in keys}

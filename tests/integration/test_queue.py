@@ -1,0 +1,300 @@
+"""Queued ingestion on a real redis-server with real worker processes (``cognition worker``).
+
+Every worker and client here is a child process with its own data directory (cognee takes
+one data directory per process); the test reads the shared ledger file directly and the
+store's counts through a process of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from ingest.jobs import job_id_for
+from ingest.ledger import DocumentRecord, Ledger
+from tests.helpers import (
+    BENCH,
+    GIT_INTERNALS,
+    REPO_ROOT,
+    ImportedBook,
+    StatsReader,
+    cli_command,
+    last_json_line,
+    new_dataset_name,
+    sha256_of,
+    subprocess_env,
+)
+from tests.redis_server import RedisServer
+
+pytestmark = pytest.mark.slow
+
+CORPUS = BENCH / "multihop" / "hotpotqa_hipporag_train100" / "corpus.json"
+WAIT_SECONDS = 600
+
+
+def write_passages(folder: Path, count: int, start: int = 0) -> list[Path]:
+    """``count`` real passages of the HotpotQA corpus, one Markdown file each."""
+    items = json.loads(CORPUS.read_text())[start : start + count]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, item in enumerate(items):
+        path = folder / f"{start + number:03d}.md"
+        path.write_text(f"# {item['title']}\n\n{item['text']}\n")
+        paths.append(path)
+    return paths
+
+
+class Workers:
+    """Worker processes of one test, on one Redis queue and one data directory."""
+
+    def __init__(
+        self, data_dir: Path, redis: RedisServer, queue: str, logs: Path, db: int = 0, **settings: str
+    ) -> None:
+        self.data_dir = data_dir
+        self.logs = logs
+        self.env = subprocess_env(
+            data_dir,
+            COGNITION_QUEUE__REDIS_URL=redis.url.rsplit("/", 1)[0] + f"/{db}",
+            COGNITION_QUEUE__NAME=queue,
+            COGNITION_QUEUE__POLL_SECONDS="0.05",
+            **settings,
+        )
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, burst: bool = True) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"worker-{len(self.processes)}.log").open("wb")
+        args = ["worker", "--burst"] if burst else ["worker"]
+        process = subprocess.Popen(cli_command(*args), cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log)
+        self.processes.append(process)
+        return process
+
+    def wait(self, timeout: float = WAIT_SECONDS) -> None:
+        for process in self.processes:
+            process.wait(timeout=timeout)
+
+    def log_text(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace")[-4000:] for p in sorted(self.logs.glob("worker-*.log"))
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+
+    def submit(self, paths: Sequence[Path], dataset: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            cli_command("import", *map(str, paths), "--dataset", dataset, "--queue", "--no-follow", "--json"),
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+
+@pytest.fixture
+def workers(tmp_path: Path, redis_server: RedisServer, request: pytest.FixtureRequest) -> Iterator[Workers]:
+    queue = f"test:{new_dataset_name(request.node.name)}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    group = Workers(
+        tmp_path / "data",
+        redis_server,
+        queue,
+        logs,
+        COGNITION_QUEUE__LEASE_SECONDS="3",
+        COGNITION_QUEUE__LOCK_SECONDS="3",
+    )
+    yield group
+    group.stop()
+
+
+def records(data_dir: Path, dataset: str) -> list[DocumentRecord]:
+    return Ledger(data_dir / "ledger.sqlite3").documents(dataset)
+
+
+def wait_for_state(data_dir: Path, dataset: str, states: set[str], timeout: float = WAIT_SECONDS) -> str:
+    """Poll the ledger (as another process sees it) until a document reaches one of ``states``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        path = data_dir / "ledger.sqlite3"
+        if path.exists():
+            found = {r.state for r in Ledger(path).documents(dataset)}
+            if found & states:
+                return next(iter(found & states))
+        time.sleep(0.05)
+    raise AssertionError(f"no document of {dataset} reached {states} within {timeout} s")
+
+
+def test_the_same_50_documents_submitted_twice_concurrently_are_stored_once(
+    workers: Workers, tmp_path: Path, stats_in_subprocess: StatsReader
+) -> None:
+    dataset = "fifty"
+    paths = write_passages(tmp_path / "passages", 50)
+    clients = [
+        subprocess.Popen(
+            cli_command("import", *map(str, paths), "--dataset", dataset, "--queue", "--no-follow", "--json"),
+            cwd=REPO_ROOT,
+            env=workers.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    answers = []
+    for client in clients:
+        out, err = client.communicate(timeout=300)
+        assert client.returncode == 0, err[-3000:]
+        answers.append(last_json_line(out))
+    # Every document was accepted by exactly one client; the other got a conflict.
+    assert sum(a["accepted"] for a in answers) == 50
+    conflicts = [c for a in answers for c in a["conflicts"]]
+    assert len(conflicts) == 50
+    assert {c["reason"] for c in conflicts} <= {"in_progress", "exists"}
+    assert sorted(c["source"] for c in conflicts) == sorted(str(p.resolve()) for p in paths)
+    assert all(c["job_id"] == job_id_for(dataset, sha256_of(Path(c["source"]))) for c in conflicts)
+
+    workers.start()
+    workers.wait()
+    rows = records(workers.data_dir, dataset)
+    assert len(rows) == 50, workers.log_text()
+    assert {r.state for r in rows} == {"stored"}, [(r.source, r.state, r.error) for r in rows]
+    assert all(r.attempts == 1 and r.error is None for r in rows), "a conflict or a success was retried"
+    stats = stats_in_subprocess(workers.data_dir, dataset)[dataset]
+    assert stats["documents"] == 50
+    assert stats["chunk_vectors"] == stats["chunks"]
+
+    # Once stored, a third submission of the same content is answered "exists", not queued.
+    again = workers.submit(paths, dataset)
+    assert again.returncode == 0, again.stderr[-3000:]
+    answer = last_json_line(again.stdout)
+    assert answer["accepted"] == 0
+    assert [c["reason"] for c in answer["conflicts"]] == ["exists"] * 50
+    assert all(c["state"] == "stored" for c in answer["conflicts"])
+
+
+def test_two_workers_on_one_dataset_equal_one_worker(
+    workers: Workers,
+    tmp_path: Path,
+    redis_server: RedisServer,
+    stats_in_subprocess: StatsReader,
+    excerpts: dict[str, Path],
+) -> None:
+    dataset = "pair"
+    paths = write_passages(tmp_path / "passages", 24, start=100)
+    excerpt = excerpts["bash_expansion"]
+    # One worker, its own data directory and Redis database: the reference.
+    (tmp_path / "single-logs").mkdir()
+    single = Workers(
+        tmp_path / "single",
+        redis_server,
+        workers.env["COGNITION_QUEUE__NAME"],
+        tmp_path / "single-logs",
+        db=1,  # job ids are global in a Redis database: a deployment of its own gets its own
+        COGNITION_QUEUE__LEASE_SECONDS="3",
+    )
+    try:
+        assert single.submit([*paths, excerpt], dataset).returncode == 0
+        single.start()
+        single.wait()
+    finally:
+        single.stop()
+    reference = stats_in_subprocess(single.data_dir, dataset)[dataset]
+
+    submitted = workers.submit([*paths, excerpt], dataset)
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    first, second = workers.start(), workers.start()
+    workers.wait()
+    assert first.returncode == 0 and second.returncode == 0, workers.log_text()
+    rows = records(workers.data_dir, dataset)
+    assert len(rows) == 25
+    assert {r.state for r in rows} == {"stored"}, [(r.source, r.state, r.error) for r in rows]
+    assert all(r.attempts == 1 for r in rows)
+    assert stats_in_subprocess(workers.data_dir, dataset)[dataset] == reference
+    logs = workers.log_text()
+    assert "Traceback" not in logs and "Could not set lock" not in logs
+    # Both workers took jobs (the write lock serialised them, it did not starve one).
+    assert all("ingest_file" in p.read_text(errors="replace") for p in workers.logs.glob("worker-*.log")), (
+        logs
+    )
+
+
+def test_a_worker_killed_in_the_middle_of_a_book_is_replaced_and_the_book_equals_a_clean_import(
+    workers: Workers, git_internals: ImportedBook, stats_in_subprocess: StatsReader
+) -> None:
+    dataset = "killed"
+    assert workers.submit([GIT_INTERNALS], dataset).returncode == 0
+    victim = workers.start(burst=False)
+    state = wait_for_state(workers.data_dir, dataset, {"extracting", "embedding"})
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    [row] = records(workers.data_dir, dataset)
+    assert row.state == state, "the kill came after the document was finished"
+
+    started = time.monotonic()
+    workers.start()  # burst: it waits for the dead worker's lease (3 s) to expire, then takes the job
+    workers.wait()
+    [row] = records(workers.data_dir, dataset)
+    assert row.state == "stored", workers.log_text()
+    assert row.attempts == 2  # the killed attempt and the one that finished
+    assert time.monotonic() - started < WAIT_SECONDS
+    stats = stats_in_subprocess(workers.data_dir, dataset)[dataset]
+    clean = git_internals.stats
+    assert (stats["documents"], stats["chunks"], stats["nodes"], stats["edges"], stats["entities"]) == (
+        clean.documents,
+        clean.chunks,
+        clean.nodes,
+        clean.edges,
+        clean.entities,
+    )
+    assert stats["chunk_vectors"] == clean.chunk_vectors
+
+
+def test_redis_restarted_mid_import_loses_nothing(
+    workers: Workers, tmp_path: Path, redis_server: RedisServer, stats_in_subprocess: StatsReader
+) -> None:
+    dataset = "restart"
+    paths = write_passages(tmp_path / "passages", 30, start=200)
+    assert workers.submit(paths, dataset).returncode == 0
+    worker = workers.start()
+    wait_for_state(workers.data_dir, dataset, {"stored"})
+    stored_before = sum(r.state == "stored" for r in records(workers.data_dir, dataset))
+    assert stored_before < 30, "the import finished before Redis could be restarted"
+    redis_server.restart()
+    worker.wait(timeout=WAIT_SECONDS)
+    rows = records(workers.data_dir, dataset)
+    assert len(rows) == 30
+    assert {r.state for r in rows} == {"stored"}, [(r.source, r.state, r.error) for r in rows]
+    assert stats_in_subprocess(workers.data_dir, dataset)[dataset]["documents"] == 30
+    assert worker.returncode == 0, workers.log_text()
+
+
+def test_a_bad_document_fails_once_and_is_not_retried(workers: Workers, tmp_path: Path) -> None:
+    dataset = "bad"
+    fake = tmp_path / "notes.pdf"
+    fake.write_text("this is not a PDF")
+    missing = tmp_path / "missing.pdf"
+    submitted = workers.submit([fake, missing], dataset)
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    answer = last_json_line(submitted.stdout)
+    assert answer["accepted"] == 1
+    assert [r["source"] for r in answer["rejected"]] == [str(missing)]
+    assert "does not exist" in answer["rejected"][0]["reason"]
+    workers.start()
+    workers.wait()
+    rows = {r.source: r for r in records(workers.data_dir, dataset)}
+    bad = rows[str(fake.resolve())]
+    assert (bad.state, bad.permanent, bad.attempts) == ("failed", 1, 1)
+    assert "no PDF header" in (bad.error or "")
+    assert rows[str(missing)].state == "failed"

@@ -1,0 +1,1 @@
+"""Arq workers on Redis: the scale-out path of ingestion (``cognition worker``)."""

@@ -1,0 +1,40 @@
+"""Task functions: unpack the job, call ``ingest``. Nothing else lives here."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from arq import Retry
+
+from ingest.jobs import RetryLater, reap, run_file_job
+from workers.leases import job_lease
+from workers.runtime import WorkerRuntime
+
+
+def _runtime(ctx: dict[str, Any]) -> WorkerRuntime:
+    runtime: WorkerRuntime = ctx["runtime"]
+    return runtime
+
+
+async def ingest_file(
+    ctx: dict[str, Any], dataset: str, path: str, kind: str, content_hash: str
+) -> dict[str, object]:
+    runtime = _runtime(ctx)
+    arguments = {"dataset": dataset, "path": path, "kind": kind, "content_hash": content_hash}
+    async with job_lease(
+        runtime.settings.queue.redis_url, ctx["job_id"], runtime.settings.queue.lease_seconds
+    ):
+        try:
+            return await run_file_job(
+                runtime.importer, runtime.ledger, runtime.settings.queue, arguments, ctx["job_try"]
+            )
+        except RetryLater as exc:
+            raise Retry(defer=exc.delay) from exc
+
+
+async def reap_abandoned(ctx: dict[str, Any]) -> int:
+    runtime = _runtime(ctx)
+    queue = runtime.settings.queue
+    reaped = await reap(runtime.ledger, runtime.queue, older_than=queue.lease_seconds * 2, now=time.time())
+    return len(reaped)
