@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.progress import RichProgress
 from cognition.errors import CognitionError
 from cognition.settings import get_settings
+
+if TYPE_CHECKING:
+    from ingest.ledger import DocumentRecord
+    from workers.client import QueuedImport
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Knowledge-graph ingestion and search.")
 
@@ -64,12 +69,20 @@ def crawl_command(
     include: Annotated[list[str] | None, typer.Option("--include", help="URL glob to follow")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="URL glob not to follow")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
+    queue: Annotated[bool, typer.Option("--queue", help="Run the crawl on a worker, then follow it")] = False,
+    follow: Annotated[bool, typer.Option(help="With --queue: follow until the crawl is done")] = True,
 ) -> None:
     """Crawl a site into a dataset: new pages are added, unchanged ones skipped, changed ones replaced."""
     from ingest.service import run_crawl
     from ingest.web.spec import CrawlSpec
 
     spec = CrawlSpec(tuple(urls), tuple(include or ()), tuple(exclude or ()), max_depth, max_pages)
+    if queue:
+        from workers.client import submit_crawl
+
+        settings = get_settings()
+        _submit_and_follow(lambda: submit_crawl(settings, spec, dataset), as_json, follow)
+        return
     progress = None if as_json or not sys.stderr.isatty() else RichProgress()
     try:
         summary = asyncio.run(run_crawl(get_settings(), spec, dataset, progress))
@@ -141,16 +154,23 @@ def worker_command(
 def _queued_import(
     paths: list[Path], dataset: str | None, password: str | None, as_json: bool, follow: bool
 ) -> None:
-    from ingest.ledger import DocumentRecord
-    from ingest.service import ledger_for
-    from workers.client import follow as follow_ledger
     from workers.client import submit_paths
 
     if password:
         _fail(CognitionError("--password cannot go through the queue (it would be stored in Redis)"))
     settings = get_settings()
+    _submit_and_follow(lambda: submit_paths(settings, paths, dataset), as_json, follow)
+
+
+def _submit_and_follow(
+    submit: Callable[[], Coroutine[Any, Any, QueuedImport]], as_json: bool, follow: bool
+) -> None:
+    """Submit to the queue, print each answer, then (unless told not to) follow until done."""
+    from workers.client import follow as follow_queue
+
+    settings = get_settings()
     try:
-        queued = asyncio.run(submit_paths(settings, paths, dataset))
+        queued = asyncio.run(submit())
     except CognitionError as exc:
         _fail(exc)
     except (OSError, ConnectionError) as exc:
@@ -163,10 +183,10 @@ def _queued_import(
         def show(rows: dict[str, DocumentRecord]) -> None:
             if not as_json:
                 done = sum(r.state in ("stored", "failed", "needs_ocr") for r in rows.values())
-                typer.echo(f"{done}/{len(queued.followed())} done", err=True)
+                typer.echo(f"{done}/{len(queued.followed())} documents done", err=True)
 
         try:
-            asyncio.run(follow_ledger(ledger_for(settings), queued, show, settings.queue.poll_seconds))
+            asyncio.run(follow_queue(settings, queued, show))
         except KeyboardInterrupt:
             typer.echo("stopped following; the workers go on (see `cognition datasets`)", err=True)
     data = queued.to_json()

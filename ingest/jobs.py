@@ -12,21 +12,28 @@ Both point at the document and its job. Clients treat a conflict as done and nev
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import ConfigurationError, DatasetError, DocumentError, SourceUnreadable
-from cognition.settings import QueueSettings
+from cognition.settings import QueueSettings, Settings
+from cognition.store.port import Store
+from ingest.extract.port import GraphExtractor
+from ingest.gate import WriteGate
 from ingest.importer import Importer, ImportSummary
 from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
 from ingest.pdf import sha256_file
 from ingest.pipeline import PIPELINE_VERSION
+from ingest.web.spec import CrawlSpec
 
 INGEST_FILE = "ingest_file"
+CRAWL_SITE = "crawl_site"
 TERMINAL = ("stored", "failed", "needs_ocr")
 
 
@@ -156,6 +163,21 @@ class Submitter:
         found = self._conflict(dataset, source, doc_id, job_id, live=True)
         return found or Conflict("in_progress", dataset, source, doc_id, job_id, "queued")
 
+    async def submit_crawl(self, dataset: str, spec: CrawlSpec) -> Accepted | Conflict:
+        """Queue a crawl. The same crawl (dataset and spec) runs once at a time; once it has
+        finished it may be queued again (that is how a site is kept current)."""
+        validate_dataset_name(dataset)
+        self._ledger.register_dataset(dataset)
+        arguments = {"dataset": dataset, "spec": spec_to_json(spec)}
+        digest = hashlib.sha256(json.dumps(arguments, sort_keys=True).encode()).hexdigest()
+        job_id = f"crawl:{dataset}:{digest}:{PIPELINE_VERSION}"
+        source = " ".join(spec.seeds)
+        if not await self._queue.is_live(job_id):
+            await self._queue.forget(job_id)
+            if await self._queue.enqueue(job_id, CRAWL_SITE, arguments):
+                return Accepted(dataset, source, "", job_id)
+        return Conflict("in_progress", dataset, source, "", job_id, "queued")
+
     def _conflict(self, dataset: str, source: str, doc_id: str, job_id: str, live: bool) -> Conflict | None:
         record = self._ledger.get(dataset, doc_id)
         if record is None:
@@ -169,6 +191,15 @@ class Submitter:
     def _record_rejection(self, dataset: str, source: str, kind: str, reason: str) -> None:
         doc_id = str(stable_id("failed", dataset, source))
         self._ledger.upsert(failure(dataset, doc_id, source, "", kind, reason, PIPELINE_VERSION, attempts=1))
+
+
+def spec_to_json(spec: CrawlSpec) -> dict[str, Any]:
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in asdict(spec).items()}
+
+
+def spec_from_json(data: dict[str, Any]) -> CrawlSpec:
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return CrawlSpec(**values)
 
 
 class RetryLater(Exception):
@@ -219,6 +250,32 @@ async def run_file_job(
         note = f"attempt {attempt}/{policy.max_tries} failed, retrying in {delay:.1f} s: {reason}"
         ledger.set_state(dataset, doc_id, "queued", permanent=0, error=note)
         raise RetryLater(delay, reason) from exc
+    return summary.to_json()
+
+
+async def run_crawl_job(
+    settings: Settings,
+    ledger: Ledger,
+    store: Store,
+    extractor: GraphExtractor,
+    gate: WriteGate,
+    arguments: dict[str, Any],
+    attempt: int,
+) -> dict[str, object]:
+    """The body of a ``crawl_site`` job: the crawl records every URL's outcome itself; a
+    failure of the whole crawl (the store, Redis) is retried like a document's."""
+    from ingest.web.importer import crawl_into
+
+    spec, dataset = spec_from_json(arguments["spec"]), arguments["dataset"]
+    try:
+        summary = await crawl_into(settings, ledger, lambda: store, extractor, spec, dataset, gate=gate)
+    except PERMANENT as exc:
+        return {"dataset": dataset, "failed": [{"path": " ".join(spec.seeds), "reason": str(exc)}]}
+    except Exception as exc:  # transient by elimination, as for documents
+        if attempt >= settings.queue.max_tries:
+            reason = f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}"
+            return {"dataset": dataset, "failed": [{"path": " ".join(spec.seeds), "reason": reason}]}
+        raise RetryLater(backoff(attempt, settings.queue), f"{type(exc).__name__}: {exc}") from exc
     return summary.to_json()
 
 

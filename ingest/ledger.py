@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS documents (
     total_seconds REAL NOT NULL DEFAULT 0,
     pipeline_version TEXT NOT NULL DEFAULT '',
     job_id TEXT,
+    fetched_at REAL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (dataset, doc_id)
@@ -81,6 +82,7 @@ class DocumentRecord:
     total_seconds: float = 0.0
     pipeline_version: str = ""
     job_id: str | None = None  # set while the document goes through the queue
+    fetched_at: float | None = None  # web pages: when the stored content was fetched
     created_at: float = 0.0
     updated_at: float = 0.0
 
@@ -122,8 +124,9 @@ class Ledger:
         with self._connect() as db:
             db.executescript(_SCHEMA)
             columns = {row["name"] for row in db.execute("PRAGMA table_info(documents)")}
-            if "job_id" not in columns:  # ledgers written before the queue existed
-                db.execute("ALTER TABLE documents ADD COLUMN job_id TEXT")
+            for name, kind in (("job_id", "TEXT"), ("fetched_at", "REAL")):  # older ledgers
+                if name not in columns:
+                    db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -177,7 +180,11 @@ class Ledger:
 
     def set_state(self, dataset: str, doc_id: str, state: State, **changes: Any) -> None:
         """Move a document to a new state, with any other columns that change with it."""
-        changes = {"state": state, "updated_at": time.time(), **changes}
+        self.update(dataset, doc_id, state=state, **changes)
+
+    def update(self, dataset: str, doc_id: str, **changes: Any) -> None:
+        """Change columns of a document's row."""
+        changes = {"updated_at": time.time(), **changes}
         unknown = set(changes) - set(_COLUMNS)
         if unknown:
             raise ValueError(f"unknown ledger columns: {sorted(unknown)}")

@@ -4,96 +4,104 @@ pypdf is pure Python and CPU-bound. Run in a thread of the importing process it 
 GIL against the pipeline and, on a small machine, takes a core from the embedding model's
 threads: an ONNX intra-op pool waits for its slowest thread, so one preempted thread stalls
 every matrix multiply. In its own process at the lowest priority (nice 19) the reader gets
-the CPU the pipeline leaves idle (storage, Python between batches) and yields it back at
-once when the model runs. Pages come back through a bounded queue, so the reader is never
-more than a few pages ahead and memory stays flat.
+the CPU the pipeline leaves idle and yields it back at once when the model runs.
+
+The child is ``python -m ingest.reader`` (not ``multiprocessing``, whose "spawn" re-runs the
+caller's main script in the child). It reads its request (path, password, first page) from
+stdin, so a password never shows in the process list, and writes one JSON line per page to
+stdout. The pipe is the bound: when the importer stops reading, the child blocks on its next
+write; when the importer dies, the child's write fails and it exits.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import json
 import os
-import queue
+import subprocess
+import sys
 from collections.abc import Iterator
-from multiprocessing.process import BaseProcess
-from multiprocessing.queues import Queue
-from typing import Any
+from pathlib import Path
 
+from cognition import errors
 from cognition.errors import DocumentError, UnreadablePdf
 from ingest.pdf import PageText, PdfBook, iter_pages
-
-_AHEAD = 16  # pages in flight between the reader process and the pipeline
-_POLL = 1.0  # seconds between liveness checks while waiting
-_END = "end"
-_PAGE = "page"
-_ERROR = "error"
 
 
 def read_pages(book: PdfBook, start: int = 1, nice: int = 19) -> Iterator[PageText]:
     """Yield ``book``'s pages from ``start`` as ``iter_pages`` does, read in a child process.
 
-    A ``DocumentError`` raised by the reader is raised here. Closing the generator early
-    (an error downstream, a cancelled import) stops the child.
+    A ``DocumentError`` raised by the reader is raised here with its own type. Closing the
+    generator early (an error downstream, a cancelled import) stops the child.
     """
-    context = multiprocessing.get_context("spawn")
-    pages: Queue[tuple[str, Any]] = context.Queue(maxsize=_AHEAD)
-    child = context.Process(
-        target=_read, args=(book, start, nice, pages, os.getpid()), name="cognition-pdf-reader", daemon=True
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ingest.reader"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
-    child.start()
+    assert child.stdin is not None and child.stdout is not None
     try:
-        while True:
-            kind, value = _next(pages, child)
-            if kind == _END:
+        request = {
+            "path": str(book.path),
+            "password": book.password,
+            "pages": book.page_count,
+            "start": start,
+            "nice": nice,
+        }
+        child.stdin.write(json.dumps(request))
+        child.stdin.close()
+        for line in child.stdout:
+            message = json.loads(line)
+            if "page" in message:
+                yield PageText(number=message["page"], text=message["text"])
+            elif "error" in message:
+                raise _error(message["error"], message["message"])
+            else:
                 return
-            if kind == _ERROR:
-                raise value
-            yield value
+        child.wait()
+        detail = (child.stderr.read() if child.stderr else "").strip().splitlines()[-1:] or ["no output"]
+        raise UnreadablePdf(f"the PDF reader process stopped (exit code {child.returncode}): {detail[0]}")
     finally:
-        _stop(child, pages)
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
 
 
-def _next(pages: Queue[tuple[str, Any]], child: BaseProcess) -> tuple[str, Any]:
-    while True:
-        try:
-            return pages.get(timeout=_POLL)
-        except queue.Empty:
-            if not child.is_alive():
-                raise UnreadablePdf(f"the PDF reader process died (exit code {child.exitcode})") from None
+def _error(name: str, message: str) -> DocumentError:
+    found = getattr(errors, name, None)
+    if isinstance(found, type) and issubclass(found, DocumentError):
+        return found(message)
+    return UnreadablePdf(message)
 
 
-def _stop(child: BaseProcess, pages: Queue[tuple[str, Any]]) -> None:
-    if child.is_alive():
-        child.terminate()
-    child.join(timeout=5)
-    pages.close()
-    pages.cancel_join_thread()
-
-
-def _read(book: PdfBook, start: int, nice: int, pages: Queue[tuple[str, Any]], parent: int) -> None:
-    """The child: read pages into the queue until the end, an error, or the parent is gone."""
+def _child() -> None:
+    """The child's side: read the request, write pages, an error, or the end."""
+    request = json.loads(sys.stdin.read())
     with contextlib.suppress(OSError):
-        os.nice(nice)
+        os.nice(int(request["nice"]))
+    path = Path(request["path"])
+    book = PdfBook(path, "", 0, int(request["pages"]), path.stem, None, password=request["password"])
+    out = sys.stdout
     try:
-        for page in iter_pages(book, start):
-            if not _put(pages, (_PAGE, page), parent):
-                return
+        for page in iter_pages(book, int(request["start"])):
+            out.write(json.dumps({"page": page.number, "text": page.text}) + "\n")
+            out.flush()
     except DocumentError as exc:
-        _put(pages, (_ERROR, exc), parent)
-        return
+        out.write(json.dumps({"error": type(exc).__name__, "message": str(exc)}) + "\n")
     except Exception as exc:  # any other pypdf failure is this document's failure too
-        _put(pages, (_ERROR, UnreadablePdf(f"{book.path.name}: {type(exc).__name__}: {exc}")), parent)
-        return
-    _put(pages, (_END, None), parent)
+        message = f"{path.name}: {type(exc).__name__}: {exc}"
+        out.write(json.dumps({"error": "UnreadablePdf", "message": message}) + "\n")
+    else:
+        out.write(json.dumps({"end": True}) + "\n")
+    out.flush()
 
 
-def _put(pages: Queue[tuple[str, Any]], item: tuple[str, Any], parent: int) -> bool:
-    """Put ``item``, giving up when the importing process has died (kill -9 leaves no one to read)."""
-    while True:
-        try:
-            pages.put(item, timeout=_POLL)
-            return True
-        except queue.Full:
-            if os.getppid() != parent:
-                return False
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):  # the importer stopped reading: nothing to do
+        _child()

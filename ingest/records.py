@@ -23,6 +23,7 @@ from cognition.settings import Settings
 from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, Store
 from ingest.chunking import chunk_pages
 from ingest.extract.port import GraphExtractor
+from ingest.gate import FileGate, WriteGate
 from ingest.ledger import DocumentRecord, Ledger
 from ingest.pdf import PageText
 from ingest.pipeline import PIPELINE_VERSION, entity_node_id
@@ -64,11 +65,19 @@ class RecordSummary:
 class RecordImporter:
     """Imports text records into a dataset; records already stored are skipped."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, store: Store, extractor: GraphExtractor) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        store: Store,
+        extractor: GraphExtractor,
+        gate: WriteGate | None = None,
+    ) -> None:
         self._settings = settings
         self._ledger = ledger
         self._store = store
         self._extractor = extractor
+        self._gate = gate or FileGate(settings.resolved_data_dir / "locks")
         self._chunks: dict[str, int] = {}  # document id -> chunks, until the ledger row is final
 
     async def import_records(
@@ -81,14 +90,16 @@ class RecordImporter:
         todo = self._todo(dataset, records, summary)
         if todo:
             await self._store.ensure_dataset(dataset)
-            await self._store.write(dataset, self._groups(dataset, todo, summary))
-            for record in todo:
-                doc_id = document_id(dataset, record.content_hash)
-                chunks = self._chunks.pop(doc_id, 0)
-                self._ledger.set_state(dataset, doc_id, "stored", chunks=chunks)
-                replaced = await self._replace(dataset, record, doc_id) if replace_same_source else False
-                summary.status[record.id] = "replaced" if replaced else "added"
-                summary.chunks_of[record.id] = chunks
+            async with self._gate.hold(dataset):
+                await self._store.write(dataset, self._groups(dataset, todo, summary))
+                for record in todo:
+                    doc_id = document_id(dataset, record.content_hash)
+                    chunks = self._chunks.pop(doc_id, 0)
+                    self._ledger.set_state(dataset, doc_id, "stored", chunks=chunks)
+                    replaced = await self._replace(dataset, record, doc_id) if replace_same_source else False
+                    summary.status[record.id] = "replaced" if replaced else "added"
+                    summary.chunks_of[record.id] = chunks
+                await self._store.release(dataset)
             self._ledger.bump_version(dataset)
         summary.replaced = sum(1 for s in summary.status.values() if s == "replaced")
         summary.added = len(todo) - summary.replaced

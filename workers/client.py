@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cognition.settings import Settings
 from ingest.jobs import TERMINAL, Accepted, Conflict, Rejected, Submission, Submitter
-from ingest.ledger import DocumentRecord, Ledger
+from ingest.ledger import DocumentRecord
 from ingest.manifest import expand_paths, load_manifest
 from ingest.service import ledger_for
+from ingest.web.spec import CrawlSpec
 from workers.queue import ArqQueue, connect
 
 
@@ -23,16 +25,23 @@ class QueuedImport:
     dataset: str
     submissions: list[Submission] = field(default_factory=list)
     final: dict[str, DocumentRecord] = field(default_factory=dict)  # document id -> row
+    running_crawls: list[str] = field(default_factory=list)  # job ids still live
+
+    def on_their_way(self) -> list[Accepted | Conflict]:
+        """Submissions accepted now, or found queued or running already."""
+        return [
+            s
+            for s in self.submissions
+            if isinstance(s, Accepted) or (isinstance(s, Conflict) and s.reason == "in_progress")
+        ]
 
     def followed(self) -> list[tuple[str, str]]:
-        """(dataset, document id) of everything that is on its way (accepted, or in progress)."""
-        keys = [(s.dataset, s.doc_id) for s in self.submissions if isinstance(s, Accepted)]
-        keys += [
-            (s.dataset, s.doc_id)
-            for s in self.submissions
-            if isinstance(s, Conflict) and s.reason == "in_progress"
-        ]
-        return keys
+        """(dataset, document id) of the documents on their way."""
+        return [(s.dataset, s.doc_id) for s in self.on_their_way() if s.doc_id]
+
+    def crawls(self) -> list[str]:
+        """Job ids of the crawls on their way (a crawl's pages are known only once it runs)."""
+        return [s.job_id for s in self.on_their_way() if not s.doc_id]
 
     def to_json(self) -> dict[str, object]:
         states = [r.state for r in self.final.values()]
@@ -47,69 +56,92 @@ class QueuedImport:
             ],
             "needs_ocr": [r.source for r in self.final.values() if r.state == "needs_ocr"],
             "pending": len(self.followed()) - sum(s in TERMINAL for s in states),
+            "crawls_running": len(self.running_crawls),
         }
 
 
 async def submit_paths(settings: Settings, paths: Sequence[Path], dataset: str | None) -> QueuedImport:
-    """Submit files, folders or one manifest's file sources to the queue."""
-    targets, name = _targets(paths, dataset)
+    """Submit files, folders, or one manifest's sources (files and crawls) to the queue."""
+    files, crawls, name = _targets(paths, dataset)
+    async with _submitter(settings) as submitter:
+        result = QueuedImport(dataset=name)
+        for path, kind in files:
+            result.submissions.append(await submitter.submit_file(name, path, kind))
+        for spec in crawls:
+            result.submissions.append(await submitter.submit_crawl(name, spec))
+        return result
+
+
+async def submit_crawl(settings: Settings, spec: CrawlSpec, dataset: str) -> QueuedImport:
+    async with _submitter(settings) as submitter:
+        return QueuedImport(dataset=dataset, submissions=[await submitter.submit_crawl(dataset, spec)])
+
+
+@asynccontextmanager
+async def _submitter(settings: Settings) -> AsyncIterator[Submitter]:
     redis = await connect(settings.queue)
     try:
-        submitter = Submitter(ledger_for(settings), ArqQueue(redis, settings.queue))
-        result = QueuedImport(dataset=name)
-        for path, kind in targets:
-            result.submissions.append(await submitter.submit_file(name, path, kind))
-        return result
+        yield Submitter(ledger_for(settings), ArqQueue(redis, settings.queue))
     finally:
         await redis.aclose()
 
 
 async def follow(
-    ledger: Ledger,
+    settings: Settings,
     queued: QueuedImport,
     on_change: Callable[[dict[str, DocumentRecord]], None] | None = None,
-    poll_seconds: float = 0.5,
     timeout: float | None = None,
 ) -> QueuedImport:
-    """Watch the ledger until every followed document is stored, failed or needs OCR.
+    """Watch the ledger until every followed document is stored, failed or needs OCR, and
+    the queue until every followed crawl has ended.
 
     Cancelling this (Ctrl-C) stops watching; the workers go on.
     """
-    keys = queued.followed()
+    ledger, keys = ledger_for(settings), queued.followed()
     deadline = None if timeout is None else time.monotonic() + timeout
     seen: dict[str, DocumentRecord] = {}
-    while True:
-        rows = {doc_id: ledger.get(dataset, doc_id) for dataset, doc_id in keys}
-        current = {doc_id: row for doc_id, row in rows.items() if row is not None}
-        if on_change is not None and _changed(seen, current):
-            on_change(current)
-        seen = current
-        queued.final = current
-        if all(row.state in TERMINAL for row in current.values()) and len(current) == len(keys):
-            return queued
-        if deadline is not None and time.monotonic() > deadline:
-            return queued
-        await asyncio.sleep(poll_seconds)
+    redis = await connect(settings.queue)
+    try:
+        queue = ArqQueue(redis, settings.queue)
+        while True:
+            rows = {doc_id: ledger.get(dataset, doc_id) for dataset, doc_id in keys}
+            current = {doc_id: row for doc_id, row in rows.items() if row is not None}
+            if on_change is not None and _changed(seen, current):
+                on_change(current)
+            seen = queued.final = current
+            queued.running_crawls = [job for job in queued.crawls() if await queue.is_live(job)]
+            finished = len(current) == len(keys) and all(r.state in TERMINAL for r in current.values())
+            if finished and not queued.running_crawls:
+                return queued
+            if deadline is not None and time.monotonic() > deadline:
+                return queued
+            await asyncio.sleep(settings.queue.poll_seconds)
+    finally:
+        await redis.aclose()
 
 
 def _changed(before: dict[str, DocumentRecord], after: dict[str, DocumentRecord]) -> bool:
     return {k: v.state for k, v in before.items()} != {k: v.state for k, v in after.items()}
 
 
-def _targets(paths: Sequence[Path], dataset: str | None) -> tuple[list[tuple[Path, str]], str]:
+def _targets(
+    paths: Sequence[Path], dataset: str | None
+) -> tuple[list[tuple[Path, str]], list[CrawlSpec], str]:
     from cognition.errors import DatasetError
     from ingest.importer import collect_files
 
     if len(paths) == 1 and paths[0].suffix == ".toml":
         manifest = load_manifest(paths[0])
-        name = dataset or manifest.name
-        found: list[tuple[Path, str]] = []
+        files: list[tuple[Path, str]] = []
+        crawls: list[CrawlSpec] = []
         for source in manifest.sources:
-            if source.kind in ("pdf", "text"):
-                found += [
+            if source.kind == "crawl":
+                crawls.append(source.crawl_spec())
+            else:
+                files += [
                     (p, source.kind) for p in expand_paths(source.paths, manifest.base_dir, source.kind)
                 ]
-        return found, name
+        return files, crawls, dataset or manifest.name
     if not dataset:
         raise DatasetError("name the target dataset with --dataset (or import a manifest .toml)")
-    return collect_files(paths), dataset
+    return collect_files(paths), [], dataset

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from arq import ArqRedis
 
 from cognition.settings import Settings
-from ingest.gate import FileGate, Gates
+from ingest.extract.port import GraphExtractor
+from ingest.gate import FileGate, Gates, WriteGate
 from ingest.importer import Importer
 from ingest.ledger import Ledger
-from ingest.service import ledger_for, make_importer
+from ingest.service import ledger_for, make_extractor, make_importer
 from workers.leases import RedisGate
 from workers.queue import ArqQueue
 
@@ -21,6 +22,8 @@ class WorkerRuntime:
     ledger: Ledger
     importer: Importer
     queue: ArqQueue
+    gate: WriteGate
+    extractor: GraphExtractor
 
     @classmethod
     def build(cls, settings: Settings, redis: ArqRedis) -> WorkerRuntime:
@@ -33,7 +36,8 @@ class WorkerRuntime:
             ]
         )
         importer = make_importer(settings, gate=gate, prepare_first=True)
-        return cls(settings, ledger_for(settings), importer, ArqQueue(redis, settings.queue))
+        queue = ArqQueue(redis, settings.queue)
+        return cls(settings, ledger_for(settings), importer, queue, gate, make_extractor(settings))
 
     async def close(self) -> None:
         await self.importer.close()

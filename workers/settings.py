@@ -10,10 +10,10 @@ from arq.connections import RedisSettings
 from arq.worker import func
 
 from cognition.settings import Settings, get_settings
-from ingest.jobs import INGEST_FILE
+from ingest.jobs import CRAWL_SITE, INGEST_FILE
 from workers.queue import deserialize, redacted, redis_settings, serialize
 from workers.runtime import WorkerRuntime
-from workers.tasks import ingest_file, reap_abandoned
+from workers.tasks import crawl_site, ingest_file, reap_abandoned
 
 log = logging.getLogger("cognition.workers")
 
@@ -47,7 +47,10 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     """Everything ``arq.Worker`` needs, from the one settings object."""
     queue = settings.queue
     return {
-        "functions": [func(ingest_file, name=INGEST_FILE, max_tries=queue.max_tries)],
+        "functions": [
+            func(ingest_file, name=INGEST_FILE, max_tries=queue.max_tries),
+            func(crawl_site, name=CRAWL_SITE, max_tries=queue.max_tries),
+        ],
         "cron_jobs": [cron(reap_abandoned, second={0}, run_at_startup=False, unique=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,

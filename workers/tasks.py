@@ -7,7 +7,7 @@ from typing import Any
 
 from arq import Retry
 
-from ingest.jobs import RetryLater, reap, run_file_job
+from ingest.jobs import RetryLater, reap, run_crawl_job, run_file_job
 from workers.leases import job_lease
 from workers.runtime import WorkerRuntime
 
@@ -28,6 +28,26 @@ async def ingest_file(
         try:
             return await run_file_job(
                 runtime.importer, runtime.ledger, runtime.settings.queue, arguments, ctx["job_try"]
+            )
+        except RetryLater as exc:
+            raise Retry(defer=exc.delay) from exc
+
+
+async def crawl_site(ctx: dict[str, Any], dataset: str, spec: dict[str, Any]) -> dict[str, object]:
+    runtime = _runtime(ctx)
+    arguments = {"dataset": dataset, "spec": spec}
+    async with job_lease(
+        runtime.settings.queue.redis_url, ctx["job_id"], runtime.settings.queue.lease_seconds
+    ):
+        try:
+            return await run_crawl_job(
+                runtime.settings,
+                runtime.ledger,
+                runtime.importer.store,
+                runtime.extractor,
+                runtime.gate,
+                arguments,
+                ctx["job_try"],
             )
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc

@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from cognition.datasets import stable_id, validate_dataset_name
+from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import CrawlError
 from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.extract.port import GraphExtractor
+from ingest.gate import WriteGate
 from ingest.importer import ImportSummary, NoProgress, Outcome, Progress
 from ingest.ledger import DocumentRecord, Ledger
 from ingest.pipeline import PIPELINE_VERSION
@@ -57,6 +58,7 @@ async def crawl_into(
     spec: CrawlSpec,
     dataset: str,
     progress: Progress | None = None,
+    gate: WriteGate | None = None,
 ) -> CrawlSummary:
     """Crawl ``spec`` into ``dataset``; the store is created only if a page is to be stored."""
     started = time.perf_counter()
@@ -71,13 +73,14 @@ async def crawl_into(
         progress.document_finished(outcome)
     if report.pages:
         progress.planned(len(report.pages), len(report.pages))
-        importer = RecordImporter(settings, ledger, store(), extractor)
+        importer = RecordImporter(settings, ledger, store(), extractor, gate)
         stored = await importer.import_records(dataset, _records(report.pages), replace_same_source=True)
         for page in report.pages:
             status = stored.status[page.url]
             done = status != "skipped"
             outcome = Outcome(page.url, status, pages=int(done), chunks=stored.chunks_of.get(page.url, 0))
             _forget_failures(ledger, dataset, page.url)
+            ledger.update(dataset, document_id(dataset, page.content_hash), fetched_at=page.fetched_at)
             progress.document_started(page.url, 1)
             progress.pages_done(1)
             progress.document_finished(outcome)

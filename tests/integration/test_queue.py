@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.sites import serve_site
 from ingest.jobs import job_id_for
 from ingest.ledger import DocumentRecord, Ledger
 from tests.helpers import (
@@ -298,3 +299,43 @@ def test_a_bad_document_fails_once_and_is_not_retried(workers: Workers, tmp_path
     assert (bad.state, bad.permanent, bad.attempts) == ("failed", 1, 1)
     assert "no PDF header" in (bad.error or "")
     assert rows[str(missing)].state == "failed"
+
+
+def test_a_crawl_submitted_to_the_queue_is_run_by_a_worker_and_followed_to_its_end(
+    tmp_path: Path, redis_server: RedisServer, request: pytest.FixtureRequest
+) -> None:
+    dataset = "site"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    group = Workers(
+        tmp_path / "data",
+        redis_server,
+        f"test:{new_dataset_name(request.node.name)}",
+        logs,
+        COGNITION_CRAWL__ALLOW_NETWORKS="127.0.0.1/32",
+        COGNITION_CRAWL__DELAY_SECONDS="0",
+    )
+    with serve_site(robots="User-agent: *\nDisallow: /CHANGELOG/\n") as site:
+        try:
+            group.start(burst=False)
+            command = ["crawl", site.url("/"), "--dataset", dataset, "--queue", "--json", "--max-pages", "12"]
+            first = subprocess.run(
+                cli_command(*command),
+                cwd=REPO_ROOT,
+                env=group.env,
+                capture_output=True,
+                text=True,
+                timeout=WAIT_SECONDS,
+                check=False,
+            )
+            assert first.returncode == 0, first.stderr[-3000:] + group.log_text()
+            answer = last_json_line(first.stdout)
+            assert answer["accepted"] == 1 and answer["crawls_running"] == 0
+        finally:
+            group.stop()
+    rows = records(group.data_dir, dataset)
+    stored = [r for r in rows if r.state == "stored"]
+    assert 8 <= len(stored) <= 12  # --max-pages bounds fetches; dead links and repeats store nothing
+    assert all(r.source.startswith(site.base) and r.kind == "web" and r.chunks > 0 for r in stored)
+    assert all(r.fetched_at is not None and r.created_at - 120 < r.fetched_at <= r.updated_at for r in stored)
+    assert "/CHANGELOG/" not in site.requests
