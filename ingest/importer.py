@@ -16,11 +16,11 @@ from typing import Literal, Protocol
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import DocumentError, SourceUnreadable
+from cognition.gate import FileGate, WriteGate
 from cognition.settings import ChunkingSettings, Settings
 from cognition.store.port import DocumentNode, Store
 from ingest.chunking import Chunk, chunk_pages
 from ingest.extract.port import GraphExtractor
-from ingest.gate import FileGate, WriteGate
 from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, State, failure
 from ingest.manifest import Manifest, expand_paths
 from ingest.pdf import PdfBook, open_book, sha256_file

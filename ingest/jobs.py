@@ -22,10 +22,10 @@ from typing import Any, Literal, Protocol
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import ConfigurationError, DatasetError, DocumentError, SourceUnreadable
+from cognition.gate import WriteGate
 from cognition.settings import QueueSettings, Settings
 from cognition.store.port import Store
 from ingest.extract.port import GraphExtractor
-from ingest.gate import WriteGate
 from ingest.importer import Importer, ImportSummary
 from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
 from ingest.pdf import sha256_file

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
+from cognition.gate import FileGate, WriteGate
 from cognition.settings import Settings
 from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, Store
 from ingest.chunking import chunk_pages
 from ingest.extract.port import GraphExtractor
-from ingest.gate import FileGate, WriteGate
 from ingest.ledger import DocumentRecord, Ledger
 from ingest.pdf import PageText
 from ingest.pipeline import PIPELINE_VERSION, entity_node_id

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cognition.gate import WriteGate
 from cognition.search import Hit, Searcher
 from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.extract.local import LocalExtractor
 from ingest.extract.query import QueryKeys
-from ingest.gate import WriteGate
 from ingest.importer import Importer, ImportSummary, Progress
 from ingest.ledger import Ledger
 from ingest.manifest import load_manifest

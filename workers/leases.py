@@ -92,7 +92,7 @@ async def job_lease(url: str, job_id: str, seconds: float) -> AsyncIterator[None
 
 
 class RedisGate:
-    """``ingest.gate.WriteGate`` across hosts: one writer per dataset, with a lease."""
+    """``cognition.gate.WriteGate`` across hosts: one writer per dataset, with a lease."""
 
     def __init__(self, redis: ArqRedis, url: str, seconds: float, poll: float = 0.05) -> None:
         self._redis = redis

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from arq import ArqRedis
 
+from cognition.gate import FileGate, Gates, WriteGate
 from cognition.settings import Settings
 from ingest.extract.port import GraphExtractor
-from ingest.gate import FileGate, Gates, WriteGate
 from ingest.importer import Importer
 from ingest.ledger import Ledger
 from ingest.service import ledger_for, make_extractor, make_importer

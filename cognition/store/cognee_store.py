@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cognition.gate import FileGate
 from cognition.graphrank import EntityGraph
 from cognition.settings import Settings
 from cognition.store import reads
@@ -43,8 +44,11 @@ class CogneeStore:
             from cognition.embedding.engine import install_in_cognee, shared_embedder
 
             install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
-            with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print notes to stdout
-                await setup()
+            # Two processes starting on a fresh data directory would both create cognee's
+            # tables ("table ... already exists"): one sets up at a time.
+            async with FileGate(cognee_root(self._settings) / "locks").hold("setup"):
+                with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print to stdout
+                    await setup()
             self._user = await get_default_user()
 
     async def start(self) -> None:
@@ -163,9 +167,18 @@ class CogneeStore:
         found = self._datasets.get(dataset)
         if found is None:
             return
+        from cognee.context_global_variables import set_database_global_context_variables
+        from cognee.infrastructure.databases.graph.config import get_graph_context_config
         from cognee.infrastructure.databases.graph.get_graph_engine import graph_engine_cache
+        from cognee.infrastructure.databases.vector.config import get_vectordb_context_config
         from cognee.infrastructure.databases.vector.create_vector_engine import vector_engine_cache
 
+        async with set_database_global_context_variables(found.id, self._user.id):
+            graph, vectors = get_graph_context_config(), get_vectordb_context_config()
+        # Closed now, even if a handle still pins the engine (it re-resolves on next use): a
+        # deferred close would leave a second engine on the same files in this process.
+        graph_engine_cache.evict(force_close=True, **graph)
+        vector_engine_cache.evict(force_close=True, **vectors)
         await graph_engine_cache.aevict_for_database(f"{found.id}.lbug")
         await vector_engine_cache.aevict_for_database(f"{found.id}.lance.db")
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import CrawlError
+from cognition.gate import WriteGate
 from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.extract.port import GraphExtractor
-from ingest.gate import WriteGate
 from ingest.importer import ImportSummary, NoProgress, Outcome, Progress
 from ingest.ledger import DocumentRecord, Ledger
 from ingest.pipeline import PIPELINE_VERSION

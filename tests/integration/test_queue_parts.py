@@ -16,9 +16,9 @@ from arq import ArqRedis
 from arq.constants import in_progress_key_prefix
 
 from cognition.datasets import document_id
+from cognition.gate import FileGate
 from cognition.settings import QueueSettings, Settings
 from cognition.store.port import Store
-from ingest.gate import FileGate
 from ingest.jobs import Accepted, Conflict, RetryLater, Submitter, backoff, job_id_for, reap, run_file_job
 from ingest.ledger import DocumentRecord, Ledger
 from ingest.service import make_importer
