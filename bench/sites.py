@@ -70,13 +70,15 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_site(folder: Path = SITE, robots: str = "User-agent: *\nDisallow:\n") -> Iterator[SiteServer]:
-    """Serve ``folder`` on a free port of 127.0.0.1 until the block ends."""
+def serve_site(
+    folder: Path = SITE, robots: str = "User-agent: *\nDisallow:\n", host: str = "127.0.0.1"
+) -> Iterator[SiteServer]:
+    """Serve ``folder`` on a free port of ``host`` (a loopback address) until the block ends."""
     state = SiteServer(base="", robots=robots)
     handler = type("Handler", (_Handler,), {"server_state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    server = ThreadingHTTPServer((host, 0), functools.partial(handler, directory=str(folder)))
     server.daemon_threads = True
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    state.base = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
     try:

@@ -71,21 +71,28 @@ def crawl_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
     queue: Annotated[bool, typer.Option("--queue", help="Run the crawl on a worker, then follow it")] = False,
     follow: Annotated[bool, typer.Option(help="With --queue: follow until the crawl is done")] = True,
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Render pages in Chromium (for pages that need JavaScript)")
+    ] = False,
 ) -> None:
     """Crawl a site into a dataset: new pages are added, unchanged ones skipped, changed ones replaced."""
     from ingest.service import run_crawl
     from ingest.web.spec import CrawlSpec
 
     spec = CrawlSpec(tuple(urls), tuple(include or ()), tuple(exclude or ()), max_depth, max_pages)
+    settings = get_settings()
+    if browser:
+        if queue:  # a worker crawls with its own settings
+            _fail(CognitionError("--browser with --queue: set COGNITION_CRAWL__BROWSER=true on the workers"))
+        settings = settings.model_copy(update={"crawl": settings.crawl.model_copy(update={"browser": True})})
     if queue:
         from workers.client import submit_crawl
 
-        settings = get_settings()
         _submit_and_follow(lambda: submit_crawl(settings, spec, dataset), as_json, follow)
         return
     progress = None if as_json or not sys.stderr.isatty() else RichProgress()
     try:
-        summary = asyncio.run(run_crawl(get_settings(), spec, dataset, progress))
+        summary = asyncio.run(run_crawl(settings, spec, dataset, progress))
     except CognitionError as exc:
         _fail(exc)
     finally:

@@ -92,6 +92,8 @@ class CrawlSettings(BaseModel):
     max_redirects: int = Field(default=5, ge=0)
     concurrency: int = Field(default=4, ge=1)  # requests in flight (one per host while delayed)
     user_agent: str = "CognitionBot/0.1"
+    browser: bool = False  # render each approved page in Chromium (pages that need JavaScript)
+    chromium_path: str = "/usr/bin/chromium"
 
     @field_validator("allow_networks", mode="before")
     @classmethod

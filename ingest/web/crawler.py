@@ -5,7 +5,9 @@ follow redirects (no check per hop), builds its own connector (no way to pin the
 addresses), reads whole bodies into memory (no size cap) and saves downloads under HOME;
 its browser strategy needs Chromium. So fetching is ours (``fetch.Fetcher``: guarded,
 bounded, redirects by hand) and crawl4ai does what it is good at: turning HTML into clean
-markdown (``convert``), in a worker thread.
+markdown (``convert``), in a worker thread. In browser mode (``settings.browser``) a page the
+fetcher approved is loaded again by a fenced-in Chromium (``browser.Browser``) and its
+rendered DOM replaces the fetched HTML before conversion.
 
 Bounds: ``max_depth`` link hops from a seed, ``max_pages`` fetches, one request at a time
 per site with ``delay_seconds`` between them (``concurrency`` sites at once), robots.txt
@@ -18,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.robotparser import RobotFileParser
@@ -31,6 +33,8 @@ from ingest.web.spec import CrawlSpec
 from ingest.web.urls import in_scope, normalize, origin
 
 _DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
+
+Renderer = Callable[[str], Awaitable[str]]  # an approved URL -> its HTML after JavaScript
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,12 @@ class Robots:
 
 
 class Crawler:
-    """Runs one crawl with a fetcher the caller opened."""
+    """Runs one crawl with a fetcher (and, in browser mode, a renderer) the caller opened."""
 
-    def __init__(self, settings: CrawlSettings, fetcher: Fetcher, spec: CrawlSpec) -> None:
-        self._settings, self._fetcher, self._spec = settings, fetcher, spec
+    def __init__(
+        self, settings: CrawlSettings, fetcher: Fetcher, spec: CrawlSpec, render: Renderer | None = None
+    ) -> None:
+        self._settings, self._fetcher, self._spec, self._render = settings, fetcher, spec, render
         self._pacer = Pacer(settings.delay_seconds)
         self._robots = Robots(fetcher, self._pacer, settings.user_agent)
         self._max_depth = settings.max_depth if spec.max_depth is None else spec.max_depth
@@ -184,7 +190,11 @@ class Crawler:
         if response.body is None:
             self.report.skipped.append((url, f"skipped: content type {response.content_type}"))
             return
-        converted = await asyncio.to_thread(convert, response.text(), final)
+        html = response.text()
+        if self._render is not None:  # the fetch approved the URL; the browser renders it
+            async with self._pacer.turn(origin(final)):
+                html = await self._render(final)
+        converted = await asyncio.to_thread(convert, html, final)
         self._page(Page(final, converted.title, converted.markdown, response.fetched_at, depth))
         if depth < self._max_depth:
             self._follow(converted.links, depth + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import CrawlError
@@ -47,7 +48,13 @@ async def crawl(settings: Settings, spec: CrawlSpec) -> CrawlReport:
     load_crawl4ai(settings.resolved_data_dir)
     guard = AddressGuard(settings.crawl.allow_networks)
     async with Fetcher(settings.crawl, guard) as fetcher:
-        return await Crawler(settings.crawl, fetcher, spec).run()
+        if not settings.crawl.browser:
+            return await Crawler(settings.crawl, fetcher, spec).run()
+        from ingest.web.browser import Browser
+
+        hosts = [urlsplit(seed).hostname or "" for seed in spec.seeds]
+        async with Browser(settings.crawl, guard, settings.resolved_data_dir, hosts) as browser:
+            return await Crawler(settings.crawl, fetcher, spec, browser.render).run()
 
 
 async def crawl_into(
