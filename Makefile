@@ -41,6 +41,9 @@ bench-ingest: install
 bench-queue: install
 	$(BIN)/python -m bench.queue --passages 50 --json
 
+bench-crawl: install
+	$(BIN)/python -m bench.crawl --json
+
 bench-retrieval: install
 	for set in musique_hipporag_train100 hotpotqa_hipporag_train100; do \
 	  $(BIN)/python -m bench.retrieval --corpus $(SHARED)/multihop/$$set/corpus.json \

@@ -39,13 +39,13 @@ DEFAULT_BOOKS = ROOT.parent / "shared" / "bench" / "pdfs" / "books"
 CORPUS = ROOT.parent / "shared" / "bench" / "multihop" / "hotpotqa_hipporag_train100" / "corpus.json"
 
 
-def _env(data_dir: Path, redis: RedisServer, queue: str) -> dict[str, str]:
+def _env(data_dir: Path, url: str, queue: str) -> dict[str, str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITION_")}
     env |= {
         "COGNITION_DATA_DIR": str(data_dir),
-        "COGNITION_QUEUE__REDIS_URL": redis.url,
+        "COGNITION_QUEUE__REDIS_URL": url,
         "COGNITION_QUEUE__NAME": queue,
         "COGNITION_QUEUE__POLL_SECONDS": "0.05",
         "PYTHONUNBUFFERED": "1",
@@ -53,9 +53,10 @@ def _env(data_dir: Path, redis: RedisServer, queue: str) -> dict[str, str]:
     return env
 
 
-def run(paths: list[Path], workers: int, redis: RedisServer, root: Path, label: str) -> dict[str, Any]:
+def run(paths: list[Path], workers: int, url: str, root: Path, label: str) -> dict[str, Any]:
+    """One deployment: its own data directory and Redis database (job ids are per database)."""
     data_dir, queue, dataset = root / f"{label}-{workers}", f"bench:{label}:{workers}", "bench"
-    env = _env(data_dir, redis, queue)
+    env = _env(data_dir, url, queue)
     cli = [sys.executable, "-m", "cli.main"]
     started = time.perf_counter()
     submitted = subprocess.run(
@@ -82,7 +83,7 @@ def run(paths: list[Path], workers: int, redis: RedisServer, root: Path, label: 
     for proc in procs:
         proc.wait()
     wall = time.perf_counter() - launched
-    results = asyncio.run(_results(redis, queue))
+    results = asyncio.run(_results(url, queue))
     rows = Ledger(data_dir / "ledger.sqlite3").documents(dataset)
     pipeline = sum(r.total_seconds for r in rows)
     jobs = [r for r in results if r["function"] == "ingest_file"]
@@ -110,8 +111,8 @@ def run(paths: list[Path], workers: int, redis: RedisServer, root: Path, label: 
     }
 
 
-async def _results(redis: RedisServer, queue: str) -> list[dict[str, Any]]:
-    pool = await connect(QueueSettings(redis_url=redis.url, name=queue))
+async def _results(url: str, queue: str) -> list[dict[str, Any]]:
+    pool = await connect(QueueSettings(redis_url=url, name=queue))
     try:
         return [
             {"function": r.function, "start": r.start_time.timestamp(), "finish": r.finish_time.timestamp()}
@@ -147,10 +148,11 @@ def main() -> None:
         redis.start()
         try:
             books = sorted(args.books.glob("*.pdf"))
-            report["books"] = [run(books, n, redis, root, "books") for n in (1, 2)]
+            db = redis.url.rsplit("/", 1)[0]
+            report["books"] = [run(books, n, f"{db}/{n}", root, "books") for n in (1, 2)]
             if args.passages:
                 texts = passages(root / "passages", args.passages)
-                report["passages"] = [run(texts, n, redis, root, "passages") for n in (1, 2)]
+                report["passages"] = [run(texts, n, f"{db}/{2 + n}", root, "passages") for n in (1, 2)]
         finally:
             redis.stop()
     one, two = report["books"]
