@@ -214,7 +214,10 @@ PERMANENT: tuple[type[Exception], ...] = (DocumentError, DatasetError, Configura
 
 
 def backoff(attempt: int, policy: QueueSettings, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
+    """Exponential backoff with jitter: uniform in [c/2, c], c = min(cap, base * 2^(attempt-1)).
+
+    The lower bound keeps a retry from coming back at once; the spread keeps workers that
+    failed together from retrying in step."""
     ceiling = min(policy.retry_cap_seconds, policy.retry_base_seconds * 2 ** max(0, attempt - 1))
     return (rng or random).uniform(ceiling / 2, ceiling)
 
