@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -121,18 +121,36 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._use_wal()
         with self._connect() as db:
-            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # one process at a time creates or migrates the schema
+            for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit
+                db.execute(statement)
             columns = {row["name"] for row in db.execute("PRAGMA table_info(documents)")}
             for name, kind in (("job_id", "TEXT"), ("fetched_at", "REAL")):  # older ledgers
                 if name not in columns:
                     db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
+            db.execute("COMMIT")
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL once (the mode is stored in the file). SQLite answers a
+        switch that meets another process's lock with "database is locked" at once, without
+        waiting: two processes opening a new ledger together retry, briefly."""
+        for _ in range(200):
+            try:
+                with closing(sqlite3.connect(self.path, timeout=30.0, isolation_level=None)) as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                time.sleep(0.05)
+        raise sqlite3.OperationalError(f"{self.path}: locked by another process for 10 s")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.row_factory = sqlite3.Row
             yield db
