@@ -16,6 +16,7 @@ from cognition.errors import CognitionError
 from cognition.settings import get_settings
 
 if TYPE_CHECKING:
+    from ingest.importer import ImportSummary
     from ingest.ledger import DocumentRecord
     from workers.client import QueuedImport
 
@@ -45,15 +46,8 @@ def import_command(
         _queued_import(paths, dataset, password, as_json, follow)
         return
 
-    progress = None if as_json or not sys.stderr.isatty() else RichProgress()
-    try:
-        summary = asyncio.run(run_import(get_settings(), paths, dataset, password, progress))
-    except CognitionError as exc:
-        _fail(exc)
-    finally:
-        if progress is not None:
-            progress.close()
-    data = summary.to_json()
+    settings = get_settings()
+    data = _run_with_progress(lambda p: run_import(settings, paths, dataset, password, p), as_json)
     if as_json:
         typer.echo(json.dumps(data))
     else:
@@ -90,15 +84,7 @@ def crawl_command(
 
         _submit_and_follow(lambda: submit_crawl(settings, spec, dataset), as_json, follow)
         return
-    progress = None if as_json or not sys.stderr.isatty() else RichProgress()
-    try:
-        summary = asyncio.run(run_crawl(settings, spec, dataset, progress))
-    except CognitionError as exc:
-        _fail(exc)
-    finally:
-        if progress is not None:
-            progress.close()
-    data = summary.to_json()
+    data = _run_with_progress(lambda p: run_crawl(settings, spec, dataset, p), as_json)
     if as_json:
         typer.echo(json.dumps(data))
         return
@@ -156,6 +142,21 @@ def worker_command(
     from workers.run import run_worker
 
     run_worker(get_settings(), burst=burst)
+
+
+def _run_with_progress(
+    run: Callable[[RichProgress | None], Coroutine[Any, Any, ImportSummary]], as_json: bool
+) -> dict[str, object]:
+    """Run an in-process import with a progress bar on a terminal; its JSON summary."""
+    progress = None if as_json or not sys.stderr.isatty() else RichProgress()
+    try:
+        summary = asyncio.run(run(progress))
+    except CognitionError as exc:
+        _fail(exc)
+    finally:
+        if progress is not None:
+            progress.close()
+    return summary.to_json()
 
 
 def _queued_import(

@@ -15,7 +15,6 @@ import asyncio
 import hashlib
 import json
 import random
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -298,8 +297,3 @@ async def reap(ledger: Ledger, queue: JobQueue, older_than: float, now: float) -
         ledger.set_state(record.dataset, record.doc_id, "failed", permanent=0, error=reason)
         reaped.append(record)
     return reaped
-
-
-def pending(ledger: Ledger, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DocumentRecord | None]:
-    """The current ledger rows of (dataset, document id) pairs (to follow queued work)."""
-    return {key: ledger.get(*key) for key in keys}
