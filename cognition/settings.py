@@ -46,6 +46,9 @@ class ImportSettings(BaseModel):
     """Bulk import behaviour."""
 
     chunks_per_batch: int = Field(default=100, ge=1)
+    # Documents prepared (read, extracted, embedded) at once by one import; they take turns
+    # at the dataset's write gate, so one is embedded while another is read or stored.
+    concurrency: int = Field(default=2, ge=1)
 
 
 class SearchSettings(BaseModel):

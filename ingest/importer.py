@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import DocumentError, SourceUnreadable
@@ -21,7 +21,7 @@ from cognition.settings import ChunkingSettings, Settings
 from cognition.store.port import DocumentNode, Store
 from ingest.chunking import Chunk, chunk_pages
 from ingest.extract.port import GraphExtractor
-from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, State, failure
+from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
 from ingest.manifest import Manifest, expand_paths
 from ingest.pdf import PdfBook, open_book, sha256_file
 from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
@@ -113,12 +113,13 @@ class Importer:
         extractor: GraphExtractor,
         progress: Progress | None = None,
         gate: WriteGate | None = None,
-        prepare_first: bool = False,
     ) -> None:
         """``gate`` admits one writer per dataset (default: the data directory's file locks).
-        With ``prepare_first`` a document is read, extracted and embedded before the gate is
-        taken, so the gate is held only while storing (the worker's mode); otherwise pages
-        stream through the pipeline inside the gate (lowest memory, one importer)."""
+
+        A document is read, extracted and embedded before the gate is taken, so the gate is
+        held only while storing; ``imports.concurrency`` documents are prepared at once, so
+        one is embedded while another is being read or stored.
+        """
         self._settings = settings
         self._ledger = ledger
         self._store_factory = store_factory
@@ -126,7 +127,6 @@ class Importer:
         self._extractor = extractor
         self._progress = progress or NoProgress()
         self._gate = gate or FileGate(settings.resolved_data_dir / "locks")
-        self._prepare_first = prepare_first
 
     @property
     def store(self) -> Store:
@@ -169,14 +169,17 @@ class Importer:
         started = time.perf_counter()
         summary = ImportSummary(dataset=dataset)
         files = collect_files(paths, kind)
-        work: list[_Work] = []
+        work: dict[str, _Work] = {}
         for path, file_kind in files:
             outcome, item = await asyncio.to_thread(self._plan, path, file_kind, dataset)
+            if item is not None and item.doc_id in work:
+                same = work[item.doc_id].path.resolve()
+                outcome, item = Outcome(str(path.resolve()), "skipped", f"same content as {same}"), None
             if outcome is not None:
                 summary.outcomes.append(outcome)
             if item is not None:
-                work.append(item)
-        await self._run(work, dataset, password, summary)
+                work[item.doc_id] = item
+        await self._run(list(work.values()), dataset, password, summary)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -219,15 +222,31 @@ class Importer:
                 continue
             opened.append((item, book, chunks))
         self._progress.planned(len(opened), sum(book.page_count for _, book, _ in opened))
-        if opened:
-            await self.store.ensure_dataset(dataset)
-        for item, book, chunks in opened:
-            outcome = await self._import_one(item, book, chunks, dataset)
-            summary.outcomes.append(outcome)
+        # The store starts (seconds: cognee's import and setup) while the first documents
+        # are read and embedded; the first write waits for it.
+        store_ready = asyncio.ensure_future(self.store.ensure_dataset(dataset)) if opened else None
+        slots = asyncio.Semaphore(self._settings.imports.concurrency)
+
+        async def one(item: _Work, book: PdfBook, chunks: Callable[[], Iterator[Chunk]]) -> Outcome:
+            async with slots:
+                outcome = await self._import_one(item, book, chunks, dataset, store_ready)
             self._progress.document_finished(outcome)
+            return outcome
+
+        try:
+            summary.outcomes.extend(await _all_or_none([one(*args) for args in opened]))
+        finally:
+            if store_ready is not None:
+                store_ready.cancel()
+                await asyncio.gather(store_ready, return_exceptions=True)
 
     async def _import_one(
-        self, item: _Work, book: PdfBook, chunks: Callable[[], Iterator[Chunk]], dataset: str
+        self,
+        item: _Work,
+        book: PdfBook,
+        chunks: Callable[[], Iterator[Chunk]],
+        dataset: str,
+        store_ready: asyncio.Future[None] | None,
     ) -> Outcome:
         source = str(item.path.resolve())
         started = time.perf_counter()
@@ -250,7 +269,7 @@ class Importer:
         record.created_at = previous.created_at if previous else 0.0
         self._ledger.upsert(record)
         try:
-            counts = await self._pipeline(item, book, chunks, dataset)
+            counts = await self._pipeline(item, book, chunks, dataset, store_ready)
         except DocumentError as exc:
             async with self._gate.hold(dataset):
                 await self.store.delete_document(dataset, item.doc_id)
@@ -259,7 +278,12 @@ class Importer:
         return await self._finish(item, record, counts, time.perf_counter() - started)
 
     async def _pipeline(
-        self, item: _Work, book: PdfBook, pages: Callable[[], Iterator[Chunk]], dataset: str
+        self,
+        item: _Work,
+        book: PdfBook,
+        pages: Callable[[], Iterator[Chunk]],
+        dataset: str,
+        store_ready: asyncio.Future[None] | None,
     ) -> DocumentCounts:
         node = DocumentNode(
             id=item.doc_id,
@@ -277,26 +301,27 @@ class Importer:
 
         def on_batch(counts: DocumentCounts, page: int) -> None:
             nonlocal last_page
-            if counts.chunks and last_page == 0:
-                state: State = "extracting" if self._prepare_first else "embedding"
-                self._ledger.set_state(dataset, item.doc_id, state)
+            if last_page == 0:
+                self._ledger.set_state(dataset, item.doc_id, "embedding")
             self._progress.pages_done(max(0, page - last_page))
-            last_page = page
+            last_page = max(last_page, page)
 
-        if self._prepare_first:
-            prepared, counts = await pipeline.prepare(node, pages, on_batch)
-            self._ledger.set_state(dataset, item.doc_id, "embedding")
+        def stored(chunks: int) -> None:
+            self._ledger.set_state(dataset, item.doc_id, "storing", chunks=chunks)
+
+        prepared, counts = await pipeline.prepare(node, pages, on_batch)
+        try:
+            if store_ready is not None:
+                await asyncio.shield(store_ready)  # shared by every document of the run
             async with self._gate.hold(dataset):
+                self._ledger.set_state(dataset, item.doc_id, "storing")
                 await self._clean(item, dataset)
-                await pipeline.write(prepared, counts)
+                await pipeline.write(prepared, counts, stored)
                 await self._replace_older(item, dataset, counts)
                 await self.store.release(dataset)
-        else:
-            async with self._gate.hold(dataset):
-                await self._clean(item, dataset)
-                counts = await pipeline.run(node, pages, on_batch)
-                await self._replace_older(item, dataset, counts)
-                await self.store.release(dataset)
+        except BaseException:
+            pipeline.discard(prepared)  # vectors the write did not take
+            raise
         self._progress.pages_done(max(0, book.page_count - last_page))
         return counts
 
@@ -374,6 +399,18 @@ class Importer:
     async def close(self) -> None:
         if self._store is not None:
             await self._store.close()
+
+
+async def _all_or_none(jobs: Sequence[Coroutine[Any, Any, Outcome]]) -> list[Outcome]:
+    """Run ``jobs`` concurrently and return their outcomes in order; if one raises, cancel
+    the others, wait for them to unwind, and raise that error itself (not a group)."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _open(

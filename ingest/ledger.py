@@ -1,7 +1,7 @@
 """The durable per-document record: one row per document and dataset.
 
 It lives in the data directory (SQLite in WAL mode, safe for several local processes) and is
-the one record of document state: ``queued → reading → extracting → embedding → stored``, or
+the one record of document state: ``queued → reading → embedding → storing → stored``, or
 ``failed`` (with reason and whether it is permanent), or ``needs_ocr``. A row left in an
 intermediate state by a crash marks a partial document that the next import cleans and redoes.
 """
@@ -16,8 +16,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
-State = Literal["queued", "reading", "extracting", "embedding", "stored", "failed", "needs_ocr"]
-IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "extracting", "embedding")
+# A document goes queued (workers only) → reading (opened) → embedding (its chunks are being
+# extracted and embedded, outside any lock) → storing (holding the dataset's write gate) →
+# stored, or ends failed or needs_ocr.
+State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
+IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "embedding", "storing")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

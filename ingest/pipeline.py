@@ -1,8 +1,9 @@
-"""The ingestion pipeline of one document: read → chunk → extract → store.
+"""The ingestion pipeline of one document: read → chunk → extract → embed, then store.
 
-Reading and chunking run in a thread (pypdf is CPU-bound) and feed batches of chunks through
-a small bounded queue, so the next batch is being read while the previous one is extracted,
-embedded and stored.
+Pages come from the reader (a child process for PDFs: pypdf is CPU-bound) through a thread
+that chunks them into a small bounded queue, so the next batch is being read while the
+previous one is extracted and embedded. Preparing needs no lock; storing the prepared
+document is the only step that takes the dataset's write gate.
 """
 
 from __future__ import annotations
@@ -53,47 +54,51 @@ class DocumentPipeline:
         self._dataset = dataset
         self._batch_size = batch_size
 
-    async def run(
-        self,
-        document: DocumentNode,
-        chunks: Callable[[], Iterator[Chunk]],
-        on_batch: Callable[[DocumentCounts, int], None] | None = None,
-    ) -> DocumentCounts:
-        """Store every chunk ``chunks()`` yields; ``on_batch`` hears progress (counts, last page)."""
-        counts = DocumentCounts()
-        async with self._reading(chunks, counts) as queue:
-            batches = self._batches(queue, _DocState(document=document), counts, on_batch)
-            started = time.perf_counter()
-            await self._store.write(self._dataset, _singles(batches))
-            counts.store_seconds = time.perf_counter() - started - counts.extract_seconds
-        return counts
-
     async def prepare(
         self,
         document: DocumentNode,
         chunks: Callable[[], Iterator[Chunk]],
         on_batch: Callable[[DocumentCounts, int], None] | None = None,
     ) -> tuple[list[DocumentBatch], DocumentCounts]:
-        """Read, chunk and extract the whole document without touching the store, then have
-        the store do its costly indexing work (embedding) ahead of the write.
+        """Read, chunk, extract and embed the whole document without writing to the store.
 
-        This is the worker's path: everything here runs in parallel with other writers of
-        the same dataset; only :meth:`write` needs the dataset's write gate.
+        Everything here runs outside the dataset's write gate, beside other documents being
+        prepared or stored; only :meth:`write` needs the gate. Each batch is embedded
+        (``Store.prepare``) as soon as it is extracted, while the reader reads the next one,
+        so ``on_batch`` (counts, last page) follows the costly part of the work.
         """
         counts = DocumentCounts()
-        async with self._reading(chunks, counts) as queue:
-            state = _DocState(document=document)
-            prepared = [b async for b in self._batches(queue, state, counts, on_batch)]
-        started = time.perf_counter()
-        await self._store.prepare([c.text for batch in prepared for c in batch.chunks])
-        counts.store_seconds = time.perf_counter() - started
+        prepared: list[DocumentBatch] = []
+        try:
+            async with self._reading(chunks, counts) as queue:
+                state = _DocState(document=document)
+                async for batch in self._batches(queue, state, counts):
+                    started = time.perf_counter()
+                    await self._store.prepare([c.text for c in batch.chunks])
+                    counts.store_seconds += time.perf_counter() - started
+                    prepared.append(batch)
+                    if on_batch is not None:
+                        on_batch(counts, batch.chunks[-1].page_end if batch.chunks else 0)
+        except BaseException:
+            self.discard(prepared)
+            raise
         return prepared, counts
 
-    async def write(self, prepared: list[DocumentBatch], counts: DocumentCounts) -> None:
-        """Store what :meth:`prepare` made (call inside the dataset's write gate)."""
+    async def write(
+        self,
+        prepared: list[DocumentBatch],
+        counts: DocumentCounts,
+        on_stored: Callable[[int], None] | None = None,
+    ) -> None:
+        """Store what :meth:`prepare` made (call inside the dataset's write gate);
+        ``on_stored`` hears how many chunks are stored each time a batch, not the last, is."""
         started = time.perf_counter()
-        await self._store.write(self._dataset, _listed(prepared))
+        await self._store.write(self._dataset, _listed(prepared, on_stored))
         counts.store_seconds += time.perf_counter() - started
+
+    def discard(self, prepared: list[DocumentBatch]) -> None:
+        """Drop the vectors computed for a document that will not be written."""
+        self._store.forget([c.text for batch in prepared for c in batch.chunks])
 
     @asynccontextmanager
     async def _reading(
@@ -117,21 +122,14 @@ class DocumentPipeline:
         queue: asyncio.Queue[object],
         state: _DocState,
         counts: DocumentCounts,
-        on_batch: Callable[[DocumentCounts, int], None] | None,
     ) -> AsyncIterator[DocumentBatch]:
         """Chunk batches from the reader thread, extracted, ready to store."""
-        previous: list[Chunk] | None = None
         while (item := await queue.get()) is not _DONE:
             batch: list[Chunk] = item  # type: ignore[assignment]
-            if previous is not None and on_batch is not None:
-                on_batch(counts, previous[-1].page_end)
             started = time.perf_counter()
             graphs = await self._extractor.extract([c.text for c in batch])
             counts.extract_seconds += time.perf_counter() - started
             yield self._batch(batch, graphs, state, counts)
-            previous = batch
-        if previous is not None and on_batch is not None:
-            on_batch(counts, previous[-1].page_end)
 
     def _produce(
         self,
@@ -229,14 +227,16 @@ def _put(
     return not stop.is_set()
 
 
-async def _singles(batches: AsyncIterator[DocumentBatch]) -> AsyncIterator[list[DocumentBatch]]:
-    async for batch in batches:
-        yield [batch]
-
-
-async def _listed(batches: list[DocumentBatch]) -> AsyncIterator[list[DocumentBatch]]:
+async def _listed(
+    batches: list[DocumentBatch], on_stored: Callable[[int], None] | None
+) -> AsyncIterator[list[DocumentBatch]]:
+    """One batch per write; the store asks for the next one once it has stored the previous."""
+    stored = 0
     for batch in batches:
+        if stored and on_stored is not None:
+            on_stored(stored)
         yield [batch]
+        stored += len(batch.chunks)
 
 
 async def _drain(queue: asyncio.Queue[object], reader: asyncio.Future[None]) -> None:

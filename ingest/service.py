@@ -47,7 +47,6 @@ def make_importer(
     progress: Progress | None = None,
     store: Store | None = None,
     gate: WriteGate | None = None,
-    prepare_first: bool = False,
 ) -> Importer:
     return Importer(
         settings,
@@ -56,7 +55,6 @@ def make_importer(
         make_extractor(settings),
         progress,
         gate=gate,
-        prepare_first=prepare_first,
     )
 
 

@@ -35,7 +35,7 @@ class WorkerRuntime:
                 FileGate(settings.resolved_data_dir / "locks"),
             ]
         )
-        importer = make_importer(settings, gate=gate, prepare_first=True)
+        importer = make_importer(settings, gate=gate)
         queue = ArqQueue(redis, settings.queue)
         return cls(settings, ledger_for(settings), importer, queue, gate, make_extractor(settings))
 

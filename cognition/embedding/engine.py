@@ -35,7 +35,8 @@ class LocalEmbedder:
             batch_size=cfg.batch_size,
             threads=cfg.threads,
         )
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the model: one forward pass at a time
+        self._ready_lock = threading.Lock()
         self._ready: dict[str, npt.NDArray[np.float32]] = {}  # vectors computed ahead, used once
         self.texts_embedded = 0
 
@@ -45,28 +46,38 @@ class LocalEmbedder:
 
     def embed(self, texts: Sequence[str]) -> F32:
         """Vectors of ``texts``; those computed ahead by :meth:`prefetch` are taken, not redone."""
-        with self._lock:
+        with self._ready_lock:
             ready = [self._ready.pop(t, None) for t in texts] if self._ready else [None] * len(texts)
-            missing = [t for t, v in zip(texts, ready, strict=True) if v is None]
-            if len(missing) == len(texts):
-                self.texts_embedded += len(texts)
-                return self._model.embed(texts)
-            computed = iter(self._model.embed(missing)) if missing else iter(())
-            self.texts_embedded += len(missing)
-            rows = [v if v is not None else next(computed) for v in ready]
-            return np.stack(rows).astype(np.float32, copy=False)
+        missing = [t for t, v in zip(texts, ready, strict=True) if v is None]
+        if len(missing) == len(texts):
+            return self._embed(texts)
+        computed = iter(self._embed(missing)) if missing else iter(())
+        rows = [v if v is not None else next(computed) for v in ready]
+        return np.stack(rows).astype(np.float32, copy=False)
 
     def prefetch(self, texts: Sequence[str]) -> None:
         """Compute vectors now, outside any write lock, for a write that will ask for them.
 
-        Each vector is handed out once (then forgotten), so memory holds only what one
-        prepared document is about to write.
+        Each vector is handed out once (then forgotten), so memory holds only what the
+        prepared documents are about to write.
         """
-        with self._lock:
+        with self._ready_lock:
             unique = [t for t in dict.fromkeys(texts) if t not in self._ready]
-            if unique:
-                self.texts_embedded += len(unique)
-                self._ready.update(zip(unique, self._model.embed(unique), strict=True))
+        if unique:
+            vectors = self._embed(unique)
+            with self._ready_lock:
+                self._ready.update(zip(unique, vectors, strict=True))
+
+    def forget(self, texts: Sequence[str]) -> None:
+        """Drop vectors computed ahead for a write that will not happen."""
+        with self._ready_lock:
+            for text in texts:
+                self._ready.pop(text, None)
+
+    def _embed(self, texts: Sequence[str]) -> F32:
+        with self._lock:
+            self.texts_embedded += len(texts)
+            return self._model.embed(texts)
 
     async def embed_async(self, texts: Sequence[str]) -> F32:
         return await asyncio.to_thread(self.embed, texts)

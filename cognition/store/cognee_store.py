@@ -36,20 +36,26 @@ class CogneeStore:
         async with self._start_lock:
             if self._user is not None:
                 return
-            prepare_cognee(self._settings)
-            import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
+            # Importing cognee takes seconds of CPU: in a thread, so the event loop (and an
+            # import preparing documents meanwhile) keeps going.
+            await asyncio.to_thread(self._load)
             from cognee.modules.engine.operations.setup import setup
             from cognee.modules.users.methods import get_default_user
 
-            from cognition.embedding.engine import install_in_cognee, shared_embedder
-
-            install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
             # Two processes starting on a fresh data directory would both create cognee's
             # tables ("table ... already exists"): one sets up at a time.
             async with FileGate(cognee_root(self._settings) / "locks").hold("setup"):
                 with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print to stdout
                     await setup()
             self._user = await get_default_user()
+
+    def _load(self) -> None:
+        prepare_cognee(self._settings)
+        import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
+
+        from cognition.embedding.engine import install_in_cognee, shared_embedder
+
+        install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
 
     async def start(self) -> None:
         await self._start()
@@ -156,6 +162,11 @@ class CogneeStore:
         from cognition.embedding.engine import shared_embedder
 
         await shared_embedder(self._settings).prefetch_async(texts)
+
+    def forget(self, texts: Sequence[str]) -> None:
+        from cognition.embedding.engine import shared_embedder
+
+        shared_embedder(self._settings).forget(texts)
 
     async def release(self, dataset: str) -> None:
         """Close this process's handles on ``dataset``'s graph and vector files.

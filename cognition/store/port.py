@@ -123,6 +123,10 @@ class Store(Protocol):
         store them: work done here needs no write lock."""
         ...
 
+    def forget(self, texts: Sequence[str]) -> None:
+        """Drop what :meth:`prepare` kept for ``texts`` when they will not be written."""
+        ...
+
     async def release(self, dataset: str) -> None:
         """Close this process's handles on the dataset's files, so another process can write."""
         ...

@@ -78,6 +78,31 @@ async def test_a_folder_import_finds_the_pdfs_inside_and_skips_known_ones(
     assert (second["added"], second["skipped"]) == (0, 2)
 
 
+async def test_the_same_bytes_twice_in_one_import_are_stored_once(
+    importer: Importer,
+    store: Store,
+    ledger: Ledger,
+    excerpts: dict[str, Path],
+    tmp_path: Path,
+    dataset_name: str,
+) -> None:
+    first, second = tmp_path / "a.pdf", tmp_path / "b-same-bytes.pdf"
+    shutil.copy(excerpts["git_objects"], first)
+    shutil.copy(excerpts["git_objects"], second)
+    alone = new_dataset_name("alone")
+
+    both = await importer.import_paths([first, second], dataset_name)
+    reference = (await importer.import_paths([first], alone)).to_json()
+
+    assert [(o.path, o.status, o.reason) for o in both.outcomes] == [
+        (str(second.resolve()), "skipped", f"same content as {first.resolve()}"),
+        (str(first.resolve()), "added", None),
+    ]
+    assert both.to_json()["chunks"] == reference["chunks"] > 0
+    assert await store.stats(dataset_name) == await store.stats(alone)
+    assert [(r.source, r.state) for r in ledger.documents(dataset_name)] == [(str(first.resolve()), "stored")]
+
+
 @dataclass(frozen=True)
 class Replaced:
     path: Path

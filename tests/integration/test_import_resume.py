@@ -43,20 +43,21 @@ class Interrupted:
     records: list[DocumentRecord]
 
 
-def _ledger_state(path: Path) -> str | None:
-    """The document's state as another process sees it (read-only, while the import runs)."""
+def _ledger_state(path: Path) -> tuple[str, int] | None:
+    """The document's state and chunks stored so far, as another process sees them
+    (read-only, while the import runs)."""
     if not path.exists():
         return None
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0) as db:
-            row = db.execute("SELECT state FROM documents WHERE dataset = ?", (DATASET,)).fetchone()
+            row = db.execute("SELECT state, chunks FROM documents WHERE dataset = ?", (DATASET,)).fetchone()
     except sqlite3.OperationalError:  # the schema is still being created
         return None
-    return None if row is None else str(row[0])
+    return None if row is None else (str(row[0]), int(row[1] or 0))
 
 
-def _import_until_embedding(data_dir: Path, log: Path) -> str:
-    """Start the CLI import and SIGKILL it once the ledger shows chunks being stored."""
+def _import_until_stored_in_part(data_dir: Path, log: Path) -> str:
+    """Start the CLI import and SIGKILL it once the ledger shows some of its chunks stored."""
     with log.open("w") as output:
         process = subprocess.Popen(
             cli_command("import", str(GIT_INTERNALS), "--dataset", DATASET, "--json"),
@@ -65,21 +66,21 @@ def _import_until_embedding(data_dir: Path, log: Path) -> str:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-        state: str | None = None
+        state: tuple[str, int] | None = None
         deadline = time.monotonic() + DEADLINE_SECONDS
         while process.poll() is None and time.monotonic() < deadline:
             state = _ledger_state(data_dir / "ledger.sqlite3")
-            if state == "embedding":
+            if state is not None and state[0] == "storing" and state[1] > 0:
                 break
             time.sleep(POLL_SECONDS)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         returncode = process.wait(timeout=60)
-    if state != "embedding":
+    if state is None or state[0] != "storing" or state[1] == 0:
         output = log.read_text()[-2000:]
         pytest.fail(f"the import ended (exit {returncode}) before it could be killed mid-document: {output}")
     assert returncode == -signal.SIGKILL
-    return state
+    return state[0]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def interrupted(
     stats_in_subprocess: StatsReader,
 ) -> Interrupted:
     data_dir = tmp_path_factory.mktemp("interrupted")
-    state = _import_until_embedding(data_dir, data_dir.parent / f"{data_dir.name}-killed.log")
+    state = _import_until_stored_in_part(data_dir, data_dir.parent / f"{data_dir.name}-killed.log")
     partial = stats_in_subprocess(data_dir, DATASET)[DATASET]
     overview = json.loads(run_cli("datasets", "--json", data_dir=data_dir).stdout)
     rerun = run_cli("import", str(GIT_INTERNALS), "--dataset", DATASET, "--json", data_dir=data_dir)
@@ -100,8 +101,8 @@ def interrupted(
 
 
 def test_the_kill_left_a_partial_document(interrupted: Interrupted) -> None:
-    assert interrupted.state_when_killed == "embedding"
-    assert interrupted.overview_after_kill == {DATASET: {"embedding": 1}}
+    assert interrupted.state_when_killed == "storing"
+    assert interrupted.overview_after_kill == {DATASET: {"storing": 1}}
     assert interrupted.partial["documents"] == 1
     assert 0 < interrupted.partial["chunks"] < interrupted.final["chunks"]
 

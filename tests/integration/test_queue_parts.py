@@ -169,7 +169,7 @@ async def test_a_transient_failure_is_retried_with_backoff_then_given_up_and_rec
 ) -> None:
     blocked = tmp_path / "locks-is-a-file"
     blocked.write_text("")  # the write gate cannot create its lock: an I/O failure, not the document's
-    importer = make_importer(settings, store=store, gate=FileGate(blocked), prepare_first=True)
+    importer = make_importer(settings, store=store, gate=FileGate(blocked))
     note = tmp_path / "note.md"
     note.write_text("# Trees\n\nA tree object lists blobs and other trees.\n")
     arguments = {"dataset": dataset_name, "path": str(note), "kind": "text", "content_hash": sha256_of(note)}
