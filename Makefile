@@ -36,7 +36,7 @@ typecheck: install
 	$(BIN)/mypy
 
 bench-ingest: install
-	$(BIN)/python -m bench.ingest --json
+	$(BIN)/python -m bench.ingest --rounds 3 --json
 
 bench-queue: install
 	$(BIN)/python -m bench.queue --passages 50 --json

@@ -34,18 +34,19 @@ class RichProgress:
         self._documents = 0
         self._done = 0
         self._started: set[str] = set()
+        self._active: list[str] = []  # documents in progress (an import prepares several at once)
 
     def planned(self, documents: int, pages: int) -> None:
         self._documents = documents
         if documents:
             self._bar.start()
-            self._pages = self._bar.add_task(self._label(""), total=pages or None)
+            self._pages = self._bar.add_task(self._label(), total=pages or None)
 
     def document_started(self, path: str, pages: int) -> None:
         self._started.add(path)
-        if self._pages is None:
-            return
-        self._bar.update(self._pages, description=self._label(path))
+        self._active.append(path)
+        if self._pages is not None:
+            self._bar.update(self._pages, description=self._label())
 
     def pages_done(self, pages: int) -> None:
         if self._pages is not None:
@@ -54,14 +55,16 @@ class RichProgress:
     def document_finished(self, outcome: Outcome) -> None:
         if outcome.path in self._started:
             self._done += 1
+        if outcome.path in self._active:
+            self._active.remove(outcome.path)
         if outcome.status in ("failed", "needs_ocr"):
             self._bar.console.print(f"[yellow]{outcome.status}[/]: {outcome.path}: {outcome.reason}")
         if self._pages is not None:
-            self._bar.update(self._pages, description=self._label(""))
+            self._bar.update(self._pages, description=self._label())
 
     def close(self) -> None:
         self._bar.stop()
 
-    def _label(self, path: str) -> str:
-        name = path.rsplit("/", 1)[-1][:40]
-        return f"documents {self._done}/{self._documents} {name}"
+    def _label(self) -> str:
+        names = ", ".join(path.rsplit("/", 1)[-1][:30] for path in self._active)
+        return f"documents {self._done}/{self._documents} {names}"

@@ -31,6 +31,7 @@ class CogneeStore:
         self._user: Any = None
         self._datasets: dict[str, Any] = {}
         self._start_lock = asyncio.Lock()
+        self._setup_gate = FileGate(cognee_root(settings) / "locks")  # cognee's tables and datasets
 
     async def _start(self) -> None:
         async with self._start_lock:
@@ -44,7 +45,7 @@ class CogneeStore:
 
             # Two processes starting on a fresh data directory would both create cognee's
             # tables ("table ... already exists"): one sets up at a time.
-            async with FileGate(cognee_root(self._settings) / "locks").hold("setup"):
+            async with self._setup_gate.hold("setup"):
                 with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print to stdout
                     await setup()
             self._user = await get_default_user()
@@ -62,10 +63,15 @@ class CogneeStore:
 
     async def ensure_dataset(self, name: str) -> None:
         await self._start()
-        if name not in self._datasets:
-            from cognee.modules.data.methods import create_authorized_dataset
+        if name in self._datasets:
+            return
+        from cognee.modules.data.methods import create_authorized_dataset
 
-            self._datasets[name] = await create_authorized_dataset(name, self._user)
+        # One creator at a time, here and in other processes: cognee resolves a race on the
+        # dataset row, but its permission rows and SQLite writes can still collide.
+        async with self._setup_gate.hold("setup"):
+            if name not in self._datasets:
+                self._datasets[name] = await create_authorized_dataset(name, self._user)
 
     async def _dataset(self, name: str) -> Any:
         await self._start()

@@ -133,3 +133,29 @@ def test_the_same_text_gives_the_same_vector(embedder: LocalEmbedder) -> None:
 
 def test_empty_input_gives_no_vectors(embedder: LocalEmbedder) -> None:
     assert embedder.embed([]).shape == (0, 384)
+
+
+def test_vectors_computed_ahead_are_handed_out_once_then_forgotten(embedder: LocalEmbedder) -> None:
+    ahead = ["prefetch: a packfile stores deltas", "prefetch: the index is the staging area"]
+    later = "prefetch: a text embedded only when asked"
+    reference = embedder.embed([*ahead, later])
+
+    embedder.prefetch(ahead)
+    before = embedder.texts_embedded
+    mixed = embedder.embed([ahead[1], later, ahead[0]])  # the write asks, in its own order
+    again = embedder.embed(ahead)  # handed out once: computed anew
+
+    np.testing.assert_allclose(mixed, reference[[1, 2, 0]], atol=1e-5)
+    np.testing.assert_allclose(again, reference[:2], atol=1e-5)
+    assert embedder.texts_embedded - before == 1 + 2
+
+
+def test_forgotten_vectors_are_not_handed_out(embedder: LocalEmbedder) -> None:
+    texts = ["forget: a document that failed after it was embedded"]
+    embedder.prefetch(texts)
+    embedder.forget(texts)
+    before = embedder.texts_embedded
+
+    embedder.embed(texts)
+
+    assert embedder.texts_embedded - before == 1
