@@ -30,6 +30,7 @@ pytestmark = pytest.mark.slow
 DATASET = "books"
 POLL_SECONDS = 0.1
 DEADLINE_SECONDS = 600
+KILLED_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def _import_until_stored_in_part(data_dir: Path, log: Path) -> str:
         process = subprocess.Popen(
             cli_command("import", str(GIT_INTERNALS), "--dataset", DATASET, "--json"),
             cwd=REPO_ROOT,
-            env=subprocess_env(data_dir),
+            # Small batches: the book (166 chunks) is stored in 17 writes, so the kill lands
+            # between two of them, not after the last (with 100 it could, and once did).
+            env=subprocess_env(data_dir, COGNITION_IMPORTS__CHUNKS_PER_BATCH=str(KILLED_BATCH)),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -237,7 +237,7 @@ def test_a_worker_killed_in_the_middle_of_a_book_is_replaced_and_the_book_equals
     dataset = "killed"
     assert workers.submit([GIT_INTERNALS], dataset).returncode == 0
     victim = workers.start(burst=False)
-    state = wait_for_state(workers.data_dir, dataset, {"storing"})
+    state = wait_for_state(workers.data_dir, dataset, {"embedding", "storing"})
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     [row] = records(workers.data_dir, dataset)
