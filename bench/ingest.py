@@ -53,6 +53,13 @@ def run_cli_import(books: list[Path], data_dir: Path) -> CliImport:
     return CliImport(summary, wall, _cpu(resource.RUSAGE_CHILDREN) - cpu_before, usage.ru_maxrss / 1024)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _cpu(who: int) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
@@ -97,7 +104,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--books", type=Path, default=DEFAULT_BOOKS)
-    parser.add_argument("--rounds", type=int, default=1, help="import + baseline pairs (default 1)")
+    parser.add_argument("--rounds", type=_positive, default=1, help="import + baseline pairs (default 1)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     books = sorted(args.books.glob("*.pdf"))

@@ -33,7 +33,6 @@ class RichProgress:
         self._pages: TaskID | None = None
         self._documents = 0
         self._done = 0
-        self._started: set[str] = set()
         self._active: list[str] = []  # documents in progress (an import prepares several at once)
 
     def planned(self, documents: int, pages: int) -> None:
@@ -43,7 +42,6 @@ class RichProgress:
             self._pages = self._bar.add_task(self._label(), total=pages or None)
 
     def document_started(self, path: str, pages: int) -> None:
-        self._started.add(path)
         self._active.append(path)
         if self._pages is not None:
             self._bar.update(self._pages, description=self._label())
@@ -53,9 +51,8 @@ class RichProgress:
             self._bar.advance(self._pages, pages)
 
     def document_finished(self, outcome: Outcome) -> None:
-        if outcome.path in self._started:
+        if outcome.path in self._active:  # not a file that failed before it started
             self._done += 1
-        if outcome.path in self._active:
             self._active.remove(outcome.path)
         if outcome.status in ("failed", "needs_ocr"):
             self._bar.console.print(f"[yellow]{outcome.status}[/]: {outcome.path}: {outcome.reason}")
