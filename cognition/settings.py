@@ -45,7 +45,11 @@ class ExtractionSettings(BaseModel):
 class ImportSettings(BaseModel):
     """Bulk import behaviour."""
 
-    chunks_per_batch: int = Field(default=100, ge=1)
+    # Chunks extracted, embedded and written together. The model sorts a batch's texts by
+    # length before padding them to a common width: 100 chunks padded 7.5 % more tokens than
+    # the whole library sorted at once, 400 only 2 %; each write also has a fixed cost
+    # (about 0.1-0.3 s). A document holds at most three batches in memory.
+    chunks_per_batch: int = Field(default=400, ge=1)
     # Documents prepared (read, extracted, embedded) at once by one import; they take turns
     # at the dataset's write gate, so one is embedded while another is read or stored.
     concurrency: int = Field(default=2, ge=1)

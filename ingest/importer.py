@@ -18,7 +18,7 @@ from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import DocumentError, SourceUnreadable
 from cognition.gate import FileGate, WriteGate
 from cognition.settings import ChunkingSettings, Settings
-from cognition.store.port import DocumentNode, Store
+from cognition.store.port import DocumentBatch, DocumentNode, Store
 from ingest.chunking import Chunk, chunk_pages
 from ingest.extract.port import GraphExtractor
 from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
@@ -116,9 +116,10 @@ class Importer:
     ) -> None:
         """``gate`` admits one writer per dataset (default: the data directory's file locks).
 
-        A document is read, extracted and embedded before the gate is taken, so the gate is
-        held only while storing; ``imports.concurrency`` documents are prepared at once, so
-        one is embedded while another is being read or stored.
+        A document is read, extracted and embedded batch by batch outside the gate; the gate
+        is held for one batch's write at a time, while the next batch is embedded.
+        ``imports.concurrency`` documents are in flight at once, the longest first, so one is
+        embedded while another is being read or stored.
         """
         self._settings = settings
         self._ledger = ledger
@@ -233,8 +234,12 @@ class Importer:
             self._progress.document_finished(outcome)
             return outcome
 
+        # Longest first: documents take their slots in this order, so a big book never starts
+        # last and then runs alone while the other slots sit idle.
+        order = sorted(range(len(opened)), key=lambda i: -opened[i][1].page_count)
         try:
-            summary.outcomes.extend(await _all_or_none([one(*args) for args in opened]))
+            outcomes = await _all_or_none([one(*opened[i]) for i in order])
+            summary.outcomes.extend(outcome for _, outcome in sorted(zip(order, outcomes, strict=True)))
         finally:
             if store_ready is not None:
                 store_ready.cancel()
@@ -281,7 +286,7 @@ class Importer:
         self,
         item: _Work,
         book: PdfBook,
-        pages: Callable[[], Iterator[Chunk]],
+        chunks: Callable[[], Iterator[Chunk]],
         dataset: str,
         store_ready: asyncio.Future[None] | None,
     ) -> DocumentCounts:
@@ -297,32 +302,34 @@ class Importer:
         pipeline = DocumentPipeline(
             self.store, self._extractor, dataset, self._settings.imports.chunks_per_batch
         )
-        last_page = 0
+        stored = 0
 
-        def on_batch(counts: DocumentCounts, page: int) -> None:
-            nonlocal last_page
-            if last_page == 0:
-                self._ledger.set_state(dataset, item.doc_id, "embedding")
-            self._progress.pages_done(max(0, page - last_page))
-            last_page = max(last_page, page)
-
-        def stored(chunks: int) -> None:
-            self._ledger.set_state(dataset, item.doc_id, "storing", chunks=chunks)
-
-        prepared, counts = await pipeline.prepare(node, pages, on_batch)
-        try:
+        async def store(batch: DocumentBatch) -> None:
+            """One batch, under the dataset's write gate: the first cleans what an earlier,
+            interrupted attempt left behind."""
+            nonlocal stored
             if store_ready is not None:
                 await asyncio.shield(store_ready)  # shared by every document of the run
             async with self._gate.hold(dataset):
-                self._ledger.set_state(dataset, item.doc_id, "storing")
-                await self._clean(item, dataset)
-                await pipeline.write(prepared, counts, stored)
-                await self._replace_older(item, dataset, counts)
-                await self.store.release(dataset)
-        except BaseException:
-            pipeline.discard(prepared)  # vectors the write did not take
-            raise
-        self._progress.pages_done(max(0, book.page_count - last_page))
+                try:
+                    if stored == 0:
+                        self._ledger.set_state(dataset, item.doc_id, "storing", chunks=0)
+                        await self._clean(item, dataset)
+                    await pipeline.write(batch)
+                finally:
+                    await self.store.release(dataset)
+            stored += len(batch.chunks)
+            self._ledger.set_state(dataset, item.doc_id, "storing", chunks=stored)
+
+        events = _DocumentEvents(self._ledger, self._progress, dataset, item.doc_id)
+        counts = await pipeline.run(node, chunks, store, events)
+        if counts.chunks and item.replaces:
+            async with self._gate.hold(dataset):
+                try:
+                    await self._replace_older(item, dataset)
+                finally:
+                    await self.store.release(dataset)
+        events.embedded(book.page_count)
         return counts
 
     async def _clean(self, item: _Work, dataset: str) -> None:
@@ -330,10 +337,8 @@ class Importer:
         if item.partial:
             await self.store.delete_document(dataset, item.doc_id)
 
-    async def _replace_older(self, item: _Work, dataset: str, counts: DocumentCounts) -> None:
+    async def _replace_older(self, item: _Work, dataset: str) -> None:
         """The new version is stored: delete the older versions stored from the same path."""
-        if counts.chunks == 0:
-            return
         for old in item.replaces:
             await self.store.delete_document(dataset, old.doc_id)
 
@@ -399,6 +404,25 @@ class Importer:
     async def close(self) -> None:
         if self._store is not None:
             await self._store.close()
+
+
+class _DocumentEvents:
+    """A document's pipeline events, into the ledger and the progress display."""
+
+    def __init__(self, ledger: Ledger, progress: Progress, dataset: str, doc_id: str) -> None:
+        self._ledger = ledger
+        self._progress = progress
+        self._dataset = dataset
+        self._doc_id = doc_id
+        self._page = 0
+
+    def embedding(self) -> None:
+        self._ledger.set_state(self._dataset, self._doc_id, "embedding")
+
+    def embedded(self, page: int) -> None:
+        if page > self._page:
+            self._progress.pages_done(page - self._page)
+            self._page = page
 
 
 async def _all_or_none(jobs: Sequence[Coroutine[Any, Any, Outcome]]) -> list[Outcome]:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
-# A document goes queued (workers only) → reading (opened) → embedding (its chunks are being
-# extracted and embedded, outside any lock) → storing (holding the dataset's write gate) →
-# stored, or ends failed or needs_ocr.
+# A document goes queued (workers only) → reading (opened) → embedding (its first batch is
+# being embedded, outside any lock) → storing (its first batch is being written under the
+# dataset's write gate; later batches are embedded meanwhile, and ``chunks`` counts those
+# stored) → stored, or ends failed or needs_ocr.
 State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
 IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "embedding", "storing")
 

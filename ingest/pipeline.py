@@ -1,9 +1,11 @@
-"""The ingestion pipeline of one document: read → chunk → extract → embed, then store.
+"""The ingestion pipeline of one document: read → chunk → extract → embed → store, overlapped.
 
 Pages come from the reader (a child process for PDFs: pypdf is CPU-bound) through a thread
-that chunks them into a small bounded queue, so the next batch is being read while the
-previous one is extracted and embedded. Preparing needs no lock; storing the prepared
-document is the only step that takes the dataset's write gate.
+that chunks them into a bounded queue, so the next batches are being read while one is
+extracted and embedded. Each embedded batch goes to the caller's ``store`` (which takes the
+dataset's write gate for that one write) while the next batch is embedded: a long book is
+stored as it goes, so storage overlaps embedding instead of following it, the last write is
+one batch, and memory holds a few batches, not the whole book.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from cognition.datasets import stable_id
 from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, SectionNode, Store
@@ -22,6 +25,7 @@ from ingest.extract.port import ChunkGraph, GraphExtractor
 
 _DONE = object()
 PIPELINE_VERSION = "1"
+READ_AHEAD_BATCHES = 2  # chunk batches read and extracted ahead of the one being embedded
 
 
 @dataclass
@@ -34,7 +38,17 @@ class DocumentCounts:
     relations: int = 0
     read_seconds: float = 0.0
     extract_seconds: float = 0.0
-    store_seconds: float = 0.0
+    store_seconds: float = 0.0  # embedding and writing
+
+
+class PipelineEvents(Protocol):
+    """What a document's pipeline tells its caller as it goes (on the event loop)."""
+
+    def embedding(self) -> None:
+        """The first batch has been read and goes to the embedding model."""
+
+    def embedded(self, page: int) -> None:
+        """The document is embedded up to about this page (called after each forward pass)."""
 
 
 @dataclass
@@ -43,10 +57,11 @@ class _DocState:
     sections: set[str] = field(default_factory=set)
     pages: set[int] = field(default_factory=set)
     first: bool = True
+    page_embedded: int = 0
 
 
 class DocumentPipeline:
-    """Runs one document's chunk batches through extraction and storage."""
+    """Runs one document's chunk batches through extraction, embedding and storage."""
 
     def __init__(self, store: Store, extractor: GraphExtractor, dataset: str, batch_size: int) -> None:
         self._store = store
@@ -54,58 +69,105 @@ class DocumentPipeline:
         self._dataset = dataset
         self._batch_size = batch_size
 
-    async def prepare(
+    async def run(
         self,
         document: DocumentNode,
         chunks: Callable[[], Iterator[Chunk]],
-        on_batch: Callable[[DocumentCounts, int], None] | None = None,
-    ) -> tuple[list[DocumentBatch], DocumentCounts]:
-        """Read, chunk, extract and embed the whole document without writing to the store.
+        store: Callable[[DocumentBatch], Awaitable[None]],
+        events: PipelineEvents | None = None,
+    ) -> DocumentCounts:
+        """Read, chunk, extract and embed the document batch by batch (no lock needed), and
+        hand each embedded batch, in order, to ``store`` while the next one is embedded.
 
-        Everything here runs outside the dataset's write gate, beside other documents being
-        prepared or stored; only :meth:`write` needs the gate. Each batch is embedded
-        (``Store.prepare``) as soon as it is extracted, while the reader reads the next one,
-        so ``on_batch`` (counts, last page) follows the costly part of the work.
+        If preparing fails (a page that cannot be read), a write in progress is finished,
+        no further batch is stored, and the error is raised; if a write fails, preparing
+        stops and that error is raised. Vectors computed for batches never written are
+        dropped either way.
         """
         counts = DocumentCounts()
-        prepared: list[DocumentBatch] = []
+        ready: asyncio.Queue[DocumentBatch | None] = asyncio.Queue(maxsize=1)
+        producer = asyncio.ensure_future(self._prepare(document, chunks, counts, ready, events))
+        consumer = asyncio.ensure_future(self._store_each(ready, store, counts))
         try:
-            async with self._reading(chunks, counts) as queue:
-                state = _DocState(document=document)
-                async for batch in self._batches(queue, state, counts):
-                    started = time.perf_counter()
-                    await self._store.prepare([c.text for c in batch.chunks])
-                    counts.store_seconds += time.perf_counter() - started
-                    prepared.append(batch)
-                    if on_batch is not None:
-                        on_batch(counts, batch.chunks[-1].page_end if batch.chunks else 0)
-        except BaseException:
-            self.discard(prepared)
-            raise
-        return prepared, counts
+            await _both(producer, consumer)
+        finally:
+            for task in (producer, consumer):
+                task.cancel()
+            await asyncio.gather(producer, consumer, return_exceptions=True)
+            while not ready.empty():
+                left = ready.get_nowait()
+                if left is not None:
+                    self.discard(left)
+        return counts
 
-    async def write(
+    async def write(self, batch: DocumentBatch) -> None:
+        """Store one embedded batch (call inside the dataset's write gate)."""
+        await self._store.write(self._dataset, _single(batch))
+
+    def discard(self, batch: DocumentBatch) -> None:
+        """Drop the vectors computed for a batch that will not be written."""
+        self._store.forget([c.text for c in batch.chunks])
+
+    async def _prepare(
         self,
-        prepared: list[DocumentBatch],
+        document: DocumentNode,
+        chunks: Callable[[], Iterator[Chunk]],
         counts: DocumentCounts,
-        on_stored: Callable[[int], None] | None = None,
+        ready: asyncio.Queue[DocumentBatch | None],
+        events: PipelineEvents | None,
     ) -> None:
-        """Store what :meth:`prepare` made (call inside the dataset's write gate);
-        ``on_stored`` hears how many chunks are stored each time a batch, not the last, is."""
+        async with self._reading(chunks, counts) as queue:
+            state = _DocState(document=document)
+            async for batch in self._batches(queue, state, counts):
+                try:
+                    await self._embed(batch, state, counts, events)
+                    await ready.put(batch)
+                except BaseException:
+                    self.discard(batch)
+                    raise
+        await ready.put(None)
+
+    async def _embed(
+        self, batch: DocumentBatch, state: _DocState, counts: DocumentCounts, events: PipelineEvents | None
+    ) -> None:
+        """Embed a batch's chunk texts ahead of its write, reporting pages as they go."""
         started = time.perf_counter()
-        await self._store.write(self._dataset, _listed(prepared, on_stored))
+        first, last = state.page_embedded, max(state.page_embedded, batch.chunks[-1].page_end)
+        if events is not None and first == 0:
+            events.embedding()
+        progress = None if events is None else _page_reporter(events, first, last)
+        await self._store.prepare([c.text for c in batch.chunks], progress)
+        state.page_embedded = last
         counts.store_seconds += time.perf_counter() - started
 
-    def discard(self, prepared: list[DocumentBatch]) -> None:
-        """Drop the vectors computed for a document that will not be written."""
-        self._store.forget([c.text for batch in prepared for c in batch.chunks])
+    async def _store_each(
+        self,
+        ready: asyncio.Queue[DocumentBatch | None],
+        store: Callable[[DocumentBatch], Awaitable[None]],
+        counts: DocumentCounts,
+    ) -> None:
+        while (batch := await ready.get()) is not None:
+            started = time.perf_counter()
+            write = asyncio.ensure_future(store(batch))
+            try:
+                await asyncio.shield(write)
+            except asyncio.CancelledError:
+                # A write in progress is finished, not abandoned: whatever comes next (a
+                # cleanup, a retry) needs the dataset's files to itself.
+                await asyncio.gather(write, return_exceptions=True)
+                self.discard(batch)
+                raise
+            except BaseException:
+                self.discard(batch)
+                raise
+            counts.store_seconds += time.perf_counter() - started
 
     @asynccontextmanager
     async def _reading(
         self, chunks: Callable[[], Iterator[Chunk]], counts: DocumentCounts
     ) -> AsyncIterator[asyncio.Queue[object]]:
         """The reader thread, feeding chunk batches into the queue this yields."""
-        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=2)
+        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=READ_AHEAD_BATCHES)
         stop = threading.Event()
         reader = asyncio.ensure_future(
             asyncio.to_thread(self._produce, chunks, queue, asyncio.get_running_loop(), counts, stop)
@@ -227,16 +289,32 @@ def _put(
     return not stop.is_set()
 
 
-async def _listed(
-    batches: list[DocumentBatch], on_stored: Callable[[int], None] | None
-) -> AsyncIterator[list[DocumentBatch]]:
-    """One batch per write; the store asks for the next one once it has stored the previous."""
-    stored = 0
-    for batch in batches:
-        if stored and on_stored is not None:
-            on_stored(stored)
-        yield [batch]
-        stored += len(batch.chunks)
+def _page_reporter(events: PipelineEvents, first: int, last: int) -> Callable[[float], None]:
+    """A progress callback for the embedding thread: the share of a batch embedded, as the
+    page reached between the batch's first and last page, reported on the event loop."""
+    loop = asyncio.get_running_loop()
+
+    def report(share: float) -> None:
+        loop.call_soon_threadsafe(events.embedded, first + round(share * (last - first)))
+
+    return report
+
+
+async def _single(batch: DocumentBatch) -> AsyncIterator[list[DocumentBatch]]:
+    yield [batch]
+
+
+async def _both(producer: asyncio.Future[None], consumer: asyncio.Future[None]) -> None:
+    """Wait for both tasks; the first one to fail raises its own error at once."""
+    pending: set[asyncio.Future[None]] = {producer, consumer}
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.cancelled():
+                raise asyncio.CancelledError
+            error = task.exception()
+            if error is not None:
+                raise error
 
 
 async def _drain(queue: asyncio.Queue[object], reader: asyncio.Future[None]) -> None:

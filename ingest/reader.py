@@ -92,8 +92,8 @@ def _child() -> None:
         for page in iter_pages(book, int(request["start"])):
             out.write(json.dumps({"page": page.number, "text": page.text}) + "\n")
             out.flush()
-    except DocumentError as exc:
-        out.write(json.dumps({"error": type(exc).__name__, "message": str(exc)}) + "\n")
+    except DocumentError as exc:  # the parent raises the same type again, which adds its reason
+        out.write(json.dumps({"error": type(exc).__name__, "message": exc.detail}) + "\n")
     except Exception as exc:  # any other pypdf failure is this document's failure too
         message = f"{path.name}: {type(exc).__name__}: {exc}"
         out.write(json.dumps({"error": "UnreadablePdf", "message": message}) + "\n")

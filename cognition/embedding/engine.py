@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -55,18 +55,22 @@ class LocalEmbedder:
         rows = [v if v is not None else next(computed) for v in ready]
         return np.stack(rows).astype(np.float32, copy=False)
 
-    def prefetch(self, texts: Sequence[str]) -> None:
+    def prefetch(self, texts: Sequence[str], progress: Callable[[float], None] | None = None) -> None:
         """Compute vectors now, outside any write lock, for a write that will ask for them.
 
         Each vector is handed out once (then forgotten), so memory holds only what the
-        prepared documents are about to write.
+        prepared documents are about to write. ``progress`` hears the share of ``texts``
+        done (0 to 1) after each forward pass, from this thread.
         """
         with self._ready_lock:
             unique = [t for t in dict.fromkeys(texts) if t not in self._ready]
         if unique:
-            vectors = self._embed(unique)
+            step = None if progress is None else (lambda done: progress(done / len(unique)))
+            vectors = self._embed(unique, step)
             with self._ready_lock:
                 self._ready.update(zip(unique, vectors, strict=True))
+        if progress is not None:
+            progress(1.0)
 
     def forget(self, texts: Sequence[str]) -> None:
         """Drop vectors computed ahead for a write that will not happen."""
@@ -74,16 +78,18 @@ class LocalEmbedder:
             for text in texts:
                 self._ready.pop(text, None)
 
-    def _embed(self, texts: Sequence[str]) -> F32:
+    def _embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> F32:
         with self._lock:
             self.texts_embedded += len(texts)
-            return self._model.embed(texts)
+            return self._model.embed(texts, progress)
 
     async def embed_async(self, texts: Sequence[str]) -> F32:
         return await asyncio.to_thread(self.embed, texts)
 
-    async def prefetch_async(self, texts: Sequence[str]) -> None:
-        await asyncio.to_thread(self.prefetch, texts)
+    async def prefetch_async(
+        self, texts: Sequence[str], progress: Callable[[float], None] | None = None
+    ) -> None:
+        await asyncio.to_thread(self.prefetch, texts, progress)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._model.count_tokens(texts)

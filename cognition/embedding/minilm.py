@@ -23,7 +23,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -616,21 +616,33 @@ class MiniLMEmbedder:
         encodings = self._counter.encode_batch(list(texts))
         return [len(encoding.ids) for encoding in encodings]
 
-    def embed(self, texts: Sequence[str]) -> F32:
-        """Embed ``texts``; returns float32 (len(texts), 384) unit vectors in input order."""
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> F32:
+        """Embed ``texts``; returns float32 (len(texts), 384) unit vectors in input order.
+
+        ``progress`` hears how many texts are done after each forward pass.
+        """
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of strings, not a single string")
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
         order = np.argsort([len(ids) for ids in token_ids], kind="stable").tolist()
-        return self._embed_ids(token_ids, order)
+        return self._embed_ids(token_ids, order, progress)
 
-    def _embed_ids(self, token_ids: Sequence[Sequence[int]], order: Sequence[int]) -> F32:
+    def _embed_ids(
+        self,
+        token_ids: Sequence[Sequence[int]],
+        order: Sequence[int],
+        progress: Callable[[int], None] | None = None,
+    ) -> F32:
         """Run batches of ``token_ids`` taken in ``order``; rows come back in input order."""
         result = np.zeros((len(token_ids), self.dimensions), dtype=np.float32)
+        done = 0
         for chunk in _batches(order, self._batch_size):
             pooled = self._backend.pooled([token_ids[i] for i in chunk])
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             result[np.asarray(chunk)] = pooled / np.maximum(norms, np.float32(1e-12))
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
         return result

@@ -5,7 +5,7 @@ A handful of methods; the cognee adapter behind it is the only code that knows c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -118,9 +118,10 @@ class Store(Protocol):
 
     async def delete_document(self, dataset: str, document_id: str) -> None: ...
 
-    async def prepare(self, texts: Sequence[str]) -> None:
+    async def prepare(self, texts: Sequence[str], progress: Callable[[float], None] | None = None) -> None:
         """Do the costly part of indexing ``texts`` (embedding) now, before a write that will
-        store them: work done here needs no write lock."""
+        store them: work done here needs no write lock. ``progress`` hears the share done
+        (0 to 1) now and then, from any thread."""
         ...
 
     def forget(self, texts: Sequence[str]) -> None:

@@ -159,3 +159,19 @@ def test_forgotten_vectors_are_not_handed_out(embedder: LocalEmbedder) -> None:
     embedder.embed(texts)
 
     assert embedder.texts_embedded - before == 1
+
+
+def test_prefetch_reports_its_progress_after_each_forward_pass(
+    embedder: LocalEmbedder, settings: Settings
+) -> None:
+    texts = [f"progress: text {i} of a long batch about packfiles and deltas" for i in range(40)]
+    shares: list[float] = []
+
+    embedder.prefetch(texts, shares.append)
+    vectors = embedder.embed(texts)  # taken from what prefetch computed
+
+    passes = -(-len(texts) // settings.embedding.batch_size)
+    assert shares == sorted(shares) and shares[-1] == 1.0
+    assert len(shares) == passes + 1  # once per forward pass, then once at the end
+    assert shares[0] == pytest.approx(settings.embedding.batch_size / len(texts))
+    assert vectors.shape == (40, 384)
