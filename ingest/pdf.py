@@ -16,6 +16,8 @@ from typing import Any
 
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+from pypdf.generic import DictionaryObject
+from pypdf.generic._font import Font
 
 from cognition.errors import (
     DocumentError,
@@ -192,6 +194,31 @@ def _page_text(reader: PdfReader, number: int) -> str:
         raise
     except (PyPdfError, PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UnreadablePdf(f"page {number} cannot be read ({exc})") from exc
+
+
+# pypdf rebuilds every font of a page, its ToUnicode map parsed again, on every page that
+# uses it: 15 % of reading the shared books. A font is a PDF object; one reader resolves it
+# to the same dictionary on every page, so its Font is built once per reader and kept on
+# the reader (dropped with it). A font that is not an indirect object is built each time,
+# as before. The text of every page of the shared books is the same either way (a test
+# compares). pypdf only changes a built Font's ``space_width``, to the same value each time
+# when ``extract_text`` is called with its default, as here.
+_PYPDF_FONT_FROM_RESOURCE = Font.from_font_resource
+
+
+def _font_built_once_per_reader(cls: type[Font], font: DictionaryObject) -> Font:
+    reference = getattr(font, "indirect_reference", None)
+    reader = getattr(reference, "pdf", None)
+    if reference is None or not isinstance(reader, PdfReader):
+        return _PYPDF_FONT_FROM_RESOURCE(font)
+    built: dict[tuple[int, int], Font] = reader.__dict__.setdefault("_cognition_fonts", {})
+    key = (reference.idnum, reference.generation)
+    if key not in built:
+        built[key] = _PYPDF_FONT_FROM_RESOURCE(font)
+    return built[key]
+
+
+Font.from_font_resource = classmethod(_font_built_once_per_reader)  # type: ignore[method-assign,assignment]
 
 
 def _clean(text: str) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import io
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -54,17 +55,14 @@ class CogneeStore:
 
     def _load(self) -> None:
         prepare_cognee(self._settings)
-        first = "cognee" not in sys.modules
-        import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
+        with _long_lived_imports():
+            import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
 
+            for module in _WRITE_MODULES:  # otherwise imported by the first write (lancedb: ~2 s)
+                importlib.import_module(module)
         from cognition.embedding.engine import install_in_cognee, shared_embedder
 
         install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
-        if first:
-            # Importing cognee leaves ~750k objects that live as long as the process. Frozen,
-            # the cyclic collector stops walking them: each full collection during an import
-            # took about 0.2 s of the GIL, a dozen times for three books.
-            gc.freeze()
 
     async def start(self) -> None:
         await self._start()
@@ -211,6 +209,36 @@ class CogneeStore:
         for name in list(self._datasets):
             await self.release(name)
         self._datasets.clear()
+
+
+_WRITE_MODULES = (
+    "lancedb",
+    "cognee.infrastructure.databases.vector.lancedb.LanceDBAdapter",
+    "cognition.store.writes",
+)
+
+
+@contextlib.contextmanager
+def _long_lived_imports() -> Iterator[None]:
+    """Import cognee and the stores' modules with the cyclic collector paused, then freeze
+    what they made.
+
+    They leave about 750k objects that live as long as the process: collecting while they
+    are created cost about 2 s of CPU, and every full collection afterwards walked them all
+    again (0.2 s each, a dozen times for three books). Frozen, the collector skips them.
+    Only the first time in a process: later calls import nothing.
+    """
+    if "cognee" in sys.modules:
+        yield
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _raise_on_failure(result: Any) -> None:

@@ -19,7 +19,7 @@ require_prepared()
 from cognee.infrastructure.databases.graph import get_graph_engine  # noqa: E402
 from cognee.tasks.storage import index_data_points  # noqa: E402
 
-from cognition.store.edges import write_edges  # noqa: E402
+from cognition.store.bulk import existing_ids, write_edges, write_nodes  # noqa: E402
 from cognition.store.points import Page, chunk_point, document_point, entity_point, section_point  # noqa: E402
 from cognition.store.port import DocumentBatch  # noqa: E402
 from cognition.store.schema import page_id, relation_edges, structure_edges  # noqa: E402
@@ -38,7 +38,7 @@ async def pull_batches(items: list[Any], ctx: Any = None) -> AsyncIterator[list[
 
 
 async def store_batches(items: list[list[DocumentBatch]], tmp_dir: Path, ctx: Any = None) -> int:
-    """Store each group: nodes, then edges, then vectors of chunks and new entities."""
+    """Store each group: nodes, then edges, then vectors of chunks."""
     del ctx
     graph = await get_graph_engine()
     stored = 0
@@ -53,34 +53,36 @@ TIMINGS: dict[str, float] = {"nodes": 0.0, "edges": 0.0, "vectors": 0.0}
 
 async def _store(graph: Any, group: list[DocumentBatch], tmp_dir: Path) -> None:
     started = time.perf_counter()
-    new_entities = await _new_entities(graph, group)
+    known = await existing_ids(graph, _shared_ids(group))
     nodes: list[Any] = []
     chunks: list[Any] = []
     edges: list[Any] = []
     for batch in group:
         doc = batch.document
-        chunks += [chunk_point(c, doc) for c in batch.chunks]
-        nodes.append(document_point(doc))
+        if doc.id not in known:  # the document's first write creates its node
+            nodes.append(document_point(doc))
+            known.add(doc.id)
         nodes += [section_point(s, doc.id) for s in batch.sections]
         nodes += [
             Page(id=page_id(doc.id, n), name=f"page {n}", number=n, document_id=doc.id) for n in batch.pages
         ]
+        chunks += [chunk_point(c, doc) for c in batch.chunks]
         edges += structure_edges(batch) + relation_edges(batch)
-    await graph.add_nodes([*nodes, *chunks, *new_entities])
+    entities = {e.id: e for batch in group for e in batch.entities}  # the last mention names it
+    nodes += [entity_point(e) for eid, e in entities.items() if eid not in known]
+    await write_nodes(graph, [*nodes, *chunks], tmp_dir)
     TIMINGS["nodes"] += time.perf_counter() - started
     started = time.perf_counter()
     await write_edges(graph, edges, tmp_dir)
     TIMINGS["edges"] += time.perf_counter() - started
     started = time.perf_counter()
-    await index_data_points([*chunks, *new_entities])
+    await index_data_points(chunks)
     TIMINGS["vectors"] += time.perf_counter() - started
 
 
-async def _new_entities(graph: Any, group: list[DocumentBatch]) -> list[Any]:
-    """Entities of this group not yet in the graph (each is written and embedded once)."""
-    unique = {e.id: e for batch in group for e in batch.entities}
-    if not unique:
-        return []
-    rows = await graph.query("MATCH (n:Node) WHERE n.id IN $ids RETURN n.id", {"ids": list(unique)})
-    known = {str(r[0]) for r in rows}
-    return [entity_point(e) for eid, e in unique.items() if eid not in known]
+def _shared_ids(group: list[DocumentBatch]) -> list[str]:
+    """Nodes that an earlier write may have created: documents and entities (a document's
+    sections, pages and chunks are always new)."""
+    ids = {b.document.id for b in group}
+    ids.update(e.id for b in group for e in b.entities)
+    return list(ids)

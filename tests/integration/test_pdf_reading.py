@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pypdf.generic import DictionaryObject
+from pypdf.generic._font import Font
 
 from cognition.errors import EmptyFile, EncryptedPdf, NotAPdf, SourceUnreadable, UnreadablePdf
 from cognition.search import Searcher
 from cognition.settings import Settings
 from cognition.store.port import Store
+from ingest import pdf
 from ingest.importer import Importer, ImportSummary
 from ingest.ledger import Ledger
 from ingest.pdf import iter_pages, open_book
@@ -71,6 +74,29 @@ def test_owner_password_encrypted_book_opens_without_a_password(bench: Path) -> 
     assert book.outline and book.outline[0].title == "About this book"
     assert [p.number for p in first_pages] == list(range(1, 13))
     assert "Git" in first_pages[11].text
+
+
+def test_fonts_built_once_per_reader_give_the_text_pypdf_gives(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = 0
+    build = pdf._PYPDF_FONT_FROM_RESOURCE
+
+    def counted(font: DictionaryObject) -> Font:
+        nonlocal builds
+        builds += 1
+        return build(font)
+
+    book = open_book(GIT_INTERNALS)
+    monkeypatch.setattr(pdf, "_PYPDF_FONT_FROM_RESOURCE", counted)
+    cached = [page.text for page in iter_pages(book)]
+    cached_builds, builds = builds, 0
+    monkeypatch.setattr(Font, "from_font_resource", counted)  # pypdf's own: every font, every page
+    plain = [page.text for page in iter_pages(book)]
+
+    assert cached == plain
+    assert len(plain) == 121 and sum(len(text) for text in plain) > 100_000
+    assert cached_builds * 10 < builds
 
 
 def test_a_book_without_a_title_is_named_after_its_file(bench: Path) -> None:
