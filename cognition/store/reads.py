@@ -36,8 +36,9 @@ async def vector_search(
 async def chunks_by_id(graph: Any, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
     if not ids:
         return []
-    rows = await graph.query(
-        "MATCH (n:Node) WHERE n.id IN $ids AND n.type = 'Chunk' RETURN n.id, n.properties", {"ids": list(ids)}
+    rows = await graph.query(  # primary-key lookups: an IN list would scan every node
+        "UNWIND $ids AS i MATCH (n:Node {id: i}) WHERE n.type = 'Chunk' RETURN n.id, n.properties",
+        {"ids": list(ids)},
     )
     found: list[StoredChunk] = []
     for chunk_id, raw in rows:
