@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install demo test lint typecheck bench-ingest bench-retrieval bench-queue bench-crawl clean
+.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ typecheck: install
 
 bench-ingest: install
 	$(BIN)/python -m bench.ingest --rounds 3 --json
+
+bench-timeline: install
+	$(BIN)/python -m bench.timeline
 
 bench-queue: install
 	$(BIN)/python -m bench.queue --passages 50 --json
