@@ -238,8 +238,8 @@ class Importer:
         # last and then runs alone while the other slots sit idle.
         order = sorted(range(len(opened)), key=lambda i: -opened[i][1].page_count)
         try:
-            outcomes = await _all_or_none([one(*opened[i]) for i in order])
-            summary.outcomes.extend(outcome for _, outcome in sorted(zip(order, outcomes, strict=True)))
+            outcomes = dict(zip(order, await _all_or_none([one(*opened[i]) for i in order]), strict=True))
+            summary.outcomes.extend(outcomes[i] for i in range(len(opened)))  # in the order given
         finally:
             if store_ready is not None:
                 store_ready.cancel()

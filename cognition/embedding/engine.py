@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,8 @@ class LocalEmbedder:
         self._lock = threading.Lock()  # the model: one forward pass at a time
         self._ready_lock = threading.Lock()
         self._ready: dict[str, npt.NDArray[np.float32]] = {}  # vectors computed ahead, used once
+        self._computing: Counter[str] = Counter()  # texts prefetch is computing now
+        self._dropped: set[str] = set()  # ... that were forgotten meanwhile: not to be kept
         self.texts_embedded = 0
 
     @property
@@ -64,19 +67,31 @@ class LocalEmbedder:
         """
         with self._ready_lock:
             unique = [t for t in dict.fromkeys(texts) if t not in self._ready]
-        if unique:
-            step = None if progress is None else (lambda done: progress(done / len(unique)))
-            vectors = self._embed(unique, step)
+            self._computing.update(unique)
+        vectors: F32 = np.zeros((0, self.dimensions), dtype=np.float32)
+        try:
+            if unique:
+                step = None if progress is None else (lambda done: progress(done / len(unique)))
+                vectors = self._embed(unique, step)
+        finally:
             with self._ready_lock:
-                self._ready.update(zip(unique, vectors, strict=True))
+                self._computing.subtract(unique)
+                for text, vector in zip(unique, vectors, strict=False):  # none if the model failed
+                    if text not in self._dropped:
+                        self._ready[text] = vector
+                self._dropped.difference_update(t for t in unique if self._computing[t] <= 0)
+                self._computing = +self._computing  # without the texts no prefetch computes
         if progress is not None:
             progress(1.0)
 
     def forget(self, texts: Sequence[str]) -> None:
-        """Drop vectors computed ahead for a write that will not happen."""
+        """Drop vectors computed ahead for a write that will not happen, including those a
+        prefetch is computing now (an import cancelled while its batch was embedded)."""
         with self._ready_lock:
             for text in texts:
                 self._ready.pop(text, None)
+                if text in self._computing:
+                    self._dropped.add(text)
 
     def _embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> F32:
         with self._lock:

@@ -175,3 +175,17 @@ def test_prefetch_reports_its_progress_after_each_forward_pass(
     assert len(shares) == passes + 1  # once per forward pass, then once at the end
     assert shares[0] == pytest.approx(settings.embedding.batch_size / len(texts))
     assert vectors.shape == (40, 384)
+
+
+def test_vectors_forgotten_while_a_prefetch_computes_them_are_not_kept(embedder: LocalEmbedder) -> None:
+    texts = [f"forget mid-way: chunk {i} of a document whose import was cancelled" for i in range(40)]
+
+    def cancelled_meanwhile(share: float) -> None:  # runs between two forward passes
+        if share < 1.0:
+            embedder.forget(texts)
+
+    embedder.prefetch(texts, cancelled_meanwhile)
+    before = embedder.texts_embedded
+    embedder.embed(texts)
+
+    assert embedder.texts_embedded - before == len(texts)  # nothing was kept: all computed anew
