@@ -200,9 +200,9 @@ def _page_text(reader: PdfReader, number: int) -> str:
 # uses it: 15 % of reading the shared books. A font is a PDF object; one reader resolves it
 # to the same dictionary on every page, so its Font is built once per reader and kept on
 # the reader (dropped with it). A font that is not an indirect object is built each time,
-# as before. The text of every page of the shared books is the same either way (a test
-# compares). pypdf only changes a built Font's ``space_width``, to the same value each time
-# when ``extract_text`` is called with its default, as here.
+# as before. Every page of the three shared books reads the same either way (checked once;
+# a test compares git-internals). pypdf only changes a built Font's ``space_width``, to the
+# same value each time when ``extract_text`` is called with its default, as here.
 _PYPDF_FONT_FROM_RESOURCE = Font.from_font_resource
 
 
