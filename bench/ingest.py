@@ -40,10 +40,15 @@ class CliImport:
     peak_rss_mb: float  # of every child so far (the largest is the importing process)
 
 
+def import_command(books: list[Path], data_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of ``cognition import BOOKS --json`` into ``data_dir``."""
+    env = {**os.environ, "COGNITION_DATA_DIR": str(data_dir)}
+    return [sys.executable, "-m", "cli.main", "import", *map(str, books), "--dataset", "books", "--json"], env
+
+
 def run_cli_import(books: list[Path], data_dir: Path) -> CliImport:
     """One ``cognition import --json`` in a child process."""
-    env = {**os.environ, "COGNITION_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "cli.main", "import", *map(str, books), "--dataset", "books", "--json"]
+    command, env = import_command(books, data_dir)
     cpu_before = _cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)

@@ -16,12 +16,11 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.ingest import DEFAULT_BOOKS
+from bench.ingest import DEFAULT_BOOKS, import_command
 
 SAMPLE_SECONDS = 1.0
 MAX_SECONDS = 3600  # a bound on the loop; the import of the shared books takes minutes
@@ -45,8 +44,7 @@ def _states(ledger: Path) -> str:
 
 def run(books: list[Path], data_dir: Path, echo: bool) -> dict[str, object]:
     cores = os.cpu_count() or 1
-    env = {**os.environ, "COGNITION_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "cli.main", "import", *map(str, books), "--dataset", "books", "--json"]
+    command, env = import_command(books, data_dir)
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     started, previous, samples = time.perf_counter(), _cpu_ticks(), []
     while process.poll() is None and time.perf_counter() - started < MAX_SECONDS:

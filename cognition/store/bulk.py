@@ -19,9 +19,10 @@ point as JSON). Other graph engines (Neo4j in production) go through ``add_nodes
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,22 +46,8 @@ async def write_nodes(engine: Any, nodes: Sequence[Any], tmp_dir: Path) -> None:
     if not _is_ladybug(engine):
         await engine.add_nodes(list(nodes))
         return
-    import pyarrow as pa
-    from cognee.infrastructure.databases.graph.ladybug.adapter import PROVENANCE_COLUMNS
-    from cognee.modules.storage.utils import JSONEncoder
-
-    rows: dict[str, list[Any]] = {"id": [], "name": [], "type": [], "properties": []}
-    for node in nodes:
-        properties = node.model_dump()  # as add_nodes does: the core columns, the rest as JSON
-        for key, column in rows.items():
-            if key != "properties":
-                column.append(str(properties.pop(key, "")))
-        for key in PROVENANCE_COLUMNS:
-            properties.pop(key, None)
-        rows["properties"].append(json.dumps(properties, cls=JSONEncoder))
-    count, now = len(rows["id"]), _now()
-    data = {name: _column(name, kind, rows, count, now, pa) for name, kind in await _columns(engine, "Node")}
-    await _copy(engine, "Node", pa.table(data), tmp_dir)
+    columns = await _columns(engine, "Node")
+    await _copy(engine, "Node", lambda: _node_rows(nodes), columns, tmp_dir)
 
 
 async def write_edges(engine: Any, edges: list[Edge], tmp_dir: Path) -> None:
@@ -70,8 +57,27 @@ async def write_edges(engine: Any, edges: list[Edge], tmp_dir: Path) -> None:
     if not _is_ladybug(engine):
         await engine.add_edges(edges)
         return
-    import pyarrow as pa
+    columns = [("from", "STRING"), ("to", "STRING"), *await _columns(engine, "EDGE")]
+    await _copy(engine, "EDGE", lambda: _edge_rows(edges), columns, tmp_dir)
 
+
+def _node_rows(nodes: Sequence[Any]) -> dict[str, list[Any]]:
+    """As ``add_nodes`` stores them: id, name and type in columns, the rest as JSON."""
+    from cognee.infrastructure.databases.graph.ladybug.adapter import PROVENANCE_COLUMNS
+    from cognee.modules.storage.utils import JSONEncoder
+
+    rows: dict[str, list[Any]] = {"id": [], "name": [], "type": [], "properties": []}
+    for node in nodes:
+        properties = node.model_dump()
+        for key in ("id", "name", "type"):
+            rows[key].append(str(properties.pop(key, "")))
+        for key in PROVENANCE_COLUMNS:
+            properties.pop(key, None)
+        rows["properties"].append(json.dumps(properties, cls=JSONEncoder))
+    return rows
+
+
+def _edge_rows(edges: list[Edge]) -> dict[str, list[Any]]:
     dumped: dict[int, str] = {}  # the edges of one batch share a few property dicts
 
     def as_json(value: dict[str, Any]) -> str:
@@ -79,18 +85,12 @@ async def write_edges(engine: Any, edges: list[Edge], tmp_dir: Path) -> None:
             dumped[id(value)] = json.dumps(value)
         return dumped[id(value)]
 
-    rows: dict[str, list[Any]] = {
+    return {
+        "from": [e[0] for e in edges],
+        "to": [e[1] for e in edges],
         "relationship_name": [e[2] for e in edges],
         "properties": [as_json(e[3]) for e in edges],
     }
-    data: dict[str, Any] = {
-        "from": pa.array([e[0] for e in edges], pa.string()),
-        "to": pa.array([e[1] for e in edges], pa.string()),
-    }
-    now = _now()
-    for name, kind in await _columns(engine, "EDGE"):
-        data[name] = _column(name, kind, rows, len(edges), now, pa)
-    await _copy(engine, "EDGE", pa.table(data), tmp_dir)
 
 
 def _is_ladybug(engine: Any) -> bool:
@@ -115,12 +115,30 @@ def _column(name: str, kind: str, rows: dict[str, list[Any]], count: int, now: d
     return pa.nulls(count, pa.string())
 
 
-async def _copy(engine: Any, table: str, data: Any, tmp_dir: Path) -> None:
+def _write_parquet(
+    path: Path, make_rows: Callable[[], dict[str, list[Any]]], columns: list[tuple[str, str]]
+) -> None:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    rows, now = make_rows(), _now()
+    count = len(next(iter(rows.values())))
+    pq.write_table(
+        pa.table({name: _column(name, kind, rows, count, now, pa) for name, kind in columns}), path
+    )
+
+
+async def _copy(
+    engine: Any,
+    table: str,
+    make_rows: Callable[[], dict[str, list[Any]]],
+    columns: list[tuple[str, str]],
+    tmp_dir: Path,
+) -> None:
+    """Rows made and written to Parquet off the event loop, then copied into ``table``."""
     path = tmp_dir / f"{table.lower()}-{uuid.uuid4().hex}.parquet"
     try:
-        pq.write_table(data, path)
+        await asyncio.to_thread(_write_parquet, path, make_rows, columns)
         await engine.query(f"COPY {table} FROM '{path.as_posix()}'")
     finally:
         path.unlink(missing_ok=True)
