@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.sites import SITE, serve_site
+from cognition.runtime import Runtime
 from cognition.settings import CrawlSettings, Settings
 from ingest.service import run_crawl
 from ingest.web.importer import crawl
@@ -32,16 +33,18 @@ def _settings(data_dir: Path) -> Settings:
 
 async def measure(data_dir: Path) -> dict[str, Any]:
     settings = _settings(data_dir)
+    runtime = Runtime.build(settings)
     with serve_site() as site:
         spec = CrawlSpec((site.url("/"), site.url("/404.html")))
         report = await crawl(settings, spec)
         pages = len(report.pages)
         started = time.perf_counter()
-        summary = await run_crawl(settings, spec, "web-docs")
+        summary = await run_crawl(runtime, spec, "web-docs")
         end_to_end = time.perf_counter() - started
         started = time.perf_counter()
-        again = await run_crawl(settings, spec, "web-docs")
+        again = await run_crawl(runtime, spec, "web-docs")
         recrawl = time.perf_counter() - started
+    await runtime.close()
     return {
         "site": SITE.name,
         "pages": pages,

@@ -72,7 +72,8 @@ def _cpu(who: int) -> float:
 
 def embedding_only(books: list[Path], data_dir: Path) -> dict[str, float]:
     """Chunk the same books the same way and embed only the chunk texts."""
-    from cognition.embedding.engine import LocalEmbedder
+    from cognition.embedding.local import LocalEmbedder
+    from cognition.paths import DataPaths
     from cognition.settings import Settings
     from ingest.chunking import chunk_pages
     from ingest.pdf import iter_pages, open_book
@@ -90,10 +91,10 @@ def embedding_only(books: list[Path], data_dir: Path) -> dict[str, float]:
             for c in chunk_pages(iter_pages(book), book.outline, sizes.target_words, sizes.overlap_words)
         ]
     read_seconds = time.perf_counter() - read_started
-    embedder = LocalEmbedder(settings)
+    embedder = LocalEmbedder(settings.embedding, DataPaths.of(settings).models)
     cpu_before = _cpu(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    embedder.embed(texts)
+    embedder.embed_sync(texts)
     seconds = time.perf_counter() - started
     return {
         "pages": pages,

@@ -29,8 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cognition.ledger import SqliteLedger
+from cognition.paths import DataPaths
 from cognition.settings import QueueSettings
-from ingest.ledger import Ledger
 from tests.redis_server import RedisServer
 from workers.queue import connect
 
@@ -84,7 +85,7 @@ def run(paths: list[Path], workers: int, url: str, root: Path, label: str) -> di
         proc.wait()
     wall = time.perf_counter() - launched
     results = asyncio.run(_results(url, queue))
-    rows = Ledger(data_dir / "ledger.sqlite3").documents(dataset)
+    rows = SqliteLedger(DataPaths(data_dir).ledger).documents(dataset)
     pipeline = sum(r.total_seconds for r in rows)
     jobs = [r for r in results if r["function"] == "ingest_file"]
     run_time = sum(r["finish"] - r["start"] for r in jobs)

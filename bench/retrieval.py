@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from cognition.embedding.local import LocalEmbedder
+from cognition.runtime import Runtime
 from cognition.settings import Settings
-from ingest.extract.local import LocalExtractor
 from ingest.records import RecordImporter, TextRecord
-from ingest.service import ledger_for, make_searcher, make_store
 
 DATASET = "multihop"
 KS = (2, 5)
@@ -83,16 +83,15 @@ async def run(corpus_path: Path, questions_path: Path, data_dir: Path, modes: li
     records = [TextRecord(str(p["id"]), p.get("title", ""), p["text"]) for p in corpus]
     queries = [q["question"] for q in questions]
     golds = [[str(g) for g in q["gold_passage_ids"]] for q in questions]
-    settings = Settings(data_dir=data_dir)
-    store = make_store(settings)
-    importer = RecordImporter(settings, ledger_for(settings), store, LocalExtractor())
+    runtime = Runtime.build(Settings(data_dir=data_dir))
+    importer = RecordImporter(runtime)
     started = time.perf_counter()
     summary = await importer.import_records(DATASET, records)
     import_seconds = time.perf_counter() - started
-    searcher = make_searcher(settings, store)
-    from cognition.embedding.engine import shared_embedder
-
-    embed = shared_embedder(settings).embed
+    searcher = runtime.searcher
+    embedder = runtime.embedder
+    assert isinstance(embedder, LocalEmbedder)
+    embed = embedder.embed_sync
     depth = 20
     results: dict[str, Any] = {"bm25": score(bm25_rankings(records, queries, depth), golds)}
     results["dense"] = score(dense_rankings(embed, records, queries, depth), golds)
@@ -101,7 +100,7 @@ async def run(corpus_path: Path, questions_path: Path, data_dir: Path, modes: li
         rankings, median = await mode_rankings(searcher, queries, mode, depth)
         results[mode] = score(rankings, golds)
         latency[mode] = round(median * 1000, 1)
-    await store.close()
+    await runtime.close()
     return {
         "corpus": str(corpus_path),
         "questions": len(questions),

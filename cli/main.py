@@ -6,9 +6,9 @@ import asyncio
 import gc
 import json
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -17,9 +17,12 @@ from cognition.errors import CognitionError
 from cognition.settings import get_settings
 
 if TYPE_CHECKING:
-    from ingest.importer import ImportSummary
-    from ingest.ledger import DocumentRecord
+    from cognition.ledger import DocumentRecord
+    from cognition.runtime import Runtime
+    from ingest.outcomes import ImportSummary
     from workers.client import QueuedImport
+
+T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Knowledge-graph ingestion and search.")
 
@@ -47,8 +50,7 @@ def import_command(
         _queued_import(paths, dataset, password, as_json, follow)
         return
 
-    settings = get_settings()
-    data = _run_with_progress(lambda p: run_import(settings, paths, dataset, password, p), as_json)
+    data = _run_with_progress(lambda r, p: run_import(r, paths, dataset, password, p), as_json)
     if as_json:
         typer.echo(json.dumps(data))
     else:
@@ -85,7 +87,7 @@ def crawl_command(
 
         _submit_and_follow(lambda: submit_crawl(settings, spec, dataset), as_json, follow)
         return
-    data = _run_with_progress(lambda p: run_crawl(settings, spec, dataset, p), as_json)
+    data = _run_with_progress(lambda r, p: run_crawl(r, spec, dataset, p), as_json, settings)
     if as_json:
         typer.echo(json.dumps(data))
         return
@@ -99,14 +101,18 @@ def search_command(
     query: Annotated[str, typer.Argument(help="What to look for")],
     dataset: Annotated[list[str], _DATASET_OPT],
     mode: Annotated[str, typer.Option(help="vector | graph | hybrid")] = "hybrid",
-    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Number of hits")] = 5,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", "-k", help="Number of hits [default: search.top_k, 5]")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Search one or more datasets."""
     from ingest.service import run_search
 
+    settings = get_settings()
+    k = top_k or settings.search.top_k
     try:
-        hits = asyncio.run(run_search(get_settings(), query, dataset, mode, top_k))
+        hits = _with_runtime(lambda runtime: run_search(runtime, query, dataset, mode, k))
     except CognitionError as exc:
         _fail(exc)
     if as_json:
@@ -125,9 +131,10 @@ def search_command(
 @app.command("datasets")
 def datasets_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List datasets with their document states."""
+    from cognition.ledger import open_ledger
     from ingest.service import dataset_overview
 
-    overview = dataset_overview(get_settings())
+    overview = dataset_overview(open_ledger(get_settings()))
     if as_json:
         typer.echo(json.dumps(overview))
         return
@@ -145,13 +152,29 @@ def worker_command(
     run_worker(get_settings(), burst=burst)
 
 
+def _with_runtime(action: Callable[[Runtime], Awaitable[T]], settings: Any = None) -> T:
+    """Run ``action`` on this process's one runtime, closed when it ends."""
+    from cognition.runtime import Runtime
+
+    async def main() -> T:
+        runtime = Runtime.build(settings or get_settings())
+        try:
+            return await action(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(main())
+
+
 def _run_with_progress(
-    run: Callable[[RichProgress | None], Coroutine[Any, Any, ImportSummary]], as_json: bool
+    run: Callable[[Runtime, RichProgress | None], Coroutine[Any, Any, ImportSummary]],
+    as_json: bool,
+    settings: Any = None,
 ) -> dict[str, object]:
     """Run an in-process import with a progress bar on a terminal; its JSON summary."""
     progress = None if as_json or not sys.stderr.isatty() else RichProgress()
     try:
-        summary = asyncio.run(run(progress))
+        summary = _with_runtime(lambda runtime: run(runtime, progress), settings)
     except CognitionError as exc:
         _fail(exc)
     finally:

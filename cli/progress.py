@@ -13,7 +13,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ingest.importer import Outcome
+from ingest.outcomes import Outcome
 
 
 class RichProgress:

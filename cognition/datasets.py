@@ -29,3 +29,12 @@ def stable_id(*parts: str) -> uuid.UUID:
 def document_id(dataset: str, content_hash: str) -> str:
     """A document's identity: its dataset and the sha256 of its content."""
     return str(stable_id("document", dataset, content_hash))
+
+
+def entity_id(dataset: str, key: str) -> str:
+    """An entity's identity: shared by every document of a dataset, it depends on the key only."""
+    return str(stable_id(dataset, "entity", key))
+
+
+def chunk_id(document: str, index: int) -> str:
+    return str(stable_id(document, "chunk", str(index)))

@@ -4,6 +4,8 @@
 
     CognitionError
     ├── ConfigurationError        settings or environment cannot work (bad model files, ...)
+    │   └── EmbeddingMismatch     a dataset's vectors were made by another embedding model
+    ├── StoreBusy                 a dataset is being written; retry shortly (retryable)
     ├── DatasetError
     │   ├── DatasetNotFoundError  a read names a dataset that does not exist
     │   └── InvalidDatasetName    a name that cannot be a dataset
@@ -24,6 +26,7 @@
             ├── TooLarge          the response is bigger than the configured cap
             └── FetchFailed       timeout or connection failure (transient)
 
+``retryable`` says whether the same request can succeed later unchanged.
 A ``DocumentError`` is permanent (retrying the same bytes gives the same answer), except a
 ``CrawlError`` whose ``permanent`` is false: the same URL may work later.
 Constructors never log; the caller records the error where it belongs.
@@ -35,9 +38,37 @@ from __future__ import annotations
 class CognitionError(Exception):
     """Root of every error Cognition raises on purpose."""
 
+    retryable = False
+
 
 class ConfigurationError(CognitionError):
     """The configuration or installation cannot work as given."""
+
+
+class EmbeddingMismatch(ConfigurationError):
+    """A dataset is written or searched with another embedding model than it was built with."""
+
+    def __init__(
+        self, dataset: str, built: str, dimensions: int, current: str, current_dimensions: int
+    ) -> None:
+        super().__init__(
+            f"dataset {dataset!r} was built with the embedding model {built} ({dimensions} dimensions); "
+            f"this process embeds with {current} ({current_dimensions} dimensions): mixed vectors would "
+            "corrupt search. Switch the embedding settings back, or import into a new dataset."
+        )
+        self.dataset = dataset
+
+
+class StoreBusy(CognitionError):
+    """A read waited its bounded time for a write of the same dataset to end."""
+
+    retryable = True
+
+    def __init__(self, dataset: str, waited: float) -> None:
+        super().__init__(
+            f"dataset {dataset!r} is being written by another process (waited {waited:.0f} s): retry shortly"
+        )
+        self.dataset = dataset
 
 
 class DatasetError(CognitionError):

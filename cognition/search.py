@@ -23,7 +23,7 @@ import numpy as np
 from cognition.errors import DatasetNotFoundError, SearchError
 from cognition.graphrank import EntityGraph, Transition, personalized_pagerank, transition
 from cognition.settings import SearchSettings
-from cognition.store.port import Store, StoredChunk
+from cognition.store.port import GraphData, Store, StoredChunk
 
 Mode = Literal["vector", "graph", "hybrid"]
 MODES: tuple[Mode, ...] = ("vector", "graph", "hybrid")
@@ -37,6 +37,7 @@ class QueryAnalyzer(Protocol):
 
 Embed = Callable[[Sequence[str]], Awaitable[np.ndarray]]
 VersionOf = Callable[[str], int | None]
+Admit = Callable[[str], None]  # raises if a dataset may not be searched (e.g. another model's vectors)
 
 
 @dataclass
@@ -99,8 +100,10 @@ class Searcher:
         embed: Embed,
         analyzer: QueryAnalyzer,
         version_of: VersionOf,
+        admit: Admit | None = None,
     ) -> None:
         self._settings = settings
+        self._admit = admit
         self._store = store
         self._embed = embed
         self._analyzer = analyzer
@@ -115,6 +118,8 @@ class Searcher:
         for name in datasets:
             if not await self._store.dataset_exists(name):
                 raise DatasetNotFoundError(name)
+            if self._admit is not None:
+                self._admit(name)
         vector = (await self._embed([query]))[0]
         per_dataset = await asyncio.gather(
             *(self._one(query, vector, name, mode, top_k) for name in datasets)
@@ -135,17 +140,20 @@ class Searcher:
 
     async def _one(self, query: str, vector: np.ndarray, dataset: str, mode: str, top_k: int) -> list[Hit]:
         depth = max(top_k * 4, 20)
-        dense = _Ranked(dict(await self._store.search_chunks(dataset, vector.tolist(), depth)))
+        nearest = await self._store.search_chunks(dataset, vector.tolist(), depth)
         if mode == "vector":
-            ranked = dense
-        elif mode == "graph":
+            return [_hit(s.chunk, s.score, []) for s in nearest[:top_k]]
+        dense = _Ranked({s.chunk.id: s.score for s in nearest})
+        if mode == "graph":
             ranked = await self._graph_ranking(query, dataset, dense, depth, passage_weight=0.0)
         else:
             ranked = await self._graph_ranking(
                 query, dataset, dense, depth, passage_weight=self._settings.hybrid_passage_weight
             )
         best = sorted(ranked.scores.items(), key=lambda kv: -kv[1])[:top_k]
-        chunks = {c.id: c for c in await self._store.get_chunks(dataset, [cid for cid, _ in best])}
+        chunks = {s.chunk.id: s.chunk for s in nearest}
+        wanted = [cid for cid, _ in best if cid not in chunks]
+        chunks.update((c.id, c) for c in await self._store.get_chunks(dataset, wanted))
         return [
             _hit(chunks[cid], score, ranked.entities.get(cid, [])) for cid, score in best if cid in chunks
         ]
@@ -155,7 +163,7 @@ class Searcher:
         version = self._version_of(dataset)
         cached = self._graphs.get(dataset)
         if cached is None or cached.version != version or version is None:
-            graph = await self._store.load_graph(dataset)
+            graph = entity_graph(await self._store.graph(dataset))
             cached = _GraphCache(version, graph, transition(graph))
             self._graphs[dataset] = cached
         return cached.graph, cached.matrix
@@ -195,6 +203,21 @@ class Searcher:
             for index, score in graph.similar_entities(key, self._settings.link_min_overlap).items():
                 seeds[index] = max(seeds.get(index, 0.0), score)
         return seeds
+
+
+def entity_graph(data: GraphData) -> EntityGraph:
+    """The ranking structure of a dataset's graph as the store gives it."""
+    return EntityGraph(
+        entity_ids=data.entity_ids,
+        entity_keys=data.entity_keys,
+        entity_names=data.entity_names,
+        chunk_ids=data.chunk_ids,
+        mention_chunk=data.mention_chunk,
+        mention_entity=data.mention_entity,
+        relation_source=data.relation_source,
+        relation_target=data.relation_target,
+        relation_weight=data.relation_weight,
+    )
 
 
 def _entity_reset(graph: EntityGraph, seeds: dict[int, float]) -> np.ndarray:

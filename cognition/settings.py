@@ -17,11 +17,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class EmbeddingSettings(BaseModel):
-    """The local embedding model (the default provider)."""
+    """Which embedder runs (``provider``), and the local model's options. The model defines
+    the vectors' dimension; a dataset records the model it was built with."""
 
     provider: Literal["local"] = "local"
     runtime: Literal["onnx", "numpy"] = "onnx"
-    dimensions: int = 384
     max_tokens: int = 256
     batch_size: int = 16  # fastest and lowest peak memory on 2 cores (361 MB vs 565 MB at 32)
     threads: int | None = None
@@ -58,8 +58,9 @@ class ImportSettings(BaseModel):
 class SearchSettings(BaseModel):
     """Retrieval defaults."""
 
-    top_k: int = 5
+    top_k: int = Field(default=5, ge=1)  # hits when a search names no number
     max_top_k: int = 100
+    busy_wait_seconds: float = Field(default=30.0, gt=0)  # a read waits this long for a write, then "busy"
     ppr_damping: float = 0.3
     ppr_iterations: int = 30
     hybrid_passage_weight: float = 1.0

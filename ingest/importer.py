@@ -1,163 +1,87 @@
 """Bulk import: files and folders into a dataset, idempotently and resumably.
 
-For each file: hash it; skip it if the dataset already stores those bytes; clean and redo
-it if an earlier run stopped in the middle of it; replace the older version stored from the
-same path. Every outcome is recorded in the ledger, and a bad file fails alone.
+For each file: hash it; skip it if the dataset already stores those bytes (or another live
+process is importing them); clean and redo it if an earlier run stopped in the middle of it;
+replace the older version stored from the same path. Every outcome is recorded in the
+ledger, and a bad file fails alone.
+
+A document is read, extracted and embedded batch by batch outside the dataset's write gate;
+the gate is held for one batch's write at a time, while the next batch is embedded.
+``imports.concurrency`` documents are in flight at once, the longest first, so one is
+embedded while another is being read or stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import DocumentError, SourceUnreadable
-from cognition.gate import FileGate, WriteGate
-from cognition.settings import ChunkingSettings, Settings
-from cognition.store.port import DocumentBatch, DocumentNode, Store
-from ingest.chunking import Chunk, chunk_pages
-from ingest.extract.port import GraphExtractor
-from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
-from ingest.manifest import Manifest, expand_paths
-from ingest.pdf import PdfBook, open_book, sha256_file
+from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, owner_alive, this_process
+from cognition.runtime import Runtime
+from cognition.store.port import DocumentBatch, DocumentNode
+from ingest.files import Chunks, collect_files, open_source
+from ingest.outcomes import ImportSummary, NoProgress, Outcome, Progress, Status
+from ingest.pdf import PdfBook, sha256_file
 from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
-from ingest.reader import read_pages
-from ingest.text import open_text
+from ingest.targets import Targets
 
-Status = Literal["added", "skipped", "replaced", "failed", "needs_ocr"]
-
-
-@dataclass
-class Outcome:
-    """What happened to one file."""
-
-    path: str
-    status: Status
-    reason: str | None = None
-    pages: int = 0
-    chunks: int = 0
+NEEDS_OCR = "no text layer: the pages are images (run OCR first)"
 
 
 @dataclass
-class ImportSummary:
-    """The result of one import run (the ``--json`` output)."""
+class _Doc:
+    """One document of a run, and everything its steps need."""
 
     dataset: str
-    outcomes: list[Outcome] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "dataset": self.dataset,
-            "added": self.count("added"),
-            "skipped": self.count("skipped"),
-            "replaced": self.count("replaced"),
-            "failed": [{"path": o.path, "reason": o.reason} for o in self.outcomes if o.status == "failed"],
-            "needs_ocr": [o.path for o in self.outcomes if o.status == "needs_ocr"],
-            "pages": sum(o.pages for o in self.outcomes),
-            "chunks": sum(o.chunks for o in self.outcomes),
-            "seconds": round(self.seconds, 3),
-        }
-
-
-class Progress(Protocol):
-    """Where an import reports progress (a rich bar for people, nothing for scripts)."""
-
-    def planned(self, documents: int, pages: int) -> None: ...
-
-    def document_started(self, path: str, pages: int) -> None: ...
-
-    def pages_done(self, pages: int) -> None: ...
-
-    def document_finished(self, outcome: Outcome) -> None: ...
-
-
-class NoProgress:
-    def planned(self, documents: int, pages: int) -> None: ...
-
-    def document_started(self, path: str, pages: int) -> None: ...
-
-    def pages_done(self, pages: int) -> None: ...
-
-    def document_finished(self, outcome: Outcome) -> None: ...
-
-
-@dataclass
-class _Work:
     path: Path
+    source: str
     kind: str
     content_hash: str
     doc_id: str
     replaces: list[DocumentRecord]
-    partial: bool
+    book: PdfBook | None = None
+    chunks: Chunks | None = None
+    partial: bool = False  # an earlier attempt may have stored part of it
 
-
-StoreFactory = Callable[[], Store]
+    def node(self) -> DocumentNode:
+        assert self.book is not None
+        return DocumentNode(
+            id=self.doc_id,
+            title=self.book.title,
+            source=self.source,
+            content_hash=self.content_hash,
+            kind=self.kind,
+            pages=self.book.page_count,
+            author=self.book.author,
+        )
 
 
 class Importer:
-    """Imports files into datasets. The store is created only when there is work to do."""
+    """Imports files into datasets with a runtime's store, embedder, extractor and ledger.
+    The store and the model are started only when there is work to do."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        ledger: Ledger,
-        store_factory: StoreFactory,
-        extractor: GraphExtractor,
-        progress: Progress | None = None,
-        gate: WriteGate | None = None,
-    ) -> None:
-        """``gate`` admits one writer per dataset (default: the data directory's file locks).
-
-        A document is read, extracted and embedded batch by batch outside the gate; the gate
-        is held for one batch's write at a time, while the next batch is embedded.
-        ``imports.concurrency`` documents are in flight at once, the longest first, so one is
-        embedded while another is being read or stored.
-        """
-        self._settings = settings
-        self._ledger = ledger
-        self._store_factory = store_factory
-        self._store: Store | None = None
-        self._extractor = extractor
+    def __init__(self, runtime: Runtime, progress: Progress | None = None) -> None:
+        self._runtime = runtime
+        self._ledger = runtime.ledger
         self._progress = progress or NoProgress()
-        self._gate = gate or FileGate(settings.resolved_data_dir / "locks")
+        self._owner = this_process()
 
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = self._store_factory()
-        return self._store
-
-    async def import_manifest(self, manifest: Manifest, password: str | None = None) -> ImportSummary:
-        """Import every file source of a manifest into its dataset."""
-        self._ledger.register_dataset(manifest.name, manifest.description)
-        summary = ImportSummary(dataset=manifest.name)
+    async def import_targets(self, targets: Targets, password: str | None = None) -> ImportSummary:
+        """Every file and crawl of ``targets`` (a manifest's sources) into its dataset."""
+        self._ledger.register_dataset(targets.dataset, targets.description)
         started = time.perf_counter()
-        for source in manifest.sources:
-            if source.kind == "crawl":
-                from ingest.web.importer import crawl_into
+        summary = await self.import_files(targets.files, targets.dataset, password)
+        for spec in targets.crawls:
+            from ingest.web.importer import crawl_into
 
-                crawled = await crawl_into(
-                    self._settings,
-                    self._ledger,
-                    lambda: self.store,
-                    self._extractor,
-                    source.crawl_spec(),
-                    manifest.name,
-                    self._progress,
-                )
-                summary.outcomes.extend(crawled.outcomes)
-                continue
-            paths = expand_paths(source.paths, manifest.base_dir, source.kind)
-            part = await self.import_paths(paths, manifest.name, password=password, kind=source.kind)
-            summary.outcomes.extend(part.outcomes)
+            crawled = await crawl_into(self._runtime, spec, targets.dataset, self._progress)
+            summary.outcomes.extend(crawled.outcomes)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -165,26 +89,30 @@ class Importer:
         self, paths: Sequence[Path], dataset: str, password: str | None = None, kind: str | None = None
     ) -> ImportSummary:
         """Import files (folders are searched recursively) into ``dataset``."""
+        return await self.import_files(collect_files(paths, kind), dataset, password)
+
+    async def import_files(
+        self, files: Sequence[tuple[Path, str]], dataset: str, password: str | None = None
+    ) -> ImportSummary:
         validate_dataset_name(dataset)
         self._ledger.register_dataset(dataset)
         started = time.perf_counter()
         summary = ImportSummary(dataset=dataset)
-        files = collect_files(paths, kind)
-        work: dict[str, _Work] = {}
-        for path, file_kind in files:
-            outcome, item = await asyncio.to_thread(self._plan, path, file_kind, dataset)
-            if item is not None and item.doc_id in work:
-                same = work[item.doc_id].path.resolve()
-                outcome, item = Outcome(str(path.resolve()), "skipped", f"same content as {same}"), None
-            if outcome is not None:
-                summary.outcomes.append(outcome)
-            if item is not None:
-                work[item.doc_id] = item
-        await self._run(list(work.values()), dataset, password, summary)
+        work: dict[str, _Doc] = {}
+        for path, kind in files:
+            planned = await asyncio.to_thread(self._plan, path, kind, dataset)
+            if isinstance(planned, _Doc) and planned.doc_id in work:
+                same = work[planned.doc_id].source
+                planned = Outcome(planned.source, "skipped", f"same content as {same}")
+            if isinstance(planned, Outcome):
+                summary.outcomes.append(planned)
+            else:
+                work[planned.doc_id] = planned
+        await self._run(list(work.values()), password, summary)
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _plan(self, path: Path, kind: str, dataset: str) -> tuple[Outcome | None, _Work | None]:
+    def _plan(self, path: Path, kind: str, dataset: str) -> Outcome | _Doc:
         """Decide what to do with one file without reading its content (hash only)."""
         source = str(path.resolve()) if path.exists() else str(path)
         try:
@@ -192,115 +120,110 @@ class Importer:
                 raise SourceUnreadable(f"{path} does not exist or is not a file")
             content_hash = sha256_file(path)
         except DocumentError as exc:
-            return self._failed(dataset, source, "", kind, exc), None
+            return self._failed(dataset, source, "", kind, exc)
         except OSError as exc:
-            return self._failed(dataset, source, "", kind, SourceUnreadable(f"{path}: {exc}")), None
+            return self._failed(dataset, source, "", kind, SourceUnreadable(f"{path}: {exc}"))
         doc_id = document_id(dataset, content_hash)
         existing = self._ledger.get(dataset, doc_id)
-        if existing is not None and existing.state in ("stored", "needs_ocr"):
-            status: Status = "skipped" if existing.state == "stored" else "needs_ocr"
-            reason = None if status == "skipped" else "no text layer: the pages are images (run OCR first)"
-            return Outcome(source, status, reason), None
+        if existing is not None:
+            known = _known(existing, self._owner)
+            if known is not None:
+                return Outcome(source, *known)
         older = [
             r for r in self._ledger.by_source(dataset, source) if r.doc_id != doc_id and r.state == "stored"
         ]
-        partial = existing is not None and existing.state in IN_FLIGHT
-        return None, _Work(path, kind, content_hash, doc_id, older, partial)
+        return _Doc(dataset, path, source, kind, content_hash, doc_id, older)
 
-    async def _run(
-        self, work: list[_Work], dataset: str, password: str | None, summary: ImportSummary
-    ) -> None:
-        opened: list[tuple[_Work, PdfBook, Callable[[], Iterator[Chunk]]]] = []
-        for item in work:
+    async def _run(self, docs: list[_Doc], password: str | None, summary: ImportSummary) -> None:
+        opened: list[_Doc] = []
+        for doc in docs:
             try:
-                book, chunks = await asyncio.to_thread(
-                    _open, item.path, item.kind, password, self._settings.chunking
+                doc.book, doc.chunks = await asyncio.to_thread(
+                    open_source, doc.path, doc.kind, password, self._runtime.settings.chunking
                 )
             except DocumentError as exc:
-                failed = self._failed(dataset, str(item.path.resolve()), item.content_hash, item.kind, exc)
+                failed = self._failed(doc.dataset, doc.source, doc.content_hash, doc.kind, exc)
                 summary.outcomes.append(failed)
                 self._progress.document_finished(failed)
                 continue
-            opened.append((item, book, chunks))
-        self._progress.planned(len(opened), sum(book.page_count for _, book, _ in opened))
+            opened.append(doc)
+        if not opened:
+            return
+        self._progress.planned(len(opened), sum(_pages(d) for d in opened))
+        dataset = opened[0].dataset
+        self._runtime.claim_embedding(dataset)
         # The store starts (seconds: cognee's import and setup) while the first documents
         # are read and embedded; the first write waits for it.
-        store_ready = asyncio.ensure_future(self.store.ensure_dataset(dataset)) if opened else None
-        slots = asyncio.Semaphore(self._settings.imports.concurrency)
+        store_ready = asyncio.ensure_future(self._runtime.store.ensure_dataset(dataset))
+        slots = asyncio.Semaphore(self._runtime.settings.imports.concurrency)
 
-        async def one(item: _Work, book: PdfBook, chunks: Callable[[], Iterator[Chunk]]) -> Outcome:
+        async def one(doc: _Doc) -> Outcome:
             async with slots:
-                outcome = await self._import_one(item, book, chunks, dataset, store_ready)
+                outcome = await self._import_one(doc, store_ready)
             self._progress.document_finished(outcome)
             return outcome
 
         # Longest first: documents take their slots in this order, so a big book never starts
         # last and then runs alone while the other slots sit idle.
-        order = sorted(range(len(opened)), key=lambda i: -opened[i][1].page_count)
+        order = sorted(range(len(opened)), key=lambda i: -_pages(opened[i]))
         try:
-            outcomes = dict(zip(order, await _all_or_none([one(*opened[i]) for i in order]), strict=True))
+            outcomes = dict(zip(order, await _all_or_none([one(opened[i]) for i in order]), strict=True))
             summary.outcomes.extend(outcomes[i] for i in range(len(opened)))  # in the order given
         finally:
-            if store_ready is not None:
-                store_ready.cancel()
-                await asyncio.gather(store_ready, return_exceptions=True)
+            store_ready.cancel()
+            await asyncio.gather(store_ready, return_exceptions=True)
 
-    async def _import_one(
-        self,
-        item: _Work,
-        book: PdfBook,
-        chunks: Callable[[], Iterator[Chunk]],
-        dataset: str,
-        store_ready: asyncio.Future[None] | None,
-    ) -> Outcome:
-        source = str(item.path.resolve())
+    async def _import_one(self, doc: _Doc, store_ready: asyncio.Future[None]) -> Outcome:
         started = time.perf_counter()
-        self._progress.document_started(source, book.page_count)
-        record = DocumentRecord(
-            dataset=dataset,
-            doc_id=item.doc_id,
-            source=source,
-            content_hash=item.content_hash,
-            kind=item.kind,
+        claim = self._ledger.claim(self._record(doc), self._owner, owner_alive)
+        if not claim.granted:
+            known = _known(claim.previous, self._owner) if claim.previous else None
+            return Outcome(doc.source, *(known or ("skipped", "in progress in another process")))
+        doc.partial = claim.previous is not None and claim.previous.state != "stored"
+        self._progress.document_started(doc.source, _pages(doc))
+        try:
+            counts = await self._pipeline(doc, store_ready)
+        except DocumentError as exc:
+            async with self._runtime.gate.hold(doc.dataset):
+                await self._runtime.store.delete_document(doc.dataset, doc.doc_id)
+            return self._failed(doc.dataset, doc.source, doc.content_hash, doc.kind, exc, _pages(doc))
+        except BaseException as exc:  # interrupted (Ctrl-C, a lost lease) or the store failed
+            reason = "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else None
+            self._ledger.record_failure(
+                Failure(
+                    doc.dataset,
+                    doc.doc_id,
+                    doc.source,
+                    doc.content_hash,
+                    doc.kind,
+                    f"{reason or type(exc).__name__ + ': ' + str(exc)}: import again to redo it",
+                    PIPELINE_VERSION,
+                    permanent=False,
+                    pages=_pages(doc),
+                )
+            )
+            raise
+        return self._finish(doc, counts, time.perf_counter() - started)
+
+    def _record(self, doc: _Doc) -> DocumentRecord:
+        assert doc.book is not None
+        return DocumentRecord(
+            dataset=doc.dataset,
+            doc_id=doc.doc_id,
+            source=doc.source,
+            content_hash=doc.content_hash,
+            kind=doc.kind,
             state="reading",
-            title=book.title,
-            author=book.author,
-            pages=book.page_count,
+            title=doc.book.title,
+            author=doc.book.author,
+            pages=doc.book.page_count,
             pipeline_version=PIPELINE_VERSION,
         )
-        previous = self._ledger.get(dataset, item.doc_id)
-        record.attempts = (previous.attempts if previous else 0) + 1
-        record.job_id = previous.job_id if previous else None
-        record.created_at = previous.created_at if previous else 0.0
-        self._ledger.upsert(record)
-        try:
-            counts = await self._pipeline(item, book, chunks, dataset, store_ready)
-        except DocumentError as exc:
-            async with self._gate.hold(dataset):
-                await self.store.delete_document(dataset, item.doc_id)
-                await self.store.release(dataset)
-            return self._failed(dataset, source, item.content_hash, item.kind, exc, book.page_count)
-        return await self._finish(item, record, counts, time.perf_counter() - started)
 
-    async def _pipeline(
-        self,
-        item: _Work,
-        book: PdfBook,
-        chunks: Callable[[], Iterator[Chunk]],
-        dataset: str,
-        store_ready: asyncio.Future[None] | None,
-    ) -> DocumentCounts:
-        node = DocumentNode(
-            id=item.doc_id,
-            title=book.title,
-            source=str(item.path.resolve()),
-            content_hash=item.content_hash,
-            kind=item.kind,
-            pages=book.page_count,
-            author=book.author,
-        )
+    async def _pipeline(self, doc: _Doc, store_ready: asyncio.Future[None]) -> DocumentCounts:
+        runtime, dataset = self._runtime, doc.dataset
         pipeline = DocumentPipeline(
-            self.store, self._extractor, dataset, self._settings.imports.chunks_per_batch
+            runtime.embedder, runtime.extractor, dataset, runtime.settings.imports.chunks_per_batch
         )
         stored = 0
 
@@ -308,44 +231,27 @@ class Importer:
             """One batch, under the dataset's write gate: the first cleans what an earlier,
             interrupted attempt left behind."""
             nonlocal stored
-            if store_ready is not None:
-                await asyncio.shield(store_ready)  # shared by every document of the run
-            async with self._gate.hold(dataset):
-                try:
-                    if stored == 0:
-                        self._ledger.set_state(dataset, item.doc_id, "storing", chunks=0)
-                        await self._clean(item, dataset)
-                    await pipeline.write(batch)
-                finally:
-                    await self.store.release(dataset)
+            await asyncio.shield(store_ready)  # shared by every document of the run
+            async with runtime.gate.hold(dataset):
+                if stored == 0:
+                    self._ledger.set_state(dataset, doc.doc_id, "storing", chunks=0)
+                    if doc.partial:
+                        await runtime.store.delete_document(dataset, doc.doc_id)
+                await runtime.store.write(dataset, _one(batch))
             stored += len(batch.chunks)
-            self._ledger.set_state(dataset, item.doc_id, "storing", chunks=stored)
+            self._ledger.set_state(dataset, doc.doc_id, "storing", chunks=stored)
 
-        events = _DocumentEvents(self._ledger, self._progress, dataset, item.doc_id)
-        counts = await pipeline.run(node, chunks, store, events)
-        if counts.chunks and item.replaces:
-            async with self._gate.hold(dataset):
-                try:
-                    await self._replace_older(item, dataset)
-                finally:
-                    await self.store.release(dataset)
-        events.embedded(book.page_count)
+        assert doc.chunks is not None
+        events = _DocumentEvents(self, doc)
+        counts = await pipeline.run(doc.node(), doc.chunks, store, events)
+        if counts.chunks and doc.replaces:  # the new version is stored: the older ones go
+            async with runtime.gate.hold(dataset):
+                for old in doc.replaces:
+                    await runtime.store.delete_document(dataset, old.doc_id)
+        events.embedded(_pages(doc))
         return counts
 
-    async def _clean(self, item: _Work, dataset: str) -> None:
-        """Remove what an interrupted earlier attempt at this document left behind."""
-        if item.partial:
-            await self.store.delete_document(dataset, item.doc_id)
-
-    async def _replace_older(self, item: _Work, dataset: str) -> None:
-        """The new version is stored: delete the older versions stored from the same path."""
-        for old in item.replaces:
-            await self.store.delete_document(dataset, old.doc_id)
-
-    async def _finish(
-        self, item: _Work, record: DocumentRecord, counts: DocumentCounts, seconds: float
-    ) -> Outcome:
-        dataset, source = record.dataset, record.source
+    def _finish(self, doc: _Doc, counts: DocumentCounts, seconds: float) -> Outcome:
         timings = {
             "read_seconds": counts.read_seconds,
             "extract_seconds": counts.extract_seconds,
@@ -353,14 +259,15 @@ class Importer:
             "total_seconds": seconds,
         }
         if counts.chunks == 0:
-            reason = "no text layer: the pages are images (run OCR first)"
-            self._ledger.set_state(dataset, item.doc_id, "needs_ocr", error=reason, permanent=1, **timings)
-            return Outcome(source, "needs_ocr", reason, pages=record.pages)
-        for old in item.replaces:
-            self._ledger.delete(dataset, old.doc_id)
+            self._ledger.set_state(
+                doc.dataset, doc.doc_id, "needs_ocr", error=NEEDS_OCR, permanent=1, **timings
+            )
+            return Outcome(doc.source, "needs_ocr", NEEDS_OCR, pages=_pages(doc))
+        for old in doc.replaces:
+            self._ledger.delete(doc.dataset, old.doc_id)
         self._ledger.set_state(
-            dataset,
-            item.doc_id,
+            doc.dataset,
+            doc.doc_id,
             "stored",
             chunks=counts.chunks,
             entities=len(counts.entities),
@@ -369,9 +276,9 @@ class Importer:
             permanent=0,
             **timings,
         )
-        self._ledger.bump_version(dataset)
-        status: Status = "replaced" if item.replaces else "added"
-        return Outcome(source, status, pages=record.pages, chunks=counts.chunks)
+        self._ledger.bump_version(doc.dataset)
+        status: Status = "replaced" if doc.replaces else "added"
+        return Outcome(doc.source, status, pages=_pages(doc), chunks=counts.chunks)
 
     def _failed(
         self, dataset: str, source: str, content_hash: str, kind: str, exc: DocumentError, pages: int = 0
@@ -379,50 +286,48 @@ class Importer:
         doc_id = (
             document_id(dataset, content_hash) if content_hash else str(stable_id("failed", dataset, source))
         )
-        previous = self._ledger.get(dataset, doc_id)
-        if previous is not None and previous.state in IN_FLIGHT[1:]:
-            attempts = previous.attempts  # _import_one counted this attempt when it started
-        else:
-            attempts = (previous.attempts if previous else 0) + 1
-        self._ledger.upsert(
-            failure(
-                dataset,
-                doc_id,
-                source,
-                content_hash,
-                kind,
-                str(exc),
-                PIPELINE_VERSION,
-                pages=pages,
-                attempts=attempts,
-                job_id=previous.job_id if previous else None,
-                created_at=previous.created_at if previous else 0.0,
-            )
+        self._ledger.record_failure(
+            Failure(dataset, doc_id, source, content_hash, kind, str(exc), PIPELINE_VERSION, pages=pages)
         )
         return Outcome(source, "failed", str(exc))
 
-    async def close(self) -> None:
-        if self._store is not None:
-            await self._store.close()
+
+def _known(record: DocumentRecord, owner: str) -> tuple[Status, str | None] | None:
+    """What to answer without importing: stored, waiting for OCR, or being imported by
+    another live process. None: import it."""
+    if record.state == "stored":
+        return "skipped", None
+    if record.state == "needs_ocr":
+        return "needs_ocr", NEEDS_OCR
+    if record.state in IN_FLIGHT and record.owner and record.owner != owner and owner_alive(record):
+        return "skipped", f"in progress in another process ({record.owner})"
+    return None
 
 
 class _DocumentEvents:
     """A document's pipeline events, into the ledger and the progress display."""
 
-    def __init__(self, ledger: Ledger, progress: Progress, dataset: str, doc_id: str) -> None:
-        self._ledger = ledger
-        self._progress = progress
-        self._dataset = dataset
-        self._doc_id = doc_id
+    def __init__(self, importer: Importer, doc: _Doc) -> None:
+        self._ledger = importer._ledger
+        self._progress = importer._progress
+        self._doc = doc
         self._page = 0
 
     def embedding(self) -> None:
-        self._ledger.set_state(self._dataset, self._doc_id, "embedding")
+        self._ledger.set_state(self._doc.dataset, self._doc.doc_id, "embedding")
 
     def embedded(self, page: int) -> None:
         if page > self._page:
             self._progress.pages_done(page - self._page)
             self._page = page
+
+
+def _pages(doc: _Doc) -> int:
+    return doc.book.page_count if doc.book is not None else 0
+
+
+async def _one(batch: DocumentBatch) -> AsyncIterator[list[DocumentBatch]]:
+    yield [batch]
 
 
 async def _all_or_none(jobs: Sequence[Coroutine[Any, Any, Outcome]]) -> list[Outcome]:
@@ -435,31 +340,3 @@ async def _all_or_none(jobs: Sequence[Coroutine[Any, Any, Outcome]]) -> list[Out
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _open(
-    path: Path, kind: str, password: str | None, sizes: ChunkingSettings
-) -> tuple[PdfBook, Callable[[], Iterator[Chunk]]]:
-    """Open a source file and return it with a generator factory of its chunks."""
-    words, overlap = sizes.target_words, sizes.overlap_words
-    if kind == "text":
-        book, page = open_text(path)
-        return book, lambda: chunk_pages([page], book.outline, words, overlap)
-    book = open_book(path, password)
-    return book, lambda: chunk_pages(read_pages(book), book.outline, words, overlap)
-
-
-def collect_files(paths: Sequence[Path], kind: str | None = None) -> list[tuple[Path, str]]:
-    """Files to import with their kind; folders are searched recursively for PDFs and text."""
-    found: list[tuple[Path, str]] = []
-    for path in paths:
-        if path.is_dir():
-            found += [(p, "pdf") for p in expand_paths([str(path)], Path("."), "pdf")]
-            found += [(p, "text") for p in expand_paths([str(path)], Path("."), "text")]
-        else:
-            found.append((path, kind or _kind_of(path)))
-    return found
-
-
-def _kind_of(path: Path) -> str:
-    return "text" if path.suffix.lower() in (".md", ".markdown", ".txt") else "pdf"

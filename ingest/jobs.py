@@ -21,19 +21,17 @@ from typing import Any, Literal, Protocol
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import ConfigurationError, DatasetError, DocumentError, SourceUnreadable
-from cognition.gate import WriteGate
-from cognition.settings import QueueSettings, Settings
-from cognition.store.port import Store
-from ingest.extract.port import GraphExtractor
-from ingest.importer import Importer, ImportSummary
-from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
+from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, Ledger
+from cognition.runtime import Runtime
+from cognition.settings import QueueSettings
+from ingest.importer import Importer
+from ingest.outcomes import ImportSummary
 from ingest.pdf import sha256_file
 from ingest.pipeline import PIPELINE_VERSION
 from ingest.web.spec import CrawlSpec
 
 INGEST_FILE = "ingest_file"
 CRAWL_SITE = "crawl_site"
-TERMINAL = ("stored", "failed", "needs_ocr")
 
 
 class JobQueue(Protocol):
@@ -189,7 +187,7 @@ class Submitter:
 
     def _record_rejection(self, dataset: str, source: str, kind: str, reason: str) -> None:
         doc_id = str(stable_id("failed", dataset, source))
-        self._ledger.upsert(failure(dataset, doc_id, source, "", kind, reason, PIPELINE_VERSION, attempts=1))
+        self._ledger.record_failure(Failure(dataset, doc_id, source, "", kind, reason, PIPELINE_VERSION))
 
 
 def spec_to_json(spec: CrawlSpec) -> dict[str, Any]:
@@ -255,29 +253,21 @@ async def run_file_job(
     return summary.to_json()
 
 
-async def run_crawl_job(
-    settings: Settings,
-    ledger: Ledger,
-    store: Store,
-    extractor: GraphExtractor,
-    gate: WriteGate,
-    arguments: dict[str, Any],
-    attempt: int,
-) -> dict[str, object]:
+async def run_crawl_job(runtime: Runtime, arguments: dict[str, Any], attempt: int) -> dict[str, object]:
     """The body of a ``crawl_site`` job: the crawl records every URL's outcome itself; a
     failure of the whole crawl (the store, Redis) is retried like a document's."""
     from ingest.web.importer import crawl_into
 
     spec, dataset = spec_from_json(arguments["spec"]), arguments["dataset"]
     try:
-        summary = await crawl_into(settings, ledger, lambda: store, extractor, spec, dataset, gate=gate)
+        summary = await crawl_into(runtime, spec, dataset)
     except PERMANENT as exc:
         return {"dataset": dataset, "failed": [{"path": " ".join(spec.seeds), "reason": str(exc)}]}
     except Exception as exc:  # transient by elimination, as for documents
-        if attempt >= settings.queue.max_tries:
+        if attempt >= runtime.settings.queue.max_tries:
             reason = f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}"
             return {"dataset": dataset, "failed": [{"path": " ".join(spec.seeds), "reason": reason}]}
-        raise RetryLater(backoff(attempt, settings.queue), f"{type(exc).__name__}: {exc}") from exc
+        raise RetryLater(backoff(attempt, runtime.settings.queue), f"{type(exc).__name__}: {exc}") from exc
     return summary.to_json()
 
 

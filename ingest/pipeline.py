@@ -2,10 +2,11 @@
 
 Pages come from the reader (a child process for PDFs: pypdf is CPU-bound) through a thread
 that chunks them into a bounded queue, so the next batches are being read while one is
-extracted and embedded. Each embedded batch goes to the caller's ``store`` (which takes the
-dataset's write gate for that one write) while the next batch is embedded: a long book is
-stored as it goes, so storage overlaps embedding instead of following it, the last write is
-one batch, and memory holds a few batches, not the whole book.
+extracted and embedded. Each embedded batch (its chunks with their vectors) goes to the
+caller's ``store`` (which takes the dataset's write gate for that one write) while the next
+batch is embedded: a long book is stored as it goes, so storage overlaps embedding instead
+of following it, the last write is one batch, and memory holds a few batches, not the whole
+book.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from cognition.datasets import stable_id
-from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, SectionNode, Store
+from cognition.datasets import chunk_id, entity_id, stable_id
+from cognition.embedding.port import Embedder
+from cognition.extract.port import ChunkGraph, GraphExtractor
+from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, SectionNode
 from ingest.chunking import Chunk
-from ingest.extract.port import ChunkGraph, GraphExtractor
 
 _DONE = object()
 PIPELINE_VERSION = "1"
@@ -63,8 +65,8 @@ class _DocState:
 class DocumentPipeline:
     """Runs one document's chunk batches through extraction, embedding and storage."""
 
-    def __init__(self, store: Store, extractor: GraphExtractor, dataset: str, batch_size: int) -> None:
-        self._store = store
+    def __init__(self, embedder: Embedder, extractor: GraphExtractor, dataset: str, batch_size: int) -> None:
+        self._embedder = embedder
         self._extractor = extractor
         self._dataset = dataset
         self._batch_size = batch_size
@@ -81,8 +83,7 @@ class DocumentPipeline:
 
         If preparing fails (a page that cannot be read), a write in progress is finished,
         no further batch is stored, and the error is raised; if a write fails, preparing
-        stops and that error is raised. Vectors computed for batches never written are
-        dropped either way.
+        stops and that error is raised.
         """
         counts = DocumentCounts()
         ready: asyncio.Queue[DocumentBatch | None] = asyncio.Queue(maxsize=1)
@@ -94,19 +95,7 @@ class DocumentPipeline:
             for task in (producer, consumer):
                 task.cancel()
             await asyncio.gather(producer, consumer, return_exceptions=True)
-            while not ready.empty():
-                left = ready.get_nowait()
-                if left is not None:
-                    self.discard(left)
         return counts
-
-    async def write(self, batch: DocumentBatch) -> None:
-        """Store one embedded batch (call inside the dataset's write gate)."""
-        await self._store.write(self._dataset, _single(batch))
-
-    def discard(self, batch: DocumentBatch) -> None:
-        """Drop the vectors computed for a batch that will not be written."""
-        self._store.forget([c.text for c in batch.chunks])
 
     async def _prepare(
         self,
@@ -119,24 +108,20 @@ class DocumentPipeline:
         async with self._reading(chunks, counts) as queue:
             state = _DocState(document=document)
             async for batch in self._batches(queue, state, counts):
-                try:
-                    await self._embed(batch, state, counts, events)
-                    await ready.put(batch)
-                except BaseException:
-                    self.discard(batch)
-                    raise
+                await self._embed(batch, state, counts, events)
+                await ready.put(batch)
         await ready.put(None)
 
     async def _embed(
         self, batch: DocumentBatch, state: _DocState, counts: DocumentCounts, events: PipelineEvents | None
     ) -> None:
-        """Embed a batch's chunk texts ahead of its write, reporting pages as they go."""
+        """Embed a batch's chunk texts (outside any lock), reporting pages as they go."""
         started = time.perf_counter()
         first, last = state.page_embedded, max(state.page_embedded, batch.chunks[-1].page_end)
         if events is not None and first == 0:
             events.embedding()
         progress = None if events is None else _page_reporter(events, first, last)
-        await self._store.prepare([c.text for c in batch.chunks], progress)
+        batch.vectors = await self._embedder.embed([c.text for c in batch.chunks], "document", progress)
         state.page_embedded = last
         counts.store_seconds += time.perf_counter() - started
 
@@ -155,10 +140,6 @@ class DocumentPipeline:
                 # A write in progress is finished, not abandoned: whatever comes next (a
                 # cleanup, a retry) needs the dataset's files to itself.
                 await asyncio.gather(write, return_exceptions=True)
-                self.discard(batch)
-                raise
-            except BaseException:
-                self.discard(batch)
                 raise
             counts.store_seconds += time.perf_counter() - started
 
@@ -225,7 +206,7 @@ class DocumentPipeline:
         for chunk, graph in zip(chunks, graphs, strict=True):
             section_id = self._sections(chunk.section, state, out)
             node = ChunkNode(
-                id=str(stable_id(doc.id, "chunk", str(chunk.index))),
+                id=chunk_id(doc.id, chunk.index),
                 document_id=doc.id,
                 index=chunk.index,
                 text=chunk.text,
@@ -261,19 +242,14 @@ class DocumentPipeline:
     def _graph(self, chunk_id: str, graph: ChunkGraph, out: DocumentBatch, counts: DocumentCounts) -> None:
         ids: dict[str, str] = {}
         for mention in graph.entities:
-            entity_id = entity_node_id(self._dataset, mention.key)
-            ids[mention.key] = entity_id
-            out.entities.append(EntityNode(entity_id, mention.key, mention.name, mention.kind))
-            out.mentions.append((chunk_id, entity_id))
-            counts.entities.add(entity_id)
+            eid = entity_id(self._dataset, mention.key)
+            ids[mention.key] = eid
+            out.entities.append(EntityNode(eid, mention.key, mention.name, mention.kind))
+            out.mentions.append((chunk_id, eid))
+            counts.entities.add(eid)
         for rel in graph.relations:
             out.relations.append((ids[rel.source], ids[rel.target], rel.name, rel.weight))
         counts.relations += len(graph.relations)
-
-
-def entity_node_id(dataset: str, key: str) -> str:
-    """Entities are shared by every document of a dataset: the id depends on the key only."""
-    return str(stable_id(dataset, "entity", key))
 
 
 def _put(
@@ -298,10 +274,6 @@ def _page_reporter(events: PipelineEvents, first: int, last: int) -> Callable[[f
         loop.call_soon_threadsafe(events.embedded, first + round(share * (last - first)))
 
     return report
-
-
-async def _single(batch: DocumentBatch) -> AsyncIterator[list[DocumentBatch]]:
-    yield [batch]
 
 
 async def _both(producer: asyncio.Future[None], consumer: asyncio.Future[None]) -> None:

@@ -18,15 +18,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cognition.datasets import document_id, stable_id, validate_dataset_name
-from cognition.gate import FileGate, WriteGate
-from cognition.settings import Settings
-from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, Store
+from cognition.datasets import chunk_id, document_id, entity_id, validate_dataset_name
+from cognition.ledger import DocumentRecord, this_process
+from cognition.runtime import Runtime
+from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode
 from ingest.chunking import chunk_pages
-from ingest.extract.port import GraphExtractor
-from ingest.ledger import DocumentRecord, Ledger
 from ingest.pdf import PageText
-from ingest.pipeline import PIPELINE_VERSION, entity_node_id
+from ingest.pipeline import PIPELINE_VERSION
 
 
 @dataclass(frozen=True)
@@ -65,19 +63,11 @@ class RecordSummary:
 class RecordImporter:
     """Imports text records into a dataset; records already stored are skipped."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        ledger: Ledger,
-        store: Store,
-        extractor: GraphExtractor,
-        gate: WriteGate | None = None,
-    ) -> None:
-        self._settings = settings
-        self._ledger = ledger
-        self._store = store
-        self._extractor = extractor
-        self._gate = gate or FileGate(settings.resolved_data_dir / "locks")
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._settings = runtime.settings
+        self._ledger = runtime.ledger
+        self._extractor = runtime.extractor
         self._chunks: dict[str, int] = {}  # document id -> chunks, until the ledger row is final
 
     async def import_records(
@@ -89,9 +79,11 @@ class RecordImporter:
         summary = RecordSummary()
         todo = self._todo(dataset, records, summary)
         if todo:
-            await self._store.ensure_dataset(dataset)
-            async with self._gate.hold(dataset):
-                await self._store.write(dataset, self._groups(dataset, todo, summary))
+            self._runtime.claim_embedding(dataset)
+            store = self._runtime.store
+            await store.ensure_dataset(dataset)
+            async with self._runtime.gate.hold(dataset):
+                await store.write(dataset, self._groups(dataset, todo, summary))
                 for record in todo:
                     doc_id = document_id(dataset, record.content_hash)
                     chunks = self._chunks.pop(doc_id, 0)
@@ -99,7 +91,6 @@ class RecordImporter:
                     replaced = await self._replace(dataset, record, doc_id) if replace_same_source else False
                     summary.status[record.id] = "replaced" if replaced else "added"
                     summary.chunks_of[record.id] = chunks
-                await self._store.release(dataset)
             self._ledger.bump_version(dataset)
         summary.replaced = sum(1 for s in summary.status.values() if s == "replaced")
         summary.added = len(todo) - summary.replaced
@@ -128,7 +119,7 @@ class RecordImporter:
             if old.doc_id == doc_id:
                 continue
             if old.state != "failed":
-                await self._store.delete_document(dataset, old.doc_id)
+                await self._runtime.store.delete_document(dataset, old.doc_id)
                 replaced = replaced or old.state == "stored"
             self._ledger.delete(dataset, old.doc_id)
         return replaced
@@ -144,10 +135,20 @@ class RecordImporter:
             size += len(batch.chunks)
             summary.chunks += len(batch.chunks)
             if size >= self._settings.imports.chunks_per_batch:
-                yield group
+                yield await self._embedded(group)
                 group, size = [], 0
         if group:
-            yield group
+            yield await self._embedded(group)
+
+    async def _embedded(self, group: list[DocumentBatch]) -> list[DocumentBatch]:
+        """The group's chunks with their vectors, embedded in one call."""
+        texts = [c.text for batch in group for c in batch.chunks]
+        vectors = await self._runtime.embedder.embed(texts, "document")
+        start = 0
+        for batch in group:
+            batch.vectors = vectors[start : start + len(batch.chunks)]
+            start += len(batch.chunks)
+        return group
 
     async def _batch(self, dataset: str, record: TextRecord) -> DocumentBatch:
         doc_id = document_id(dataset, record.content_hash)
@@ -162,6 +163,7 @@ class RecordImporter:
                 title=record.title,
                 pages=1,
                 pipeline_version=PIPELINE_VERSION,
+                owner=this_process(),
             )
         )
         sizes = self._settings.chunking
@@ -172,10 +174,10 @@ class RecordImporter:
         doc = DocumentNode(doc_id, record.title, record.id, record.content_hash, record.kind, 1)
         batch = DocumentBatch(dataset=dataset, document=doc, pages=[1])
         for chunk, graph in zip(chunks, graphs, strict=True):
-            chunk_id = str(stable_id(doc_id, "chunk", str(chunk.index)))
-            batch.chunks.append(ChunkNode(chunk_id, doc_id, chunk.index, chunk.text, 1, 1, None, ()))
-            ids = {m.key: entity_node_id(dataset, m.key) for m in graph.entities}
+            cid = chunk_id(doc_id, chunk.index)
+            batch.chunks.append(ChunkNode(cid, doc_id, chunk.index, chunk.text, 1, 1, None, ()))
+            ids = {m.key: entity_id(dataset, m.key) for m in graph.entities}
             batch.entities += [EntityNode(ids[m.key], m.key, m.name, m.kind) for m in graph.entities]
-            batch.mentions += [(chunk_id, ids[m.key]) for m in graph.entities]
+            batch.mentions += [(cid, ids[m.key]) for m in graph.entities]
             batch.relations += [(ids[r.source], ids[r.target], r.name, r.weight) for r in graph.relations]
         return batch

@@ -19,12 +19,12 @@ import pytest
 import pytest_asyncio
 from pytest_asyncio import is_async_test
 
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.search import Searcher
 from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
-from ingest.ledger import Ledger
-from ingest.service import ledger_for, make_importer, make_searcher, make_store
 from tests.helpers import (
     BENCH,
     BOOKS,
@@ -43,12 +43,13 @@ from tests.redis_server import RedisServer
 
 _STATS_SCRIPT = """
 import asyncio, dataclasses, json, sys
+from cognition.runtime import Runtime
 from cognition.settings import Settings
-from ingest.service import make_store
 
 async def main():
-    store = make_store(Settings())
-    found = {name: dataclasses.asdict(await store.stats(name)) for name in sys.argv[1:]}
+    runtime = Runtime.build(Settings())
+    found = {name: dataclasses.asdict(await runtime.store.stats(name)) for name in sys.argv[1:]}
+    await runtime.close()
     print("STATS " + json.dumps(found))
 
 asyncio.run(main())
@@ -96,27 +97,33 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(data_dir=tmp_path_factory.mktemp("cognition-data"))
 
 
-@pytest.fixture(scope="session")
-def ledger(settings: Settings) -> Ledger:
-    return ledger_for(settings)
-
-
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def store(settings: Settings) -> AsyncIterator[Store]:
-    shared = make_store(settings)
-    yield shared
-    await shared.close()
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The test process's one runtime (as every entry point builds one)."""
+    built = Runtime.build(settings)
+    yield built
+    await built.close()
+
+
+@pytest.fixture(scope="session")
+def ledger(runtime: Runtime) -> Ledger:
+    return runtime.ledger
+
+
+@pytest.fixture(scope="session")
+def store(runtime: Runtime) -> Store:
+    return runtime.store
 
 
 @pytest.fixture
-def importer(settings: Settings, store: Store) -> Importer:
-    """An importer on the shared store (never closed per test: the store is the session's)."""
-    return make_importer(settings, store=store)
+def importer(runtime: Runtime) -> Importer:
+    """An importer on the session's runtime."""
+    return Importer(runtime)
 
 
 @pytest.fixture(scope="session")
-def searcher(settings: Settings, store: Store) -> Searcher:
-    return make_searcher(settings, store)
+def searcher(runtime: Runtime) -> Searcher:
+    return runtime.searcher
 
 
 @pytest.fixture
@@ -126,10 +133,10 @@ def dataset_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def git_internals(settings: Settings, store: Store, bench: Path) -> ImportedBook:
+async def git_internals(runtime: Runtime, store: Store, bench: Path) -> ImportedBook:
     """Git Internals (121 pages) imported once into dataset ``git-internals``; tests only read it."""
     dataset = "git-internals"
-    summary = await make_importer(settings, store=store).import_paths([GIT_INTERNALS], dataset)
+    summary = await Importer(runtime).import_paths([GIT_INTERNALS], dataset)
     return ImportedBook(dataset, GIT_INTERNALS, summary.to_json(), await store.stats(dataset))
 
 

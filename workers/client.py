@@ -9,11 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cognition.ledger import TERMINAL, DocumentRecord, open_ledger
 from cognition.settings import Settings
-from ingest.jobs import TERMINAL, Accepted, Conflict, Rejected, Submission, Submitter
-from ingest.ledger import DocumentRecord
-from ingest.manifest import expand_paths, load_manifest
-from ingest.service import ledger_for
+from ingest.jobs import Accepted, Conflict, Rejected, Submission, Submitter
+from ingest.targets import resolve_targets
 from ingest.web.spec import CrawlSpec
 from workers.queue import ArqQueue, connect
 
@@ -62,13 +61,13 @@ class QueuedImport:
 
 async def submit_paths(settings: Settings, paths: Sequence[Path], dataset: str | None) -> QueuedImport:
     """Submit files, folders, or one manifest's sources (files and crawls) to the queue."""
-    files, crawls, name = _targets(paths, dataset)
+    targets = resolve_targets(paths, dataset)
     async with _submitter(settings) as submitter:
-        result = QueuedImport(dataset=name)
-        for path, kind in files:
-            result.submissions.append(await submitter.submit_file(name, path, kind))
-        for spec in crawls:
-            result.submissions.append(await submitter.submit_crawl(name, spec))
+        result = QueuedImport(dataset=targets.dataset)
+        for path, kind in targets.files:
+            result.submissions.append(await submitter.submit_file(targets.dataset, path, kind))
+        for spec in targets.crawls:
+            result.submissions.append(await submitter.submit_crawl(targets.dataset, spec))
         return result
 
 
@@ -81,7 +80,7 @@ async def submit_crawl(settings: Settings, spec: CrawlSpec, dataset: str) -> Que
 async def _submitter(settings: Settings) -> AsyncIterator[Submitter]:
     redis = await connect(settings.queue)
     try:
-        yield Submitter(ledger_for(settings), ArqQueue(redis, settings.queue))
+        yield Submitter(open_ledger(settings), ArqQueue(redis, settings.queue))
     finally:
         await redis.aclose()
 
@@ -97,7 +96,7 @@ async def follow(
 
     Cancelling this (Ctrl-C) stops watching; the workers go on.
     """
-    ledger, keys = ledger_for(settings), queued.followed()
+    ledger, keys = open_ledger(settings), queued.followed()
     deadline = None if timeout is None else time.monotonic() + timeout
     seen: dict[str, DocumentRecord] = {}
     redis = await connect(settings.queue)
@@ -122,26 +121,3 @@ async def follow(
 
 def _changed(before: dict[str, DocumentRecord], after: dict[str, DocumentRecord]) -> bool:
     return {k: v.state for k, v in before.items()} != {k: v.state for k, v in after.items()}
-
-
-def _targets(
-    paths: Sequence[Path], dataset: str | None
-) -> tuple[list[tuple[Path, str]], list[CrawlSpec], str]:
-    from cognition.errors import DatasetError
-    from ingest.importer import collect_files
-
-    if len(paths) == 1 and paths[0].suffix == ".toml":
-        manifest = load_manifest(paths[0])
-        files: list[tuple[Path, str]] = []
-        crawls: list[CrawlSpec] = []
-        for source in manifest.sources:
-            if source.kind == "crawl":
-                crawls.append(source.crawl_spec())
-            else:
-                files += [
-                    (p, source.kind) for p in expand_paths(source.paths, manifest.base_dir, source.kind)
-                ]
-        return files, crawls, dataset or manifest.name
-    if not dataset:
-        raise DatasetError("name the target dataset with --dataset (or import a manifest .toml)")
-    return collect_files(paths), [], dataset

@@ -1,4 +1,5 @@
-"""What a worker process builds once at startup and closes at shutdown."""
+"""What a worker process builds once at startup and closes at shutdown: the core runtime
+(with the Redis lease lock in front of the file gate), an importer over it, the queue."""
 
 from __future__ import annotations
 
@@ -6,24 +7,24 @@ from dataclasses import dataclass
 
 from arq import ArqRedis
 
-from cognition.gate import FileGate, Gates, WriteGate
+from cognition.gate import FileGate, Gates
+from cognition.paths import DataPaths
+from cognition.runtime import Runtime
 from cognition.settings import Settings
-from ingest.extract.port import GraphExtractor
 from ingest.importer import Importer
-from ingest.ledger import Ledger
-from ingest.service import ledger_for, make_extractor, make_importer
 from workers.leases import RedisGate
 from workers.queue import ArqQueue
 
 
 @dataclass
 class WorkerRuntime:
-    settings: Settings
-    ledger: Ledger
+    runtime: Runtime
     importer: Importer
     queue: ArqQueue
-    gate: WriteGate
-    extractor: GraphExtractor
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
     @classmethod
     def build(cls, settings: Settings, redis: ArqRedis) -> WorkerRuntime:
@@ -32,12 +33,11 @@ class WorkerRuntime:
         gate = Gates(
             [
                 RedisGate(redis, settings.queue.redis_url, settings.queue.lock_seconds),
-                FileGate(settings.resolved_data_dir / "locks"),
+                FileGate(DataPaths.of(settings).locks),
             ]
         )
-        importer = make_importer(settings, gate=gate)
-        queue = ArqQueue(redis, settings.queue)
-        return cls(settings, ledger_for(settings), importer, queue, gate, make_extractor(settings))
+        runtime = Runtime.build(settings, gate=gate)
+        return cls(runtime, Importer(runtime), ArqQueue(redis, settings.queue))
 
     async def close(self) -> None:
-        await self.importer.close()
+        await self.runtime.close()

@@ -24,7 +24,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     runtime = WorkerRuntime.build(settings, ctx["redis"])
     # cognee and the model load here, once, before any job: not inside the first jobs.
-    await runtime.importer.store.start()
+    await runtime.runtime.start()
     log_to_stderr()  # cognee configures logging when it starts; the worker's log stays readable
     ctx["runtime"] = runtime
     log.info("worker ready: queue %s on %s", settings.queue.name, redacted(settings.queue.redis_url))

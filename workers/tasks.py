@@ -27,7 +27,7 @@ async def ingest_file(
     ):
         try:
             return await run_file_job(
-                runtime.importer, runtime.ledger, runtime.settings.queue, arguments, ctx["job_try"]
+                runtime.importer, runtime.runtime.ledger, runtime.settings.queue, arguments, ctx["job_try"]
             )
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
@@ -40,15 +40,7 @@ async def crawl_site(ctx: dict[str, Any], dataset: str, spec: dict[str, Any]) ->
         runtime.settings.queue.redis_url, ctx["job_id"], runtime.settings.queue.lease_seconds
     ):
         try:
-            return await run_crawl_job(
-                runtime.settings,
-                runtime.ledger,
-                runtime.importer.store,
-                runtime.extractor,
-                runtime.gate,
-                arguments,
-                ctx["job_try"],
-            )
+            return await run_crawl_job(runtime.runtime, arguments, ctx["job_try"])
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
 
@@ -56,5 +48,7 @@ async def crawl_site(ctx: dict[str, Any], dataset: str, spec: dict[str, Any]) ->
 async def reap_abandoned(ctx: dict[str, Any]) -> int:
     runtime = _runtime(ctx)
     queue = runtime.settings.queue
-    reaped = await reap(runtime.ledger, runtime.queue, older_than=queue.lease_seconds * 2, now=time.time())
+    reaped = await reap(
+        runtime.runtime.ledger, runtime.queue, older_than=queue.lease_seconds * 2, now=time.time()
+    )
     return len(reaped)

@@ -1,15 +1,21 @@
-"""The store port: what ingestion and search need from the graph + vector backend.
+"""The store port: what ingestion, search, the API and the audits need from the graph +
+vector backend, in the domain's terms.
 
-A handful of methods; the cognee adapter behind it is the only code that knows cognee.
+One isolated space per dataset. Writes take chunks *with their vectors* (the embedder ran
+before, outside any lock), their entities, mentions and relations. Reads return plain data.
+How an adapter locks its files or releases handles is its own business: the cognee adapter
+(Ladybug + LanceDB, ``cognition.store.cognee``) closes its files after each write, and a read
+waits, bounded, for a write in progress; a Neo4j adapter has nothing to close.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
-from cognition.graphrank import EntityGraph
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class DocumentBatch:
     entities: list[EntityNode] = field(default_factory=list)
     mentions: list[tuple[str, str]] = field(default_factory=list)  # chunk id, entity id
     relations: list[tuple[str, str, str, float]] = field(default_factory=list)  # src, dst, name, weight
+    vectors: npt.NDArray[np.float32] | None = None  # one row per chunk, in order
 
     def __repr__(self) -> str:  # short: cognee records str(data) of pipeline runs
         first = self.chunks[0].index if self.chunks else -1
@@ -88,6 +95,48 @@ class StoredChunk:
 
 
 @dataclass(frozen=True)
+class ScoredChunk:
+    chunk: StoredChunk
+    score: float  # cosine similarity to the query
+
+
+@dataclass(frozen=True)
+class GraphData:
+    """A dataset's entity–chunk graph as plain arrays (what ranking needs, nothing more).
+
+    ``mention_*`` and ``relation_*`` index into ``entity_ids`` / ``chunk_ids``; relation
+    weights are summed over the documents that wrote them.
+    """
+
+    entity_ids: list[str]
+    entity_keys: list[str]
+    entity_names: list[str]
+    chunk_ids: list[str]
+    mention_chunk: npt.NDArray[np.int64]
+    mention_entity: npt.NDArray[np.int64]
+    relation_source: npt.NDArray[np.int64]
+    relation_target: npt.NDArray[np.int64]
+    relation_weight: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class EntityInfo:
+    id: str
+    key: str  # normalized as the extractor normalizes names
+    name: str
+    kind: str
+    chunks: int  # how many chunks mention it
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    entity: EntityInfo
+    relation: str
+    weight: float  # summed over the documents that state it
+    direction: Literal["out", "in"]
+
+
+@dataclass(frozen=True)
 class DatasetStats:
     nodes: int
     edges: int
@@ -98,11 +147,20 @@ class DatasetStats:
     entity_vectors: int
 
 
+@dataclass(frozen=True)
+class Counts:
+    """Nodes by type, edges by relation name, and vectors by collection."""
+
+    nodes: dict[str, int]
+    edges: dict[str, int]
+    vectors: dict[str, int]
+
+
 class Store(Protocol):
     """Graph + vector storage, one isolated space per dataset."""
 
     async def start(self) -> None:
-        """Load engines and models now (otherwise the first call does it)."""
+        """Load engines now (otherwise the first call does it)."""
         ...
 
     async def ensure_dataset(self, name: str) -> None: ...
@@ -112,33 +170,33 @@ class Store(Protocol):
     async def list_datasets(self) -> list[str]: ...
 
     async def write(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
-        """Store groups of batches as they come, all in one pipeline run; each group is one
-        write (small documents share a group, a big book spans many)."""
+        """Store groups of batches (chunks with their vectors) as they come; each group is
+        one write. The caller holds the dataset's write gate."""
         ...
 
-    async def delete_document(self, dataset: str, document_id: str) -> None: ...
-
-    async def prepare(self, texts: Sequence[str], progress: Callable[[float], None] | None = None) -> None:
-        """Do the costly part of indexing ``texts`` (embedding) now, before a write that will
-        store them: work done here needs no write lock. ``progress`` hears the share done
-        (0 to 1) now and then, from any thread."""
+    async def delete_document(self, dataset: str, document_id: str) -> None:
+        """Its nodes, edges and vectors go; entities that other documents mention stay."""
         ...
 
-    def forget(self, texts: Sequence[str]) -> None:
-        """Drop what :meth:`prepare` kept for ``texts`` when they will not be written."""
+    async def search_chunks(self, dataset: str, vector: Sequence[float], k: int) -> list[ScoredChunk]:
+        """The ``k`` chunks nearest to ``vector`` (cosine), best first, with provenance."""
         ...
-
-    async def release(self, dataset: str) -> None:
-        """Close this process's handles on the dataset's files, so another process can write."""
-        ...
-
-    async def search_chunks(
-        self, dataset: str, vector: Sequence[float], k: int
-    ) -> list[tuple[str, float]]: ...
 
     async def get_chunks(self, dataset: str, ids: Sequence[str]) -> list[StoredChunk]: ...
 
-    async def load_graph(self, dataset: str) -> EntityGraph: ...
+    async def graph(self, dataset: str) -> GraphData: ...
+
+    async def find_entities(self, dataset: str, keys: Sequence[str], limit: int) -> list[EntityInfo]:
+        """Entities whose normalized key is one of ``keys``."""
+        ...
+
+    async def neighbours(self, dataset: str, entity_id: str, limit: int) -> list[Neighbour]:
+        """Entities related to ``entity_id``, heaviest relations first."""
+        ...
+
+    async def chunks_mentioning(self, dataset: str, entity_id: str, limit: int) -> list[StoredChunk]: ...
+
+    async def counts(self, dataset: str) -> Counts: ...
 
     async def stats(self, dataset: str) -> DatasetStats: ...
 

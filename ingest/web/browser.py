@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cognition.errors import BlockedUrl, CognitionError, CrawlError, FetchFailed, HttpStatusError, TooLarge
+from cognition.paths import DataPaths
 from cognition.settings import CrawlSettings
 from ingest.web.guard import AddressGuard
 from ingest.web.urls import normalize
@@ -251,9 +252,9 @@ class Browser:
     """One headless Chromium for one crawl, behind the guard's proxy. An async context."""
 
     def __init__(
-        self, settings: CrawlSettings, guard: AddressGuard, data_dir: Path, hosts: Sequence[str]
+        self, settings: CrawlSettings, guard: AddressGuard, paths: DataPaths, hosts: Sequence[str]
     ) -> None:
-        self._settings, self._guard, self._data_dir = settings, guard, data_dir
+        self._settings, self._guard, self._paths = settings, guard, paths
         self._hosts = list(hosts)
         self.proxy = GuardProxy(guard, settings.timeout_seconds, self._hosts)
         self._process: subprocess.Popen[bytes] | None = None
@@ -310,7 +311,7 @@ class Browser:
                 f"browser mode needs Chromium at {self._settings.chromium_path} (scripts/system-deps.sh)"
             )
         await self.proxy.start()
-        root = self._data_dir / "browser"
+        root = self._paths.browser
         root.mkdir(parents=True, exist_ok=True)
         self._home = Path(tempfile.mkdtemp(prefix="chromium-", dir=root))
         profile = self._home / "profile"
@@ -352,7 +353,7 @@ class Browser:
             verbose=False,
         )
         os.environ.setdefault("CRAWL4AI_NO_CLOUD_NOTICE", "1")  # its advertisement on stderr
-        base = self._data_dir / "crawl4ai"
+        base = self._paths.crawl4ai
         base.mkdir(parents=True, exist_ok=True)
         self._crawler = AsyncWebCrawler(config=browser_config, base_directory=str(base))
         await self._crawler.start()

@@ -33,10 +33,10 @@ class ConvertedPage:
     links: list[str]  # absolute, normalised, in page order, no repeats
 
 
-def load_crawl4ai(data_dir: Path) -> None:
-    """Import crawl4ai with its folders inside ``data_dir`` (call before any other import)."""
+def load_crawl4ai(directory: Path) -> None:
+    """Import crawl4ai with its folders inside ``directory`` (call before any other import)."""
     if "crawl4ai" not in sys.modules:
-        os.environ["CRAWL4_AI_BASE_DIRECTORY"] = str(data_dir / "crawl4ai")
+        os.environ["CRAWL4_AI_BASE_DIRECTORY"] = str(directory)
         import crawl4ai.content_scraping_strategy  # noqa: F401
 
 

@@ -10,17 +10,15 @@ reason and whether it is permanent, so ``cognition datasets`` counts it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import CrawlError
-from cognition.gate import WriteGate
+from cognition.ledger import Failure, Ledger
+from cognition.paths import DataPaths
+from cognition.runtime import Runtime
 from cognition.settings import Settings
-from cognition.store.port import Store
-from ingest.extract.port import GraphExtractor
-from ingest.importer import ImportSummary, NoProgress, Outcome, Progress
-from ingest.ledger import DocumentRecord, Ledger
+from ingest.outcomes import CrawlSummary, NoProgress, Outcome, Progress
 from ingest.pipeline import PIPELINE_VERSION
 from ingest.records import RecordImporter, TextRecord
 from ingest.web.convert import load_crawl4ai
@@ -32,20 +30,10 @@ from ingest.web.spec import CrawlSpec
 KIND = "web"
 
 
-class CrawlSummary(ImportSummary):
-    """An import summary whose JSON also says why URLs were skipped."""
-
-    def to_json(self) -> dict[str, object]:
-        data = super().to_json()
-        data["skipped_reasons"] = [
-            {"path": o.path, "reason": o.reason} for o in self.outcomes if o.status == "skipped" and o.reason
-        ]
-        return data
-
-
 async def crawl(settings: Settings, spec: CrawlSpec) -> CrawlReport:
     """Fetch and convert (nothing is stored)."""
-    load_crawl4ai(settings.resolved_data_dir)
+    paths = DataPaths.of(settings)
+    load_crawl4ai(paths.crawl4ai)
     guard = AddressGuard(settings.crawl.allow_networks)
     async with Fetcher(settings.crawl, guard) as fetcher:
         if not settings.crawl.browser:
@@ -53,26 +41,20 @@ async def crawl(settings: Settings, spec: CrawlSpec) -> CrawlReport:
         from ingest.web.browser import Browser
 
         hosts = [urlsplit(seed).hostname or "" for seed in spec.seeds]
-        async with Browser(settings.crawl, guard, settings.resolved_data_dir, hosts) as browser:
+        async with Browser(settings.crawl, guard, paths, hosts) as browser:
             return await Crawler(settings.crawl, fetcher, spec, browser.render).run()
 
 
 async def crawl_into(
-    settings: Settings,
-    ledger: Ledger,
-    store: Callable[[], Store],
-    extractor: GraphExtractor,
-    spec: CrawlSpec,
-    dataset: str,
-    progress: Progress | None = None,
-    gate: WriteGate | None = None,
+    runtime: Runtime, spec: CrawlSpec, dataset: str, progress: Progress | None = None
 ) -> CrawlSummary:
-    """Crawl ``spec`` into ``dataset``; the store is created only if a page is to be stored."""
+    """Crawl ``spec`` into ``dataset``; the store is started only if a page is to be stored."""
     started = time.perf_counter()
     validate_dataset_name(dataset)
+    ledger = runtime.ledger
     ledger.register_dataset(dataset)
     progress = progress or NoProgress()
-    report = await crawl(settings, spec)
+    report = await crawl(runtime.settings, spec)
     summary = CrawlSummary(dataset=dataset)
     summary.outcomes += [_failed(ledger, dataset, url, exc) for url, exc in report.failed]
     summary.outcomes += [Outcome(url, "skipped", reason) for url, reason in report.skipped]
@@ -80,7 +62,7 @@ async def crawl_into(
         progress.document_finished(outcome)
     if report.pages:
         progress.planned(len(report.pages), len(report.pages))
-        importer = RecordImporter(settings, ledger, store(), extractor, gate)
+        importer = RecordImporter(runtime)
         stored = await importer.import_records(dataset, _records(report.pages), replace_same_source=True)
         for page in report.pages:
             status = stored.status[page.url]
@@ -110,19 +92,7 @@ def _forget_failures(ledger: Ledger, dataset: str, url: str) -> None:
 def _failed(ledger: Ledger, dataset: str, url: str, exc: CrawlError) -> Outcome:
     """Record a URL that could not be imported (one row per URL, its attempts counted)."""
     doc_id = str(stable_id("failed", dataset, url))
-    previous = ledger.get(dataset, doc_id)
-    ledger.upsert(
-        DocumentRecord(
-            dataset=dataset,
-            doc_id=doc_id,
-            source=url,
-            content_hash="",
-            kind=KIND,
-            state="failed",
-            error=str(exc),
-            permanent=int(exc.permanent),
-            attempts=(previous.attempts if previous else 0) + 1,
-            pipeline_version=PIPELINE_VERSION,
-        )
+    ledger.record_failure(
+        Failure(dataset, doc_id, url, "", KIND, str(exc), PIPELINE_VERSION, permanent=exc.permanent)
     )
     return Outcome(url, "failed", str(exc))

@@ -6,15 +6,17 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bench.sites import Route, SiteServer, serve_site
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.search import Searcher
 from cognition.settings import CrawlSettings, Settings
 from cognition.store.port import Store
-from ingest.ledger import Ledger
 from ingest.service import dataset_overview, run_crawl
 from ingest.web.spec import CrawlSpec
 from tests.helpers import CLI_TIMEOUT, REPO_ROOT, subprocess_env
@@ -37,11 +39,17 @@ def local(settings: Settings) -> Settings:
 
 
 async def test_a_documentation_site_is_crawled_into_pages_with_url_provenance(
-    local: Settings, store: Store, ledger: Ledger, searcher: Searcher, site: SiteServer, dataset_name: str
+    runtime: Runtime,
+    local: Settings,
+    store: Store,
+    ledger: Ledger,
+    searcher: Searcher,
+    site: SiteServer,
+    dataset_name: str,
 ) -> None:
     seeds = [site.url("/"), site.url("/index.html"), site.url("/404.html")]
 
-    summary = (await run_crawl(local, seeds, dataset_name, store=store)).to_json()
+    summary = (await run_crawl(replace(runtime, settings=local), seeds, dataset_name)).to_json()
     rows = ledger.documents(dataset_name)
     stored = {r.source for r in rows if r.state == "stored"}
     answered = {site.url(p) for p in site.requests if p not in ("/robots.txt", "/index.html")}
@@ -66,7 +74,7 @@ async def test_a_documentation_site_is_crawled_into_pages_with_url_provenance(
     assert {(r.source, r.error, r.permanent, r.kind) for r in rows if r.state == "failed"} == {
         (u, "HTTP 404", 1, "web") for u in dead
     }
-    assert dataset_overview(local)[dataset_name] == {"stored": 45, "failed": 8}
+    assert dataset_overview(ledger)[dataset_name] == {"stored": 45, "failed": 8}
     assert site.requests.count("/install/") == 1  # linked from every page, fetched once
     assert all(h.source.startswith(site.base + "/") for h in hits)
     install = [h for h in hits if h.source == site.url("/install/")]
@@ -74,12 +82,12 @@ async def test_a_documentation_site_is_crawled_into_pages_with_url_provenance(
 
 
 async def test_by_default_the_guard_refuses_loopback_and_sends_nothing(
-    settings: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
+    runtime: Runtime, settings: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
 ) -> None:
     no_delay = settings.model_copy(update={"crawl": CrawlSettings(delay_seconds=0)})
     seeds = [site.url("/"), site.url("/install/"), "http://localhost:1/"]
 
-    summary = (await run_crawl(no_delay, seeds, dataset_name)).to_json()
+    summary = (await run_crawl(replace(runtime, settings=no_delay), seeds, dataset_name)).to_json()
 
     assert site.requests == []
     reasons = {f["path"]: f["reason"] for f in summary["failed"]}
@@ -90,7 +98,7 @@ async def test_by_default_the_guard_refuses_loopback_and_sends_nothing(
 
 
 async def test_redirects_are_checked_hop_by_hop_and_bounded(
-    local: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
+    runtime: Runtime, local: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
 ) -> None:
     site.redirect("/to-private", "http://10.0.0.5/admin")
     site.redirect("/to-metadata", "/hop")
@@ -102,7 +110,9 @@ async def test_redirects_are_checked_hop_by_hop_and_bounded(
         site.redirect(f"/far{n}", f"/far{n + 1}")
     seeds = [site.url(p) for p in ("/to-private", "/to-metadata", "/loop-a", "/far")]
 
-    summary = (await run_crawl(local, CrawlSpec(tuple(seeds), max_depth=0), dataset_name)).to_json()
+    summary = (
+        await run_crawl(replace(runtime, settings=local), CrawlSpec(tuple(seeds), max_depth=0), dataset_name)
+    ).to_json()
     reasons = {f["path"].removeprefix(site.base): f["reason"] for f in summary["failed"]}
 
     assert reasons == {
@@ -116,7 +126,7 @@ async def test_redirects_are_checked_hop_by_hop_and_bounded(
 
 
 async def test_non_html_and_empty_pages_are_skipped_server_errors_are_transient_and_size_is_capped(
-    local: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
+    runtime: Runtime, local: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
 ) -> None:
     site.routes["/manual.pdf"] = Route(body=b"%PDF-1.7 ...", content_type="application/pdf")
     site.routes["/broken/"] = Route(status=503, body=b"down for maintenance")
@@ -126,7 +136,9 @@ async def test_non_html_and_empty_pages_are_skipped_server_errors_are_transient_
     site.routes["/empty/"] = Route(body=b"<!-- nothing here -->")
     seeds = [site.url(p) for p in ("/manual.pdf", "/LICENSE.Apache-2.0.txt", "/broken/", "/huge/", "/empty/")]
 
-    summary = (await run_crawl(small, CrawlSpec(tuple(seeds), max_depth=0), dataset_name)).to_json()
+    summary = (
+        await run_crawl(replace(runtime, settings=small), CrawlSpec(tuple(seeds), max_depth=0), dataset_name)
+    ).to_json()
     failed = {
         r.source.removeprefix(site.base): (r.error, r.permanent) for r in ledger.documents(dataset_name)
     }
@@ -143,17 +155,23 @@ async def test_non_html_and_empty_pages_are_skipped_server_errors_are_transient_
 
 
 async def test_a_recrawl_skips_unchanged_pages_and_replaces_a_changed_one(
-    local: Settings, store: Store, ledger: Ledger, searcher: Searcher, site: SiteServer, dataset_name: str
+    runtime: Runtime,
+    local: Settings,
+    store: Store,
+    ledger: Ledger,
+    searcher: Searcher,
+    site: SiteServer,
+    dataset_name: str,
 ) -> None:
     site.page("/stable/", "Stable", "<p>The lighthouse keeper logs every passing ship in the harbour.</p>")
     site.page("/news/", "News", "<p>The harbour bakery sells rye bread on Mondays.</p>")
     spec = CrawlSpec((site.url("/stable/"), site.url("/news/")), max_depth=0)
 
-    first = (await run_crawl(local, spec, dataset_name, store=store)).to_json()
+    first = (await run_crawl(replace(runtime, settings=local), spec, dataset_name)).to_json()
     old = {r.source: r.doc_id for r in ledger.documents(dataset_name)}
-    second = (await run_crawl(local, spec, dataset_name, store=store)).to_json()
+    second = (await run_crawl(replace(runtime, settings=local), spec, dataset_name)).to_json()
     site.page("/news/", "News", "<p>The harbour bakery now sells sourdough pretzels on Fridays.</p>")
-    third = (await run_crawl(local, spec, dataset_name, store=store)).to_json()
+    third = (await run_crawl(replace(runtime, settings=local), spec, dataset_name)).to_json()
     rows = {r.source: r for r in ledger.documents(dataset_name)}
     stats = await store.stats(dataset_name)
     hits = await searcher.search("What does the bakery sell?", [dataset_name], "vector", 5)
@@ -172,7 +190,7 @@ async def test_a_recrawl_skips_unchanged_pages_and_replaces_a_changed_one(
 
 
 async def test_a_page_reached_twice_is_fetched_and_stored_once(
-    local: Settings, store: Store, ledger: Ledger, site: SiteServer, dataset_name: str
+    runtime: Runtime, local: Settings, store: Store, ledger: Ledger, site: SiteServer, dataset_name: str
 ) -> None:
     links = '<a href="/guide/">guide</a> <a href="../guide/#setup">setup</a> <a href="/mirror/">mirror</a>'
     site.page("/hub/", "Hub", f"<p>Start here.</p>{links}")
@@ -180,7 +198,9 @@ async def test_a_page_reached_twice_is_fetched_and_stored_once(
     site.routes["/mirror/"] = site.routes["/guide/"]  # another URL, the same page
     seeds = (site.url("/hub/"), site.url("/hub/#again"), site.url("/guide/"))
 
-    summary = (await run_crawl(local, CrawlSpec(seeds, max_depth=2), dataset_name, store=store)).to_json()
+    summary = (
+        await run_crawl(replace(runtime, settings=local), CrawlSpec(seeds, max_depth=2), dataset_name)
+    ).to_json()
     stats = await store.stats(dataset_name)
 
     assert (site.requests.count("/hub/"), site.requests.count("/guide/")) == (1, 1)

@@ -10,15 +10,17 @@ import asyncio
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bench.sites import Route, SiteServer, serve_site
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.search import Searcher
 from cognition.settings import CrawlSettings, Settings
 from cognition.store.port import Store
-from ingest.ledger import Ledger
 from ingest.service import run_crawl
 from ingest.web.browser import GuardProxy
 from ingest.web.guard import AddressGuard
@@ -72,15 +74,25 @@ def crawl_settings(settings: Settings, browser: bool, allow: list[str]) -> Setti
 
 
 async def test_browser_mode_stores_text_that_only_javascript_shows_with_its_url(
-    settings: Settings, store: Store, ledger: Ledger, searcher: Searcher, site: SiteServer, dataset_name: str
+    runtime: Runtime,
+    settings: Settings,
+    store: Store,
+    ledger: Ledger,
+    searcher: Searcher,
+    site: SiteServer,
+    dataset_name: str,
 ) -> None:
     spec = CrawlSpec((site.url("/tide/"),), max_depth=0)
     plain, rendered = f"{dataset_name}-plain", f"{dataset_name}-browser"
 
-    first = await run_crawl(crawl_settings(settings, False, ["127.0.0.1/32"]), spec, plain, store=store)
+    first = await run_crawl(
+        replace(runtime, settings=crawl_settings(settings, False, ["127.0.0.1/32"])), spec, plain
+    )
     plain_requests = list(site.requests)
     started = time.perf_counter()
-    second = await run_crawl(crawl_settings(settings, True, ["127.0.0.1/32"]), spec, rendered, store=store)
+    second = await run_crawl(
+        replace(runtime, settings=crawl_settings(settings, True, ["127.0.0.1/32"])), spec, rendered
+    )
     seconds = time.perf_counter() - started
     question = "When does the ferry to Skye leave?"
     plain_hits = await searcher.search(question, [plain], "vector", 3)
@@ -97,11 +109,15 @@ async def test_browser_mode_stores_text_that_only_javascript_shows_with_its_url(
 
 
 async def test_browser_mode_still_refuses_loopback_without_the_allowlist(
-    settings: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
+    runtime: Runtime, settings: Settings, ledger: Ledger, site: SiteServer, dataset_name: str
 ) -> None:
     seeds = (site.url("/tide/"), "http://localhost:1/")
 
-    summary = (await run_crawl(crawl_settings(settings, True, []), CrawlSpec(seeds), dataset_name)).to_json()
+    summary = (
+        await run_crawl(
+            replace(runtime, settings=crawl_settings(settings, True, [])), CrawlSpec(seeds), dataset_name
+        )
+    ).to_json()
     reasons = {f["path"]: f["reason"] for f in summary["failed"]}
 
     assert site.requests == []

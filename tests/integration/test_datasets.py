@@ -10,13 +10,13 @@ import pytest
 import pytest_asyncio
 
 from cognition.errors import CognitionError, DatasetNotFoundError, InvalidDatasetName, ManifestError
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.search import MODES, Searcher
-from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
-from ingest.ledger import Ledger
 from ingest.manifest import expand_paths, load_manifest
-from ingest.service import make_importer, run_import
+from ingest.service import run_import
 from tests.helpers import BOOKS, REPO_ROOT, ImportedBook, new_dataset_name
 
 GIT_QUESTION = "how does git store a commit object"
@@ -52,7 +52,7 @@ def test_every_shipped_manifest_is_valid_and_named_after_its_file(path: Path) ->
 
 
 async def test_a_manifest_imports_into_its_own_dataset(
-    settings: Settings,
+    runtime: Runtime,
     store: Store,
     ledger: Ledger,
     searcher: Searcher,
@@ -64,7 +64,7 @@ async def test_a_manifest_imports_into_its_own_dataset(
     shutil.copy(excerpts["git_objects"], tmp_path / "pdfs" / "git-objects.pdf")
     manifest = write_manifest(tmp_path, name, '[[sources]]\nkind = "pdf"\npaths = ["pdfs/*.pdf"]\n')
 
-    summary = (await run_import(settings, [manifest], None)).to_json()
+    summary = (await run_import(runtime, [manifest], None)).to_json()
     hits = await searcher.search(GIT_QUESTION, [name], "vector", 3)
 
     assert (summary["dataset"], summary["added"], summary["failed"]) == (name, 1, [])
@@ -75,14 +75,14 @@ async def test_a_manifest_imports_into_its_own_dataset(
 
 
 async def test_a_dataset_option_renames_the_manifests_dataset(
-    settings: Settings, ledger: Ledger, excerpts: dict[str, Path], tmp_path: Path
+    runtime: Runtime, ledger: Ledger, excerpts: dict[str, Path], tmp_path: Path
 ) -> None:
     name, other = new_dataset_name("manifest"), new_dataset_name("renamed")
     manifest = write_manifest(
         tmp_path, name, f'[[sources]]\nkind = "pdf"\npaths = ["{excerpts["bash_expansion"]}"]\n'
     )
 
-    summary = (await run_import(settings, [manifest], other)).to_json()
+    summary = (await run_import(runtime, [manifest], other)).to_json()
 
     assert (summary["dataset"], summary["added"]) == (other, 1)
     assert ledger.documents(name) == []
@@ -90,7 +90,7 @@ async def test_a_dataset_option_renames_the_manifests_dataset(
 
 
 async def test_manifest_paths_that_match_nothing_and_blocked_crawl_seeds_are_reported(
-    settings: Settings, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
     name = new_dataset_name("manifest")
     manifest = write_manifest(
@@ -100,7 +100,7 @@ async def test_manifest_paths_that_match_nothing_and_blocked_crawl_seeds_are_rep
         '[[sources]]\nkind = "crawl"\nseeds = ["http://127.0.0.1:9/index.html"]\n',
     )
 
-    failed = (await run_import(settings, [manifest], None)).to_json()["failed"]
+    failed = (await run_import(runtime, [manifest], None)).to_json()["failed"]
 
     assert failed == [
         {
@@ -147,10 +147,10 @@ async def test_an_invalid_dataset_name_is_refused(importer: Importer, excerpts: 
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def bash_dataset(settings: Settings, store: Store, excerpts: dict[str, Path]) -> str:
+async def bash_dataset(runtime: Runtime, excerpts: dict[str, Path]) -> str:
     """A second dataset, about bash, beside the git book."""
     name = new_dataset_name("bash")
-    summary = await make_importer(settings, store=store).import_paths([excerpts["bash_expansion"]], name)
+    summary = await Importer(runtime).import_paths([excerpts["bash_expansion"]], name)
     assert summary.to_json()["added"] == 1
     return name
 

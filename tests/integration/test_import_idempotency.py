@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.search import MODES, Searcher
 from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
-from ingest.ledger import Ledger
-from ingest.service import make_importer
 from tests.helpers import GIT_INTERNALS_PAGES, ImportedBook, new_dataset_name, sha256_of
 
 pytestmark = pytest.mark.slow
@@ -104,7 +104,12 @@ async def test_the_same_bytes_twice_in_one_import_are_stored_once(
 
 
 async def test_documents_prepared_two_at_a_time_give_the_dataset_one_at_a_time_gives(
-    settings: Settings, store: Store, ledger: Ledger, excerpts: dict[str, Path], tmp_path: Path
+    runtime: Runtime,
+    settings: Settings,
+    store: Store,
+    ledger: Ledger,
+    excerpts: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     paths = [excerpts["git_objects"], excerpts["bash_expansion"], tmp_path / "notes.md"]
     paths[2].write_text("# Notes\n\nGit stores blobs and trees; Bash expands ${name} parameters.\n")
@@ -114,7 +119,7 @@ async def test_documents_prepared_two_at_a_time_give_the_dataset_one_at_a_time_g
             update={"imports": settings.imports.model_copy(update={"concurrency": concurrency})}
         )
         dataset = new_dataset_name(f"concurrency{concurrency}")
-        summary = (await make_importer(tuned, store=store).import_paths(paths, dataset)).to_json()
+        summary = (await Importer(replace(runtime, settings=tuned)).import_paths(paths, dataset)).to_json()
         rows = ledger.documents(dataset)
         results[concurrency] = (
             summary,
@@ -142,14 +147,13 @@ class Replaced:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def replaced(
-    settings: Settings,
-    store: Store,
+    runtime: Runtime,
     searcher: Searcher,
     excerpts: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Replaced:
     """One path imported, then overwritten with other content and imported again."""
-    importer = make_importer(settings, store=store)
+    importer = Importer(runtime)
     dataset = new_dataset_name("replace")
     path = tmp_path_factory.mktemp("replace") / "book.pdf"
     shutil.copy(excerpts["git_objects"], path)

@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, NameObject
 
-from cognition.graphrank import EntityGraph
+from cognition.embedding.port import Embedder, Purpose, Vectors
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.settings import Settings
-from cognition.store.port import DatasetStats, DocumentBatch, Store, StoredChunk
-from ingest.importer import Importer, Outcome
-from ingest.ledger import Ledger
-from ingest.service import make_importer
+from cognition.store.port import DocumentBatch, Store
+from ingest.importer import Importer
+from ingest.outcomes import Outcome
 from tests.helpers import BOOKS, write_excerpt
 
 pytestmark = pytest.mark.slow
@@ -29,7 +31,7 @@ BATCH = 12  # chunks per batch here: an excerpt of a few dozen pages makes many 
 
 @dataclass
 class Event:
-    what: str  # "prepare" or "write"
+    what: str  # "embed" or "write"
     started: float
     ended: float
     texts: tuple[str, ...]
@@ -37,16 +39,44 @@ class Event:
 
 
 @dataclass
-class WatchedStore:
-    """The session's real store, with a record of every embedding and write it was asked for."""
+class Watch:
+    """A record of every embedding and write an import asked for."""
 
-    inner: Store
     events: list[Event] = field(default_factory=list)
 
-    async def prepare(self, texts: Sequence[str], progress: Callable[[float], None] | None = None) -> None:
+    def of(self, what: str) -> list[Event]:
+        return [e for e in self.events if e.what == what]
+
+
+class WatchedEmbedder:
+    """The session's real embedder, watched."""
+
+    def __init__(self, inner: Embedder, watch: Watch) -> None:
+        self._inner, self._watch = inner, watch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        purpose: Purpose = "document",
+        progress: Callable[[float], None] | None = None,
+    ) -> Vectors:
         started = time.monotonic()
-        await self.inner.prepare(texts, progress)
-        self.events.append(Event("prepare", started, time.monotonic(), tuple(texts)))
+        vectors = await self._inner.embed(texts, purpose, progress)
+        self._watch.events.append(Event("embed", started, time.monotonic(), tuple(texts)))
+        return vectors
+
+
+class WatchedStore:
+    """The session's real store, its writes watched."""
+
+    def __init__(self, inner: Store, watch: Watch) -> None:
+        self._inner, self._watch = inner, watch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
     async def write(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
         started, texts, sources = time.monotonic(), [], set()
@@ -57,48 +87,8 @@ class WatchedStore:
                 sources.update(Path(batch.document.source).name for batch in group)
                 yield group
 
-        await self.inner.write(dataset, seen())
-        self.events.append(Event("write", started, time.monotonic(), tuple(texts), frozenset(sources)))
-
-    def of(self, what: str) -> list[Event]:
-        return [e for e in self.events if e.what == what]
-
-    # The rest of the port, passed through.
-    async def start(self) -> None:
-        await self.inner.start()
-
-    async def ensure_dataset(self, name: str) -> None:
-        await self.inner.ensure_dataset(name)
-
-    async def dataset_exists(self, name: str) -> bool:
-        return await self.inner.dataset_exists(name)
-
-    async def list_datasets(self) -> list[str]:
-        return await self.inner.list_datasets()
-
-    async def delete_document(self, dataset: str, document_id: str) -> None:
-        await self.inner.delete_document(dataset, document_id)
-
-    def forget(self, texts: Sequence[str]) -> None:
-        self.inner.forget(texts)
-
-    async def release(self, dataset: str) -> None:
-        await self.inner.release(dataset)
-
-    async def search_chunks(self, dataset: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        return await self.inner.search_chunks(dataset, vector, k)
-
-    async def get_chunks(self, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
-        return await self.inner.get_chunks(dataset, ids)
-
-    async def load_graph(self, dataset: str) -> EntityGraph:
-        return await self.inner.load_graph(dataset)
-
-    async def stats(self, dataset: str) -> DatasetStats:
-        return await self.inner.stats(dataset)
-
-    async def close(self) -> None:
-        await self.inner.close()
+        await self._inner.write(dataset, seen())
+        self._watch.events.append(Event("write", started, time.monotonic(), tuple(texts), frozenset(sources)))
 
 
 @dataclass
@@ -128,9 +118,17 @@ def _tuned(settings: Settings, **imports: int) -> Settings:
 
 
 def _importer(
-    settings: Settings, store: Store, progress: RecordedProgress | None = None, **imports: int
+    runtime: Runtime, watch: Watch | None = None, progress: RecordedProgress | None = None, **imports: int
 ) -> Importer:
-    return make_importer(_tuned(settings, **imports), progress, store=store)
+    tuned = replace(runtime, settings=_tuned(runtime.settings, **imports))
+    if watch is not None:
+        tuned = replace(
+            tuned,
+            _store=WatchedStore(runtime.store, watch),
+            _embedder=WatchedEmbedder(runtime.embedder, watch),
+            _searcher=None,
+        )
+    return Importer(tuned, progress)
 
 
 def _with_broken_page(source: Path, pages: range, broken: int, dest: Path) -> Path:
@@ -156,15 +154,15 @@ def bash_chapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def test_a_book_is_stored_batch_by_batch_while_its_next_batches_are_embedded(
-    settings: Settings, store: Store, ledger: Ledger, bash_chapter: Path, dataset_name: str
+    runtime: Runtime, store: Store, ledger: Ledger, bash_chapter: Path, dataset_name: str
 ) -> None:
-    watched = WatchedStore(store)
+    watched = Watch()
 
     summary = (
-        await _importer(settings, watched, chunks_per_batch=BATCH).import_paths([bash_chapter], dataset_name)
+        await _importer(runtime, watched, chunks_per_batch=BATCH).import_paths([bash_chapter], dataset_name)
     ).to_json()
 
-    prepares, writes = watched.of("prepare"), watched.of("write")
+    prepares, writes = watched.of("embed"), watched.of("write")
     stats = await store.stats(dataset_name)
     [record] = ledger.documents(dataset_name)
     assert summary["added"] == 1 and summary["chunks"] == stats.chunks == stats.chunk_vectors > 5 * BATCH
@@ -179,7 +177,7 @@ async def test_a_book_is_stored_batch_by_batch_while_its_next_batches_are_embedd
 
 
 async def test_a_page_that_breaks_after_batches_were_stored_leaves_nothing_of_its_book(
-    settings: Settings,
+    runtime: Runtime,
     store: Store,
     ledger: Ledger,
     excerpts: dict[str, Path],
@@ -187,8 +185,8 @@ async def test_a_page_that_breaks_after_batches_were_stored_leaves_nothing_of_it
     dataset_name: str,
 ) -> None:
     broken = _with_broken_page(BOOKS / "bashref.pdf", range(41, 101), 55, tmp_path / "broken-page-55.pdf")
-    watched = WatchedStore(store)
-    importer = _importer(settings, watched, chunks_per_batch=BATCH)
+    watched = Watch()
+    importer = _importer(runtime, watched, chunks_per_batch=BATCH)
 
     summary = await importer.import_paths([broken, excerpts["git_objects"]], dataset_name)
 
@@ -213,12 +211,12 @@ async def test_a_page_that_breaks_after_batches_were_stored_leaves_nothing_of_it
 
 
 async def test_the_longest_document_starts_first_and_outcomes_keep_the_order_given(
-    settings: Settings, store: Store, excerpts: dict[str, Path], bash_chapter: Path, dataset_name: str
+    runtime: Runtime, store: Store, excerpts: dict[str, Path], bash_chapter: Path, dataset_name: str
 ) -> None:
     progress = RecordedProgress()
     given = [excerpts["git_objects"], bash_chapter, excerpts["bash_expansion"]]  # 5, 30, 5 pages
 
-    summary = await _importer(settings, store, progress, concurrency=1).import_paths(given, dataset_name)
+    summary = await _importer(runtime, None, progress, concurrency=1).import_paths(given, dataset_name)
 
     assert progress.started[0] == "bash-chapter.pdf"
     assert progress.finished[0] == "bash-chapter.pdf"
@@ -227,11 +225,11 @@ async def test_the_longest_document_starts_first_and_outcomes_keep_the_order_giv
 
 
 async def test_progress_hears_pages_as_they_are_embedded(
-    settings: Settings, store: Store, bash_chapter: Path, dataset_name: str
+    runtime: Runtime, settings: Settings, bash_chapter: Path, dataset_name: str
 ) -> None:
     progress = RecordedProgress()
 
-    summary = await _importer(settings, store, progress).import_paths([bash_chapter], dataset_name)
+    summary = await _importer(runtime, None, progress).import_paths([bash_chapter], dataset_name)
 
     chunks = summary.to_json()["chunks"]
     assert chunks < settings.imports.chunks_per_batch  # one batch ...

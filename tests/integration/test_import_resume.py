@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.ledger import DocumentRecord, Ledger
+from cognition.ledger import DocumentRecord, SqliteLedger
+from cognition.paths import DataPaths
 from tests.helpers import (
     GIT_INTERNALS,
     REPO_ROOT,
@@ -99,7 +100,7 @@ def interrupted(
     overview = json.loads(run_cli("datasets", "--json", data_dir=data_dir).stdout)
     rerun = run_cli("import", str(GIT_INTERNALS), "--dataset", DATASET, "--json", data_dir=data_dir)
     final = stats_in_subprocess(data_dir, DATASET)[DATASET]
-    records = Ledger(data_dir / "ledger.sqlite3").documents(DATASET)
+    records = SqliteLedger(DataPaths(data_dir).ledger).documents(DATASET)
     return Interrupted(data_dir, state, partial, overview, rerun, final, records)
 
 

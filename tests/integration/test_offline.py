@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cognition.settings import Settings
-from cognition.store.cognee_env import prepare_cognee
+from cognition.store.cognee.env import prepare_cognee
 from cognition.store.port import Store
 from tests.helpers import CLI_TIMEOUT, REPO_ROOT, subprocess_env
 
@@ -48,8 +48,9 @@ import ipaddress
 import json
 from pathlib import Path
 
+from cognition.runtime import Runtime
 from cognition.settings import Settings
-from ingest.service import make_importer, make_searcher, make_store
+from ingest.importer import Importer
 
 
 def loopback(address):
@@ -67,15 +68,13 @@ def loopback(address):
 
 
 async def main():
-    settings = Settings()
-    store = make_store(settings)
-    summary = await make_importer(settings, store=store).import_paths([Path(sys.argv[1])], "offline")
-    searcher = make_searcher(settings, store)
+    runtime = Runtime.build(Settings())
+    summary = await Importer(runtime).import_paths([Path(sys.argv[1])], "offline")
     hits = {
-        mode: len(await searcher.search("how does git store a blob", ["offline"], mode, 3))
+        mode: len(await runtime.searcher.search("how does git store a blob", ["offline"], mode, 3))
         for mode in ("vector", "graph", "hybrid")
     }
-    await store.close()
+    await runtime.close()
     return summary.to_json(), hits
 
 

@@ -11,14 +11,13 @@ from pypdf.generic import DictionaryObject
 from pypdf.generic._font import Font
 
 from cognition.errors import EmptyFile, EncryptedPdf, NotAPdf, SourceUnreadable, UnreadablePdf
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.search import Searcher
-from cognition.settings import Settings
-from cognition.store.port import Store
 from ingest import pdf
-from ingest.importer import Importer, ImportSummary
-from ingest.ledger import Ledger
+from ingest.importer import Importer
+from ingest.outcomes import ImportSummary
 from ingest.pdf import iter_pages, open_book
-from ingest.service import make_importer
 from tests.helpers import BAD, BOOKS, GIT_INTERNALS, sha256_of
 
 NO_TEXT = "no text layer: the pages are images (run OCR first)"
@@ -147,13 +146,11 @@ def test_unreadable_files_raise_an_error_that_says_why(
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def bad_import(
-    bench: Path, not_a_pdf: dict[str, Path], settings: Settings, store: Store
-) -> tuple[str, ImportSummary]:
+async def bad_import(bench: Path, not_a_pdf: dict[str, Path], runtime: Runtime) -> tuple[str, ImportSummary]:
     """Every bad sample, three broken files and one good file, in one batch."""
     dataset = "bad-samples"
     paths = [*sorted(BAD.glob("*.pdf")), not_a_pdf["text"], not_a_pdf["empty"], not_a_pdf["missing"]]
-    summary = await make_importer(settings, store=store).import_paths(paths, dataset)
+    summary = await Importer(runtime).import_paths(paths, dataset)
     return dataset, summary
 
 

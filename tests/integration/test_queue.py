@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from bench.sites import serve_site
+from cognition.ledger import DocumentRecord, SqliteLedger
+from cognition.paths import DataPaths
 from ingest.jobs import job_id_for
-from ingest.ledger import DocumentRecord, Ledger
 from tests.helpers import (
     BENCH,
     GIT_INTERNALS,
@@ -121,7 +122,7 @@ def workers(tmp_path: Path, redis_server: RedisServer, request: pytest.FixtureRe
 
 
 def records(data_dir: Path, dataset: str) -> list[DocumentRecord]:
-    return Ledger(data_dir / "ledger.sqlite3").documents(dataset)
+    return SqliteLedger(DataPaths(data_dir).ledger).documents(dataset)
 
 
 def wait_for_state(data_dir: Path, dataset: str, states: set[str], timeout: float = WAIT_SECONDS) -> str:
@@ -130,7 +131,7 @@ def wait_for_state(data_dir: Path, dataset: str, states: set[str], timeout: floa
     while time.monotonic() < deadline:
         path = data_dir / "ledger.sqlite3"
         if path.exists():
-            found = {r.state for r in Ledger(path).documents(dataset)}
+            found = {r.state for r in SqliteLedger(path).documents(dataset)}
             if found & states:
                 return next(iter(found & states))
         time.sleep(0.05)

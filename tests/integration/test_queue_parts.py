@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,11 @@ from arq.constants import in_progress_key_prefix
 
 from cognition.datasets import document_id
 from cognition.gate import FileGate
-from cognition.settings import QueueSettings, Settings
-from cognition.store.port import Store
+from cognition.ledger import DocumentRecord, Ledger
+from cognition.runtime import Runtime
+from cognition.settings import QueueSettings
+from ingest.importer import Importer
 from ingest.jobs import Accepted, Conflict, RetryLater, Submitter, backoff, job_id_for, reap, run_file_job
-from ingest.ledger import DocumentRecord, Ledger
-from ingest.service import make_importer
 from tests.helpers import new_dataset_name, sha256_of
 from tests.redis_server import RedisServer
 from workers.leases import RedisGate, job_lease
@@ -165,11 +166,11 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
 
 
 async def test_a_transient_failure_is_retried_with_backoff_then_given_up_and_recorded(
-    settings: Settings, store: Store, ledger: Ledger, tmp_path: Path, dataset_name: str
+    runtime: Runtime, ledger: Ledger, tmp_path: Path, dataset_name: str
 ) -> None:
     blocked = tmp_path / "locks-is-a-file"
     blocked.write_text("")  # the write gate cannot create its lock: an I/O failure, not the document's
-    importer = make_importer(settings, store=store, gate=FileGate(blocked))
+    importer = Importer(replace(runtime, gate=FileGate(blocked)))
     note = tmp_path / "note.md"
     note.write_text("# Trees\n\nA tree object lists blobs and other trees.\n")
     arguments = {"dataset": dataset_name, "path": str(note), "kind": "text", "content_hash": sha256_of(note)}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from cognition.ledger import Ledger
+from cognition.runtime import Runtime
 from cognition.search import Searcher
-from cognition.settings import Settings
 from cognition.store.port import Store
-from ingest.extract.local import LocalExtractor
-from ingest.ledger import Ledger
 from ingest.records import RecordImporter, TextRecord
 
 RECORDS = [
@@ -21,9 +20,9 @@ RECORDS = [
 
 
 async def test_records_become_documents_with_their_own_provenance_and_reruns_add_nothing(
-    settings: Settings, ledger: Ledger, store: Store, searcher: Searcher, dataset_name: str
+    runtime: Runtime, ledger: Ledger, store: Store, searcher: Searcher, dataset_name: str
 ) -> None:
-    importer = RecordImporter(settings, ledger, store, LocalExtractor())
+    importer = RecordImporter(runtime)
 
     first = await importer.import_records(dataset_name, RECORDS)
     second = await importer.import_records(dataset_name, RECORDS)

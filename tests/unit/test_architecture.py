@@ -33,8 +33,8 @@ def _called_name(func: ast.expr) -> str:
 
 
 def test_the_scan_sees_imports_inside_functions_and_by_name() -> None:
-    store = _imported_modules(CORE / "store" / "cognee_store.py")
-    engine = _imported_modules(CORE / "embedding" / "engine.py")
+    store = _imported_modules(CORE / "store" / "cognee" / "store.py")
+    engine = _imported_modules(CORE / "store" / "cognee" / "embedding.py")
 
     assert "cognee.modules.pipelines.tasks.task" in store  # imported inside a method
     assert "cognee.infrastructure.databases.vector.embeddings.get_embedding_engine" in engine  # import_module

@@ -4,7 +4,7 @@ at once) and counts finished ones and pages."""
 from __future__ import annotations
 
 from cli.progress import RichProgress
-from ingest.importer import Outcome
+from ingest.outcomes import Outcome
 
 
 def test_the_bar_names_the_documents_in_progress_and_counts_pages() -> None:

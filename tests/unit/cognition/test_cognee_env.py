@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cognition.settings import Settings
-from cognition.store.cognee_env import cognee_environment
+from cognition.store.cognee.env import cognee_environment
 
 
 def test_every_cognee_path_is_under_the_data_directory(tmp_path: Path) -> None:

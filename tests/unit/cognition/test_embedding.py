@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cognition.embedding.engine import LocalEmbedder, shared_embedder
+from cognition.embedding.local import MODEL_ID, LocalEmbedder
 from cognition.embedding.minilm import (
     MODEL_CHECKSUMS,
     MiniLMEmbedder,
@@ -17,6 +17,7 @@ from cognition.embedding.minilm import (
     find_packaged_model_dir,
     verify_model_files,
 )
+from cognition.runtime import Runtime
 from cognition.settings import Settings
 from tests.helpers import sha256_of
 
@@ -28,10 +29,12 @@ UPSTREAM_SHA256 = {
 }
 
 
-@pytest.fixture(scope="module")
-def embedder(settings: Settings) -> LocalEmbedder:
-    """The process-wide embedder of the session's settings (the store uses the same one)."""
-    return shared_embedder(settings)
+@pytest.fixture(scope="session")
+def embedder(runtime: Runtime) -> LocalEmbedder:
+    """The session runtime's embedder (the store's writes and the searcher use the same one)."""
+    found = runtime.embedder
+    assert isinstance(found, LocalEmbedder)
+    return found
 
 
 @pytest.fixture
@@ -88,7 +91,7 @@ def test_the_untampered_copy_is_accepted(model_copy: Path) -> None:
 def test_embeddings_are_384_dimensional_unit_vectors(embedder: LocalEmbedder) -> None:
     texts = ["Git stores every commit as an object.", "x", "A much longer sentence " * 40]
 
-    vectors = embedder.embed(texts)
+    vectors = embedder.embed_sync(texts)
 
     assert embedder.dimensions == 384
     assert vectors.shape == (3, 384)
@@ -97,7 +100,7 @@ def test_embeddings_are_384_dimensional_unit_vectors(embedder: LocalEmbedder) ->
 
 
 def test_a_paraphrase_is_closer_than_an_unrelated_sentence(embedder: LocalEmbedder) -> None:
-    anchor, paraphrase, unrelated = embedder.embed(
+    anchor, paraphrase, unrelated = embedder.embed_sync(
         [
             "How does Git store a commit object?",
             "In what way are commits saved in the Git object database?",
@@ -116,59 +119,41 @@ def test_vectors_do_not_depend_on_order_or_batch_neighbours(embedder: LocalEmbed
         "tree",
     ]
 
-    forward = embedder.embed(texts)
-    backward = embedder.embed(list(reversed(texts)))[::-1]
-    alone = np.stack([embedder.embed([t])[0] for t in texts])
+    forward = embedder.embed_sync(texts)
+    backward = embedder.embed_sync(list(reversed(texts)))[::-1]
+    alone = np.stack([embedder.embed_sync([t])[0] for t in texts])
 
     np.testing.assert_allclose(forward, backward, atol=1e-5)
     np.testing.assert_allclose(forward, alone, atol=1e-5)
 
 
 def test_the_same_text_gives_the_same_vector(embedder: LocalEmbedder) -> None:
-    first = embedder.embed(["git cat-file -p shows an object"])
-    second = embedder.embed(["git cat-file -p shows an object"])
+    first = embedder.embed_sync(["git cat-file -p shows an object"])
+    second = embedder.embed_sync(["git cat-file -p shows an object"])
 
     np.testing.assert_array_equal(first, second)
 
 
 def test_empty_input_gives_no_vectors(embedder: LocalEmbedder) -> None:
-    assert embedder.embed([]).shape == (0, 384)
+    assert embedder.embed_sync([]).shape == (0, 384)
 
 
-def test_vectors_computed_ahead_are_handed_out_once_then_forgotten(embedder: LocalEmbedder) -> None:
-    ahead = ["prefetch: a packfile stores deltas", "prefetch: the index is the staging area"]
-    later = "prefetch: a text embedded only when asked"
-    reference = embedder.embed([*ahead, later])
-
-    embedder.prefetch(ahead)
-    before = embedder.texts_embedded
-    mixed = embedder.embed([ahead[1], later, ahead[0]])  # the write asks, in its own order
-    again = embedder.embed(ahead)  # handed out once: computed anew
-
-    np.testing.assert_allclose(mixed, reference[[1, 2, 0]], atol=1e-5)
-    np.testing.assert_allclose(again, reference[:2], atol=1e-5)
-    assert embedder.texts_embedded - before == 1 + 2
-
-
-def test_forgotten_vectors_are_not_handed_out(embedder: LocalEmbedder) -> None:
-    texts = ["forget: a document that failed after it was embedded"]
-    embedder.prefetch(texts)
-    embedder.forget(texts)
+def test_nothing_is_kept_between_calls(embedder: LocalEmbedder) -> None:
+    texts = ["again: a packfile stores deltas", "again: the index is the staging area"]
+    first = embedder.embed_sync(texts)
     before = embedder.texts_embedded
 
-    embedder.embed(texts)
+    second = embedder.embed_sync(texts)
 
-    assert embedder.texts_embedded - before == 1
+    np.testing.assert_array_equal(first, second)
+    assert embedder.texts_embedded - before == 2  # computed anew: no cache keyed by text
 
 
-def test_prefetch_reports_its_progress_after_each_forward_pass(
-    embedder: LocalEmbedder, settings: Settings
-) -> None:
+def test_progress_is_reported_after_each_forward_pass(embedder: LocalEmbedder, settings: Settings) -> None:
     texts = [f"progress: text {i} of a long batch about packfiles and deltas" for i in range(40)]
     shares: list[float] = []
 
-    embedder.prefetch(texts, shares.append)
-    vectors = embedder.embed(texts)  # taken from what prefetch computed
+    vectors = embedder.embed_sync(texts, shares.append)
 
     passes = -(-len(texts) // settings.embedding.batch_size)
     assert shares == sorted(shares) and shares[-1] == 1.0
@@ -177,15 +162,12 @@ def test_prefetch_reports_its_progress_after_each_forward_pass(
     assert vectors.shape == (40, 384)
 
 
-def test_vectors_forgotten_while_a_prefetch_computes_them_are_not_kept(embedder: LocalEmbedder) -> None:
-    texts = [f"forget mid-way: chunk {i} of a document whose import was cancelled" for i in range(40)]
+async def test_the_port_gives_the_same_vectors_for_queries_and_documents(embedder: LocalEmbedder) -> None:
+    texts = ["how does git store a commit object"]
 
-    def cancelled_meanwhile(share: float) -> None:  # runs between two forward passes
-        if share < 1.0:
-            embedder.forget(texts)
+    query = await embedder.embed(texts, "query")
+    document = await embedder.embed(texts, "document")
 
-    embedder.prefetch(texts, cancelled_meanwhile)
-    before = embedder.texts_embedded
-    embedder.embed(texts)
-
-    assert embedder.texts_embedded - before == len(texts)  # nothing was kept: all computed anew
+    np.testing.assert_array_equal(query, document)
+    np.testing.assert_array_equal(query, embedder.embed_sync(texts))
+    assert (embedder.model_id, embedder.dimensions) == (MODEL_ID, 384)

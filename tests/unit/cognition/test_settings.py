@@ -25,8 +25,8 @@ def test_defaults_without_environment() -> None:
     settings = Settings()
 
     assert settings.data_dir == Path("./.cognition")
-    assert settings.embedding.dimensions == 384
     assert settings.embedding.batch_size == 16
+    assert settings.embedding.provider == "local"
     assert settings.search.top_k == 5
     assert settings.search.max_top_k == 100
 
@@ -54,8 +54,8 @@ def test_nested_sections_from_double_underscore_variables(monkeypatch: pytest.Mo
     assert settings.imports.chunks_per_batch == 12
     assert settings.search.max_top_k == 40
     # a nested variable changes its field only; the section's other fields keep their defaults
-    assert settings.embedding.dimensions == 384
     assert settings.chunking.overlap_words == 20
+    assert settings.embedding.runtime == "onnx"
 
 
 def test_unprefixed_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,6 +66,7 @@ def test_unprefixed_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> No
 
     assert settings.data_dir == Path("./.cognition")
     assert settings.embedding.batch_size == 16
+    assert settings.embedding.provider == "local"
 
 
 def test_init_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

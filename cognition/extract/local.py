@@ -19,9 +19,9 @@ from collections.abc import Iterator, Sequence
 from itertools import combinations, pairwise
 from typing import Literal
 
-from ingest.extract.normalize import entity_key
-from ingest.extract.port import ChunkGraph, EntityMention, Relation
-from ingest.extract.words import RELATION_VERBS, STOPWORDS
+from cognition.extract.normalize import entity_key
+from cognition.extract.port import ChunkGraph, EntityMention, Relation
+from cognition.extract.words import RELATION_VERBS, STOPWORDS
 
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=[A-Z0-9(\"'‘“$-])")
 _CODE = re.compile(

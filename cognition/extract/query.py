@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ingest.extract.local import LocalExtractor
-from ingest.extract.normalize import entity_key
-from ingest.extract.words import STOPWORDS
+from cognition.extract.local import LocalExtractor
+from cognition.extract.normalize import entity_key
+from cognition.extract.words import STOPWORDS
 
 _QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "where", "when", "why", "how", "does", "did"})
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.extract.local import LocalExtractor
-from ingest.extract.normalize import entity_key
-from ingest.extract.port import ChunkGraph, Relation
+from cognition.extract.local import LocalExtractor
+from cognition.extract.normalize import entity_key
+from cognition.extract.port import ChunkGraph, Relation
 
 
 def extract(text: str, **limits: int) -> ChunkGraph:

@@ -26,15 +26,16 @@ from pathlib import Path
 from cognition.settings import Settings
 
 _prepared: Path | None = None
-EMBEDDING_MODEL_NAME = "cognition/all-MiniLM-L6-v2"
 
 
 def cognee_root(settings: Settings) -> Path:
     return settings.resolved_data_dir / "cognee"
 
 
-def cognee_environment(settings: Settings) -> dict[str, str]:
-    """The environment cognee must see, derived from settings only."""
+def cognee_environment(
+    settings: Settings, model_id: str = "cognition/all-MiniLM-L6-v2", dimensions: int = 384
+) -> dict[str, str]:
+    """The environment cognee must see, derived from settings and the embedder's model."""
     root = cognee_root(settings)
     return {
         "COGNEE_ENV_FILE": str(root / "cognee.env"),
@@ -51,8 +52,8 @@ def cognee_environment(settings: Settings) -> dict[str, str]:
         "GRAPH_DATABASE_SUBPROCESS_ENABLED": "false",
         "VECTOR_DB_SUBPROCESS_ENABLED": "false",
         "EMBEDDING_PROVIDER": "custom",
-        "EMBEDDING_MODEL": EMBEDDING_MODEL_NAME,
-        "EMBEDDING_DIMENSIONS": str(settings.embedding.dimensions),
+        "EMBEDDING_MODEL": model_id,
+        "EMBEDDING_DIMENSIONS": str(dimensions),
         "EMBEDDING_BATCH_SIZE": str(settings.embedding.batch_size),
         "TELEMETRY_DISABLED": "1",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -77,7 +78,9 @@ def litellm_tiktoken_dir() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers")
 
 
-def prepare_cognee(settings: Settings) -> Path:
+def prepare_cognee(
+    settings: Settings, model_id: str = "cognition/all-MiniLM-L6-v2", dimensions: int = 384
+) -> Path:
     """Set cognee's environment for this process; idempotent for the same data directory."""
     global _prepared
     root = cognee_root(settings)
@@ -90,7 +93,7 @@ def prepare_cognee(settings: Settings) -> Path:
     env_file = root / "cognee.env"
     if not env_file.exists():
         env_file.write_text("# Cognition sets cognee's configuration in the process environment.\n")
-    os.environ.update(cognee_environment(settings))
+    os.environ.update(cognee_environment(settings, model_id, dimensions))
     tempfile.tempdir = None
     _prepared = root
     return root

@@ -14,27 +14,57 @@ import gc
 import importlib
 import io
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from cognition.embedding.port import Embedder
 from cognition.gate import FileGate
-from cognition.graphrank import EntityGraph
+from cognition.paths import DataPaths
 from cognition.settings import Settings
-from cognition.store import reads
-from cognition.store.cognee_env import EMBEDDING_MODEL_NAME, cognee_root, prepare_cognee
-from cognition.store.port import DatasetStats, DocumentBatch, StoredChunk
+from cognition.store.cognee import reads
+from cognition.store.cognee.env import cognee_root, prepare_cognee
+from cognition.store.cognee.vectors import VectorReader
+from cognition.store.port import (
+    Counts,
+    DatasetStats,
+    DocumentBatch,
+    EntityInfo,
+    GraphData,
+    Neighbour,
+    ScoredChunk,
+    StoredChunk,
+)
+
+
+@dataclass
+class _Space:
+    """A dataset as this process resolved it once: cognee's row and its vector files."""
+
+    dataset: Any
+    vectors: VectorReader
 
 
 class CogneeStore:
-    """Implements ``cognition.store.port.Store`` with cognee's embedded stores."""
+    """Implements ``cognition.store.port.Store`` with cognee's embedded stores.
 
-    def __init__(self, settings: Settings) -> None:
+    A dataset is resolved once per process (cognee's dataset row, the path of its vector
+    files) and kept; ``forget`` drops it (a deleted dataset). Ladybug admits one process per
+    database file: writes close this process's handles when they end, and graph reads take
+    the dataset's file lock shared, waiting (at most ``search.busy_wait_seconds``) for a
+    write in progress, then close the handles when the last reader leaves.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self._settings = settings
+        self._embedder = embedder
         self._user: Any = None
-        self._datasets: dict[str, Any] = {}
+        self._datasets: dict[str, _Space] = {}
         self._start_lock = asyncio.Lock()
         self._setup_gate = FileGate(cognee_root(settings) / "locks")  # cognee's tables and datasets
+        self._files = FileGate(DataPaths.of(settings).locks)  # the datasets' write gate, taken shared
+        self._readers: dict[str, int] = {}
 
     async def _start(self) -> None:
         async with self._start_lock:
@@ -48,21 +78,23 @@ class CogneeStore:
 
             # Two processes starting on a fresh data directory would both create cognee's
             # tables ("table ... already exists"): one sets up at a time.
+            # The default user is created by its first lookup: under the same lock, or two
+            # fresh processes both insert it ("UNIQUE constraint failed: users.email").
             async with self._setup_gate.hold("setup"):
                 with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print to stdout
                     await setup()
-            self._user = await get_default_user()
+                self._user = await get_default_user()
 
     def _load(self) -> None:
-        prepare_cognee(self._settings)
+        prepare_cognee(self._settings, self._embedder.model_id, self._embedder.dimensions)
         with _long_lived_imports():
             import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
 
             for module in _WRITE_MODULES:  # otherwise imported by the first write (lancedb: ~2 s)
                 importlib.import_module(module)
-        from cognition.embedding.engine import install_in_cognee, shared_embedder
+        from cognition.store.cognee.embedding import install
 
-        install_in_cognee(shared_embedder(self._settings), EMBEDDING_MODEL_NAME)
+        install(self._embedder)
 
     async def start(self) -> None:
         await self._start()
@@ -77,9 +109,9 @@ class CogneeStore:
         # dataset row, but its permission rows and SQLite writes can still collide.
         async with self._setup_gate.hold("setup"):
             if name not in self._datasets:
-                self._datasets[name] = await create_authorized_dataset(name, self._user)
+                await self._resolve(name, await create_authorized_dataset(name, self._user))
 
-    async def _dataset(self, name: str) -> Any:
+    async def _space(self, name: str) -> _Space | None:
         await self._start()
         if name not in self._datasets:
             from cognee.modules.data.methods.get_authorized_dataset_by_name import (
@@ -89,11 +121,27 @@ class CogneeStore:
             found = await get_authorized_dataset_by_name(name, self._user, "read")
             if found is None:
                 return None
-            self._datasets[name] = found
+            await self._resolve(name, found)
         return self._datasets[name]
 
+    async def _resolve(self, name: str, dataset: Any) -> None:
+        from cognee.context_global_variables import set_database_global_context_variables
+        from cognee.infrastructure.databases.vector.config import get_vectordb_context_config
+
+        async with set_database_global_context_variables(dataset.id, self._user.id):
+            url = str(get_vectordb_context_config()["vector_db_url"])
+        self._datasets[name] = _Space(dataset, VectorReader(name, url))
+
+    async def _required(self, name: str) -> _Space:
+        space = await self._space(name)
+        if space is None:
+            from cognition.errors import DatasetNotFoundError
+
+            raise DatasetNotFoundError(name)
+        return space
+
     async def dataset_exists(self, name: str) -> bool:
-        return await self._dataset(name) is not None
+        return await self._space(name) is not None
 
     async def list_datasets(self) -> list[str]:
         await self._start()
@@ -107,24 +155,36 @@ class CogneeStore:
     @asynccontextmanager
     async def _context(self, name: str) -> AsyncIterator[tuple[Any, Any]]:
         """The dataset's graph and vector engines (and nobody else's)."""
-        dataset = await self._dataset(name)  # starts cognee (prepares its environment) first
+        space = await self._required(name)  # starts cognee (prepares its environment) first
         from cognee.context_global_variables import set_database_global_context_variables
         from cognee.infrastructure.databases.graph import get_graph_engine
         from cognee.infrastructure.databases.vector import get_vector_engine_async
 
-        if dataset is None:
-            from cognition.errors import DatasetNotFoundError
-
-            raise DatasetNotFoundError(name)
-        async with set_database_global_context_variables(dataset.id, self._user.id):
+        async with set_database_global_context_variables(space.dataset.id, self._user.id):
             yield await get_graph_engine(), await get_vector_engine_async()
+
+    @asynccontextmanager
+    async def _reading(self, name: str) -> AsyncIterator[Any]:
+        """The dataset's graph engine for a read: no write is in progress meanwhile (the
+        write gate is held shared), and the files are closed when the last reader leaves."""
+        await self._required(name)
+        async with self._files.hold_shared(name, self._settings.search.busy_wait_seconds):
+            self._readers[name] = self._readers.get(name, 0) + 1
+            try:
+                async with self._context(name) as (graph, _):
+                    yield graph
+            finally:
+                self._readers[name] -= 1
+                if self._readers[name] == 0:
+                    del self._readers[name]
+                    await self._release(name)
 
     async def write(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
         await self.ensure_dataset(dataset)  # starts cognee (prepares its environment) first
         import cognee
         from cognee.modules.pipelines.tasks.task import Task
 
-        from cognition.store.writes import pull_batches, store_batches
+        from cognition.store.cognee.writes import pull_batches, store_batches
 
         tmp = cognee_root(self._settings) / "tmp"
         source = _BatchSource(dataset, groups)
@@ -134,62 +194,91 @@ class CogneeStore:
                 Task(store_batches, tmp_dir=tmp, needs_llm=False, task_config={"batch_size": 1}),
             ],
             data=[source],
-            dataset=self._datasets[dataset].id,
+            dataset=self._datasets[dataset].dataset.id,
             user=self._user,
             pipeline_name="cognition_import",
             data_per_batch=1,
             skip_connection_test=True,
         )
-        if source.error is not None:
-            raise source.error
-        _raise_on_failure(result)
+        try:
+            if source.error is not None:
+                raise source.error
+            _raise_on_failure(result)
+        finally:
+            await self._release(dataset)
 
     async def delete_document(self, dataset: str, document_id: str) -> None:
-        if await self._dataset(dataset) is None:
+        space = await self._space(dataset)
+        if space is None:
             return
         from cognee.infrastructure.locks import dataset_lock
 
-        async with dataset_lock(self._datasets[dataset].id), self._context(dataset) as (graph, vectors):
-            await reads.delete_document(graph, vectors, document_id)
+        try:
+            async with dataset_lock(space.dataset.id), self._context(dataset) as (graph, vectors):
+                await reads.delete_document(graph, vectors, document_id)
+        finally:
+            await self._release(dataset)
 
-    async def search_chunks(self, dataset: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        from cognition.store.schema import CHUNK_COLLECTION
-
-        async with self._context(dataset) as (_, vectors):
-            return await reads.vector_search(vectors, CHUNK_COLLECTION, vector, k)
+    async def search_chunks(self, dataset: str, vector: Sequence[float], k: int) -> list[ScoredChunk]:
+        space = await self._required(dataset)
+        found, bare = await space.vectors.search(vector, k)
+        if bare:  # rows written before payloads carried provenance
+            scores = dict(bare)
+            found += [ScoredChunk(c, scores[c.id]) for c in await self._graph_chunks(dataset, list(scores))]
+            found.sort(key=lambda s: -s.score)
+        return found
 
     async def get_chunks(self, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
-        async with self._context(dataset) as (graph, _):
+        space = await self._required(dataset)
+        found, missing = await space.vectors.get(ids)
+        if missing:
+            found += await self._graph_chunks(dataset, missing)
+        order = {cid: i for i, cid in enumerate(ids)}
+        return sorted(found, key=lambda c: order.get(c.id, len(order)))
+
+    async def _graph_chunks(self, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
+        async with self._reading(dataset) as graph:
             return await reads.chunks_by_id(graph, dataset, ids)
 
-    async def load_graph(self, dataset: str) -> EntityGraph:
-        async with self._context(dataset) as (graph, _):
-            return await reads.entity_graph(graph)
+    async def graph(self, dataset: str) -> GraphData:
+        async with self._reading(dataset) as graph:
+            return await reads.graph_data(graph)
+
+    async def find_entities(self, dataset: str, keys: Sequence[str], limit: int) -> list[EntityInfo]:
+        async with self._reading(dataset) as graph:
+            return (await reads.entities_by_key(graph, dataset, keys))[:limit]
+
+    async def neighbours(self, dataset: str, entity_id: str, limit: int) -> list[Neighbour]:
+        async with self._reading(dataset) as graph:
+            return await reads.neighbours(graph, entity_id, limit)
+
+    async def chunks_mentioning(self, dataset: str, entity_id: str, limit: int) -> list[StoredChunk]:
+        async with self._reading(dataset) as graph:
+            return await reads.chunks_mentioning(graph, dataset, entity_id, limit)
+
+    async def counts(self, dataset: str) -> Counts:
+        space = await self._required(dataset)
+        rows = await space.vectors.count()
+        async with self._reading(dataset) as graph:
+            return await reads.counts(graph, rows)
 
     async def stats(self, dataset: str) -> DatasetStats:
-        async with self._context(dataset) as (graph, vectors):
-            return await reads.stats(graph, vectors)
+        async with self._reading(dataset) as graph:
+            from cognee.infrastructure.databases.vector import get_vector_engine_async
 
-    async def prepare(self, texts: Sequence[str], progress: Callable[[float], None] | None = None) -> None:
-        from cognition.embedding.engine import shared_embedder
+            return await reads.stats(graph, await get_vector_engine_async())
 
-        await shared_embedder(self._settings).prefetch_async(texts, progress)
-
-    def forget(self, texts: Sequence[str]) -> None:
-        from cognition.embedding.engine import shared_embedder
-
-        shared_embedder(self._settings).forget(texts)
-
-    async def release(self, dataset: str) -> None:
+    async def _release(self, dataset: str) -> None:
         """Close this process's handles on ``dataset``'s graph and vector files.
 
         Ladybug holds an exclusive file lock while a database is open, and cognee caches
         open engines: without this, the first process to write a dataset would keep every
         other process (another worker) from writing it until it exits.
         """
-        found = self._datasets.get(dataset)
-        if found is None:
+        space = self._datasets.get(dataset)
+        if space is None:
             return
+        found = space.dataset
         from cognee.context_global_variables import set_database_global_context_variables
         from cognee.infrastructure.databases.graph.config import get_graph_context_config
         from cognee.infrastructure.databases.graph.get_graph_engine import graph_engine_cache
@@ -207,14 +296,14 @@ class CogneeStore:
 
     async def close(self) -> None:
         for name in list(self._datasets):
-            await self.release(name)
+            await self._release(name)
         self._datasets.clear()
 
 
 _WRITE_MODULES = (
     "lancedb",
     "cognee.infrastructure.databases.vector.lancedb.LanceDBAdapter",
-    "cognition.store.writes",
+    "cognition.store.cognee.writes",
 )
 
 

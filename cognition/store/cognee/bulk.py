@@ -14,7 +14,7 @@ never merged:
 
 Node rows hold exactly what ``add_nodes`` would store (id, name, type, the rest of the data
 point as JSON). Other graph engines (Neo4j in production) go through ``add_nodes`` and
-``add_edges``. Imported only after :func:`cognition.store.cognee_env.prepare_cognee`.
+``add_edges``. Imported only after :func:`cognition.store.cognee.env.prepare_cognee`.
 """
 
 from __future__ import annotations

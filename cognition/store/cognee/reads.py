@@ -1,4 +1,9 @@
-"""Reads and deletes inside one dataset's database context (graph + vector engines given)."""
+"""Graph reads and deletes inside one dataset's database context (engines given).
+
+Ladybug's Cypher dialect: nodes are ``Node`` rows (id, name, type, a JSON ``properties``
+blob), edges ``EDGE`` rows (relationship_name, JSON properties). Lookups by id go through
+``UNWIND $ids AS i MATCH (n:Node {id: i})`` (primary-key lookups: ``IN`` lists scan).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from cognition.graphrank import EntityGraph
-from cognition.store.port import DatasetStats, StoredChunk
-from cognition.store.schema import CHUNK_COLLECTION, ENTITY_COLLECTION, properties
+from cognition.datasets import entity_id
+from cognition.store.cognee.schema import CHUNK_COLLECTION, ENTITY_COLLECTION, properties
+from cognition.store.port import Counts, DatasetStats, EntityInfo, GraphData, Neighbour, StoredChunk
 
 _ENTITY_EDGES = """
 MATCH (a:Node)-[r:EDGE]->(b:Node)
@@ -23,16 +28,6 @@ RETURN c.id, e.id
 """
 
 
-async def vector_search(
-    vectors: Any, collection: str, vector: Sequence[float], k: int
-) -> list[tuple[str, float]]:
-    """Nearest ids with cosine similarity (LanceDB gives cosine distance)."""
-    if not await vectors.has_collection(collection):
-        return []
-    results = await vectors.search(collection, query_vector=list(vector), limit=k)
-    return [(str(r.id), 1.0 - float(r.score)) for r in results]
-
-
 async def chunks_by_id(graph: Any, dataset: str, ids: Sequence[str]) -> list[StoredChunk]:
     if not ids:
         return []
@@ -40,26 +35,25 @@ async def chunks_by_id(graph: Any, dataset: str, ids: Sequence[str]) -> list[Sto
         "UNWIND $ids AS i MATCH (n:Node {id: i}) WHERE n.type = 'Chunk' RETURN n.id, n.properties",
         {"ids": list(ids)},
     )
-    found: list[StoredChunk] = []
-    for chunk_id, raw in rows:
-        p = properties(raw)
-        found.append(
-            StoredChunk(
-                id=str(chunk_id),
-                dataset=dataset,
-                document_id=str(p.get("document_id", "")),
-                document_title=str(p.get("document_title", "")),
-                source=str(p.get("source", "")),
-                section_path=tuple(p.get("section") or ()),
-                page_start=int(p.get("page_start", 0)),
-                page_end=int(p.get("page_end", 0)),
-                text=str(p.get("text", "")),
-            )
-        )
-    return found
+    return [_chunk(dataset, str(chunk_id), raw) for chunk_id, raw in rows]
 
 
-async def entity_graph(graph: Any) -> EntityGraph:
+def _chunk(dataset: str, chunk_id: str, raw: Any) -> StoredChunk:
+    p = properties(raw)
+    return StoredChunk(
+        id=chunk_id,
+        dataset=dataset,
+        document_id=str(p.get("document_id", "")),
+        document_title=str(p.get("document_title", "")),
+        source=str(p.get("source", "")),
+        section_path=tuple(p.get("section") or ()),
+        page_start=int(p.get("page_start", 0)),
+        page_end=int(p.get("page_end", 0)),
+        text=str(p.get("text", "")),
+    )
+
+
+async def graph_data(graph: Any) -> GraphData:
     """The retrieval graph: entities, chunks, mentions and entity relations (weights summed)."""
     entities = await graph.query("MATCH (n:Node) WHERE n.type = 'Entity' RETURN n.id, n.name, n.properties")
     chunks = await graph.query("MATCH (n:Node) WHERE n.type = 'Chunk' RETURN n.id")
@@ -74,7 +68,7 @@ async def entity_graph(graph: Any) -> EntityGraph:
         if str(c) in c_index and str(e) in e_index
     ]
     relations = await _relations(graph, e_index)
-    return EntityGraph(
+    return GraphData(
         entity_ids=entity_ids,
         entity_keys=keys,
         entity_names=[str(r[1]) for r in entities],
@@ -123,6 +117,73 @@ async def delete_orphan_entities(graph: Any) -> int:
     if orphans:
         await graph.delete_nodes(orphans)
     return len(orphans)
+
+
+_ENTITIES = """
+UNWIND $ids AS i MATCH (e:Node {id: i}) WHERE e.type = 'Entity'
+OPTIONAL MATCH (c:Node)-[r:EDGE]->(e) WHERE r.relationship_name = 'mentions'
+RETURN e.id, e.name, e.properties, count(c)
+"""
+_OUT = """
+MATCH (a:Node {id: $id})-[r:EDGE]->(b:Node) WHERE b.type = 'Entity' AND r.relationship_name <> 'mentions'
+RETURN b.id, r.relationship_name, r.properties
+"""
+_IN = """
+MATCH (b:Node)-[r:EDGE]->(a:Node {id: $id}) WHERE b.type = 'Entity' AND r.relationship_name <> 'mentions'
+RETURN b.id, r.relationship_name, r.properties
+"""
+_MENTIONING = """
+MATCH (c:Node)-[r:EDGE]->(e:Node {id: $id})
+WHERE r.relationship_name = 'mentions' AND c.type = 'Chunk'
+RETURN c.id, c.properties ORDER BY c.id LIMIT $limit
+"""
+
+
+async def entities(graph: Any, ids: Sequence[str]) -> list[EntityInfo]:
+    if not ids:
+        return []
+    rows = await graph.query(_ENTITIES, {"ids": list(dict.fromkeys(ids))})
+    found = []
+    for eid, name, raw, chunks in rows:
+        p = properties(raw)
+        key = str(p.get("key") or name).lower()
+        found.append(EntityInfo(str(eid), key, str(name), str(p.get("kind", "")), int(chunks)))
+    return found
+
+
+async def entities_by_key(graph: Any, dataset: str, keys: Sequence[str]) -> list[EntityInfo]:
+    """Entities of these normalized keys (their ids derive from the key)."""
+    return await entities(graph, [entity_id(dataset, key) for key in keys])
+
+
+async def neighbours(graph: Any, eid: str, limit: int) -> list[Neighbour]:
+    """Related entities, the weights of one relation summed over the documents stating it."""
+    weights: dict[tuple[str, str, str], float] = {}
+    for direction, query in (("out", _OUT), ("in", _IN)):
+        for other, name, raw in await graph.query(query, {"id": eid}):
+            key = (str(other), str(name), direction)
+            weights[key] = weights.get(key, 0.0) + float(properties(raw).get("weight", 1.0))
+    best = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    info = {e.id: e for e in await entities(graph, [other for (other, _, _), _ in best])}
+    return [
+        Neighbour(info[other], name, weight, "out" if direction == "out" else "in")
+        for (other, name, direction), weight in best
+        if other in info
+    ]
+
+
+async def chunks_mentioning(graph: Any, dataset: str, eid: str, limit: int) -> list[StoredChunk]:
+    rows = await graph.query(_MENTIONING, {"id": eid, "limit": limit})
+    return [_chunk(dataset, str(chunk_id), raw) for chunk_id, raw in rows]
+
+
+async def counts(graph: Any, vector_rows: int) -> Counts:
+    nodes = {str(k): int(v) for k, v in await graph.query("MATCH (n:Node) RETURN n.type, count(*)")}
+    edges = {
+        str(k): int(v)
+        for k, v in await graph.query("MATCH ()-[r:EDGE]->() RETURN r.relationship_name, count(*)")
+    }
+    return Counts(nodes=nodes, edges=edges, vectors={CHUNK_COLLECTION: vector_rows})
 
 
 async def stats(graph: Any, vectors: Any) -> DatasetStats:

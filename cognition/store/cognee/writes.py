@@ -12,17 +12,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from cognition.store.cognee_env import require_prepared
+from cognition.store.cognee.env import require_prepared
 
 require_prepared()
 
+import numpy as np  # noqa: E402
 from cognee.infrastructure.databases.graph import get_graph_engine  # noqa: E402
-from cognee.tasks.storage import index_data_points  # noqa: E402
+from cognee.infrastructure.databases.vector import get_vector_engine_async  # noqa: E402
 
-from cognition.store.bulk import existing_ids, write_edges, write_nodes  # noqa: E402
-from cognition.store.points import Page, chunk_point, document_point, entity_point, section_point  # noqa: E402
+from cognition.store.cognee.bulk import existing_ids, write_edges, write_nodes  # noqa: E402
+from cognition.store.cognee.points import Page, chunk_point, document_point, entity_point, section_point  # noqa: E402
+from cognition.store.cognee.schema import page_id, relation_edges, structure_edges  # noqa: E402
+from cognition.store.cognee.vectors import write_chunk_vectors  # noqa: E402
 from cognition.store.port import DocumentBatch  # noqa: E402
-from cognition.store.schema import page_id, relation_edges, structure_edges  # noqa: E402
 
 
 async def pull_batches(items: list[Any], ctx: Any = None) -> AsyncIterator[list[DocumentBatch]]:
@@ -38,12 +40,13 @@ async def pull_batches(items: list[Any], ctx: Any = None) -> AsyncIterator[list[
 
 
 async def store_batches(items: list[list[DocumentBatch]], tmp_dir: Path, ctx: Any = None) -> int:
-    """Store each group: nodes, then edges, then vectors of chunks."""
+    """Store each group: nodes, then edges, then the chunks' vectors."""
     del ctx
     graph = await get_graph_engine()
+    vectors = await (await get_vector_engine_async()).get_connection()
     stored = 0
     for group in items:
-        await _store(graph, group, tmp_dir)
+        await _store(graph, vectors, group, tmp_dir)
         stored += sum(len(b.chunks) for b in group)
     return stored
 
@@ -51,7 +54,7 @@ async def store_batches(items: list[list[DocumentBatch]], tmp_dir: Path, ctx: An
 TIMINGS: dict[str, float] = {"nodes": 0.0, "edges": 0.0, "vectors": 0.0}
 
 
-async def _store(graph: Any, group: list[DocumentBatch], tmp_dir: Path) -> None:
+async def _store(graph: Any, vectors: Any, group: list[DocumentBatch], tmp_dir: Path) -> None:
     started = time.perf_counter()
     known = await existing_ids(graph, _shared_ids(group))
     nodes: list[Any] = []
@@ -76,8 +79,16 @@ async def _store(graph: Any, group: list[DocumentBatch], tmp_dir: Path) -> None:
     await write_edges(graph, edges, tmp_dir)
     TIMINGS["edges"] += time.perf_counter() - started
     started = time.perf_counter()
-    await index_data_points(chunks)
+    await write_chunk_vectors(vectors, [(c, b.document) for b in group for c in b.chunks], _vectors_of(group))
     TIMINGS["vectors"] += time.perf_counter() - started
+
+
+def _vectors_of(group: list[DocumentBatch]) -> np.ndarray:
+    for batch in group:
+        if batch.chunks and (batch.vectors is None or len(batch.vectors) != len(batch.chunks)):
+            raise ValueError(f"{batch!r}: every chunk needs its vector")
+    rows = [b.vectors for b in group if b.chunks and b.vectors is not None]
+    return np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
 
 def _shared_ids(group: list[DocumentBatch]) -> list[str]:

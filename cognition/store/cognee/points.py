@@ -1,6 +1,6 @@
 """cognee ``DataPoint`` models of the graph, built from the store port's records.
 
-Imported only after :func:`cognition.store.cognee_env.prepare_cognee` (it imports cognee).
+Imported only after :func:`cognition.store.cognee.env.prepare_cognee` (it imports cognee).
 What gets a vector is decided here, by ``index_fields``: chunk texts, and nothing else.
 Documents, sections, pages and edges would cost more to embed than all the chunks and serve
 no query; entity names are linked lexically (see ``Entity``).
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from cognition.store.cognee_env import require_prepared
+from cognition.store.cognee.env import require_prepared
 
 require_prepared()
 

@@ -1,27 +1,24 @@
-"""The durable per-document record: one row per document and dataset.
-
-It lives in the data directory (SQLite in WAL mode, safe for several local processes) and is
-the one record of document state: ``queued → reading → embedding → storing → stored``, or
-``failed`` (with reason and whether it is permanent), or ``needs_ocr``. A row left in an
-intermediate state by a crash marks a partial document that the next import cleans and redoes.
-"""
+"""The ledger in a SQLite file in the data directory (WAL mode: safe for several local
+processes). See ``cognition.ledger.port`` for what it records."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-# A document goes queued (workers only) → reading (opened) → embedding (its first batch is
-# being embedded, outside any lock) → storing (its first batch is being written under the
-# dataset's write gate; later batches are embedded meanwhile, and ``chunks`` counts those
-# stored) → stored, or ends failed or needs_ocr.
-State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
-IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "embedding", "storing")
+from cognition.ledger.port import (
+    COLUMNS,
+    IN_FLIGHT,
+    Claim,
+    DatasetRecord,
+    DocumentRecord,
+    Failure,
+    State,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -47,6 +44,7 @@ CREATE TABLE IF NOT EXISTS documents (
     pipeline_version TEXT NOT NULL DEFAULT '',
     job_id TEXT,
     fetched_at REAL,
+    owner TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (dataset, doc_id)
@@ -59,68 +57,15 @@ CREATE TABLE IF NOT EXISTS datasets (
     created_at REAL NOT NULL
 );
 """
+_MIGRATIONS = {  # columns added after the first release, by table
+    "documents": (("job_id", "TEXT"), ("fetched_at", "REAL"), ("owner", "TEXT")),
+    "datasets": (("embedding_model", "TEXT"), ("embedding_dimensions", "INTEGER")),
+}
 
 
-@dataclass
-class DocumentRecord:
-    """One row of the ledger."""
-
-    dataset: str
-    doc_id: str
-    source: str
-    content_hash: str
-    kind: str
-    state: str
-    title: str | None = None
-    author: str | None = None
-    pages: int = 0
-    chunks: int = 0
-    entities: int = 0
-    relations: int = 0
-    error: str | None = None
-    permanent: int = 0
-    attempts: int = 0
-    read_seconds: float = 0.0
-    extract_seconds: float = 0.0
-    store_seconds: float = 0.0
-    total_seconds: float = 0.0
-    pipeline_version: str = ""
-    job_id: str | None = None  # set while the document goes through the queue
-    fetched_at: float | None = None  # web pages: when the stored content was fetched
-    created_at: float = 0.0
-    updated_at: float = 0.0
-
-
-_COLUMNS = [f.name for f in fields(DocumentRecord)]
-
-
-def failure(
-    dataset: str,
-    doc_id: str,
-    source: str,
-    content_hash: str,
-    kind: str,
-    reason: str,
-    version: str,
-    **more: Any,
-) -> DocumentRecord:
-    """The row of a document that failed for good (a bad file): recorded once, never retried."""
-    return DocumentRecord(
-        dataset=dataset,
-        doc_id=doc_id,
-        source=source,
-        content_hash=content_hash,
-        kind=kind,
-        state="failed",
-        error=reason,
-        permanent=1,
-        pipeline_version=version,
-        **more,
-    )
-
-
-class Ledger:
-    """Access to the ledger file. Cheap to construct; every call opens a short transaction."""
+class SqliteLedger:
+    """The ledger in a SQLite file (WAL: safe for several local processes). Cheap to
+    construct; every call opens a short transaction."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -130,10 +75,11 @@ class Ledger:
             db.execute("BEGIN IMMEDIATE")  # one process at a time creates or migrates the schema
             for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit
                 db.execute(statement)
-            columns = {row["name"] for row in db.execute("PRAGMA table_info(documents)")}
-            for name, kind in (("job_id", "TEXT"), ("fetched_at", "REAL")):  # older ledgers
-                if name not in columns:
-                    db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
+            for table, added in _MIGRATIONS.items():  # older ledgers
+                columns = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in added:
+                    if name not in columns:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             db.execute("COMMIT")
 
     def _use_wal(self) -> None:
@@ -163,13 +109,8 @@ class Ledger:
 
     def upsert(self, record: DocumentRecord) -> None:
         """Write a whole record (insert or replace)."""
-        now = time.time()
-        record.updated_at = now
-        record.created_at = record.created_at or now
-        values = [getattr(record, name) for name in _COLUMNS]
-        marks = ", ".join("?" for _ in _COLUMNS)
         with self._connect() as db:
-            db.execute(f"INSERT OR REPLACE INTO documents ({', '.join(_COLUMNS)}) VALUES ({marks})", values)
+            _write(db, record)
 
     def mark_queued(self, record: DocumentRecord) -> bool:
         """Record a submission to the queue, unless the document is already further along.
@@ -179,11 +120,11 @@ class Ledger:
         """
         now = time.time()
         record.state, record.created_at, record.updated_at = "queued", record.created_at or now, now
-        values = [getattr(record, name) for name in _COLUMNS]
-        marks = ", ".join("?" for _ in _COLUMNS)
+        values = [getattr(record, name) for name in COLUMNS]
+        marks = ", ".join("?" for _ in COLUMNS)
         with self._connect() as db:
             cursor = db.execute(
-                f"INSERT INTO documents ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+                f"INSERT INTO documents ({', '.join(COLUMNS)}) VALUES ({marks}) "
                 "ON CONFLICT(dataset, doc_id) DO UPDATE SET state = 'queued', error = NULL, "
                 "permanent = 0, job_id = excluded.job_id, source = excluded.source, "
                 "updated_at = excluded.updated_at WHERE documents.state = 'failed'",
@@ -201,13 +142,78 @@ class Ledger:
         return [r for r in map(_record, rows) if r is not None]
 
     def set_state(self, dataset: str, doc_id: str, state: State, **changes: Any) -> None:
-        """Move a document to a new state, with any other columns that change with it."""
+        """Move a document to a new state, with any other columns that change with it. A
+        document that leaves the working states has no owner any more."""
+        if state not in IN_FLIGHT:
+            changes.setdefault("owner", None)
         self.update(dataset, doc_id, state=state, **changes)
+
+    def record_failure(self, failure: Failure) -> DocumentRecord:
+        """Record a failed document. An attempt that was counted when it started (the row
+        is in a working state) is not counted twice."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            previous = _record(
+                db.execute(
+                    "SELECT * FROM documents WHERE dataset = ? AND doc_id = ?",
+                    (failure.dataset, failure.doc_id),
+                ).fetchone()
+            )
+            counted = previous is not None and previous.state in IN_FLIGHT[1:]
+            record = DocumentRecord(
+                dataset=failure.dataset,
+                doc_id=failure.doc_id,
+                source=failure.source,
+                content_hash=failure.content_hash,
+                kind=failure.kind,
+                state="failed",
+                title=previous.title if previous else None,
+                pages=failure.pages or (previous.pages if previous else 0),
+                error=failure.reason,
+                permanent=int(failure.permanent),
+                attempts=(previous.attempts if previous else 0) + (0 if counted else 1),
+                pipeline_version=failure.pipeline_version,
+                job_id=previous.job_id if previous else None,
+                fetched_at=previous.fetched_at if previous else None,
+                created_at=previous.created_at if previous else 0.0,
+            )
+            _write(db, record)
+            db.execute("COMMIT")
+        return record
+
+    def claim(self, record: DocumentRecord, owner: str, alive: Callable[[DocumentRecord], bool]) -> Claim:
+        """Take ``record``'s document for ``owner`` in one transaction (see the port)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            previous = _record(
+                db.execute(
+                    "SELECT * FROM documents WHERE dataset = ? AND doc_id = ?",
+                    (record.dataset, record.doc_id),
+                ).fetchone()
+            )
+            if previous is not None and previous.state in ("stored", "needs_ocr"):
+                db.execute("ROLLBACK")  # done meanwhile, by another process
+                return Claim(False, previous)
+            held = previous is not None and previous.state in IN_FLIGHT and previous.owner
+            if held and previous is not None and previous.owner != owner and alive(previous):
+                db.execute("ROLLBACK")
+                return Claim(False, previous, previous.owner)
+            if previous is not None:
+                record.attempts = previous.attempts + 1
+                record.job_id = previous.job_id
+                record.created_at = previous.created_at
+                record.fetched_at = previous.fetched_at
+            else:
+                record.attempts = 1
+            record.owner = owner
+            _write(db, record)
+            db.execute("COMMIT")
+        return Claim(True, previous)
 
     def update(self, dataset: str, doc_id: str, **changes: Any) -> None:
         """Change columns of a document's row."""
         changes = {"updated_at": time.time(), **changes}
-        unknown = set(changes) - set(_COLUMNS)
+        unknown = set(changes) - set(COLUMNS)
         if unknown:
             raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in changes)
@@ -253,6 +259,27 @@ class Ledger:
                 (name, description, time.time()),
             )
 
+    def dataset(self, name: str) -> DatasetRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM datasets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        return DatasetRecord(
+            name=str(row["name"]),
+            description=str(row["description"]),
+            version=int(row["version"]),
+            embedding_model=row["embedding_model"],
+            embedding_dimensions=row["embedding_dimensions"],
+            created_at=float(row["created_at"]),
+        )
+
+    def set_embedding(self, name: str, model: str, dimensions: int) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE datasets SET embedding_model = ?, embedding_dimensions = ? WHERE name = ?",
+                (model, dimensions, name),
+            )
+
     def bump_version(self, name: str) -> None:
         """Mark a dataset changed (search caches key on the version)."""
         with self._connect() as db:
@@ -268,7 +295,16 @@ class Ledger:
             return [str(r["name"]) for r in db.execute("SELECT name FROM datasets ORDER BY name")]
 
 
+def _write(db: sqlite3.Connection, record: DocumentRecord) -> None:
+    now = time.time()
+    record.updated_at = now
+    record.created_at = record.created_at or now
+    values = [getattr(record, name) for name in COLUMNS]
+    marks = ", ".join("?" for _ in COLUMNS)
+    db.execute(f"INSERT OR REPLACE INTO documents ({', '.join(COLUMNS)}) VALUES ({marks})", values)
+
+
 def _record(row: sqlite3.Row | None) -> DocumentRecord | None:
     if row is None:
         return None
-    return DocumentRecord(**{name: row[name] for name in _COLUMNS})
+    return DocumentRecord(**{name: row[name] for name in COLUMNS})

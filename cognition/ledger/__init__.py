@@ -1,0 +1,37 @@
+"""The ledger: its port, the SQLite implementation, and who owns a document in progress."""
+
+from cognition.ledger.owner import owner_alive, this_process
+from cognition.ledger.port import (
+    IN_FLIGHT,
+    TERMINAL,
+    Claim,
+    DatasetRecord,
+    DocumentRecord,
+    Failure,
+    Ledger,
+    State,
+)
+from cognition.ledger.sqlite import SqliteLedger
+from cognition.paths import DataPaths
+from cognition.settings import Settings
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """The ledger the settings name (SQLite in the data directory; Postgres comes next)."""
+    return SqliteLedger(DataPaths.of(settings).ledger)
+
+
+__all__ = [
+    "IN_FLIGHT",
+    "TERMINAL",
+    "Claim",
+    "DatasetRecord",
+    "DocumentRecord",
+    "Failure",
+    "Ledger",
+    "SqliteLedger",
+    "State",
+    "open_ledger",
+    "owner_alive",
+    "this_process",
+]

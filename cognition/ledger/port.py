@@ -1,0 +1,138 @@
+"""The ledger port: the durable record of every document, one row per document and dataset.
+
+It is the one record of document state, read by imports (skip, resume, replace), the queue
+(conflicts, the reaper), and later the API's status routes and the audits. SQLite
+implements it for the embedded default (``cognition.ledger.sqlite``); Postgres will for
+production.
+
+A document goes ``queued`` (workers only) → ``reading`` (opened) → ``embedding`` (its first
+batch is being embedded, outside any lock) → ``storing`` (batches are being written under
+the dataset's write gate; ``chunks`` counts those stored) → ``stored``, or ends ``failed``
+(with its reason, and whether retrying can help) or ``needs_ocr``. A row in a working state
+names its ``owner`` (the process working on it): a row whose owner has ended marks a partial
+document that the next import cleans and redoes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Literal, Protocol
+
+State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
+IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "embedding", "storing")
+TERMINAL: tuple[State, ...] = ("stored", "failed", "needs_ocr")
+
+
+@dataclass
+class DocumentRecord:
+    """One row of the ledger."""
+
+    dataset: str
+    doc_id: str
+    source: str
+    content_hash: str
+    kind: str
+    state: str
+    title: str | None = None
+    author: str | None = None
+    pages: int = 0
+    chunks: int = 0
+    entities: int = 0
+    relations: int = 0
+    error: str | None = None
+    permanent: int = 0
+    attempts: int = 0
+    read_seconds: float = 0.0
+    extract_seconds: float = 0.0
+    store_seconds: float = 0.0
+    total_seconds: float = 0.0
+    pipeline_version: str = ""
+    job_id: str | None = None  # set while the document goes through the queue
+    fetched_at: float | None = None  # web pages: when the stored content was fetched
+    owner: str | None = None  # the process working on it (host:pid), while in a working state
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+COLUMNS = [f.name for f in fields(DocumentRecord)]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one document failed, as recorded: ``permanent`` failures are never retried."""
+
+    dataset: str
+    doc_id: str
+    source: str
+    content_hash: str
+    kind: str
+    reason: str
+    pipeline_version: str
+    permanent: bool = True
+    pages: int = 0
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    name: str
+    description: str
+    version: int
+    embedding_model: str | None
+    embedding_dimensions: int | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to :meth:`Ledger.claim`: the row as it was, and who holds it if not us."""
+
+    granted: bool
+    previous: DocumentRecord | None
+    holder: str | None = None
+
+
+class Ledger(Protocol):
+    """Document and dataset records. Every call is its own short transaction."""
+
+    def upsert(self, record: DocumentRecord) -> None: ...
+
+    def get(self, dataset: str, doc_id: str) -> DocumentRecord | None: ...
+
+    def update(self, dataset: str, doc_id: str, **changes: Any) -> None: ...
+
+    def set_state(self, dataset: str, doc_id: str, state: State, **changes: Any) -> None: ...
+
+    def record_failure(self, failure: Failure) -> DocumentRecord:
+        """The one way to record a failed document: its attempts counted once per attempt,
+        its job id and creation time kept, its owner cleared."""
+        ...
+
+    def claim(self, record: DocumentRecord, owner: str, alive: Any) -> Claim:
+        """Take a document for this process (``owner``): refused if it is stored (or waits
+        for OCR), or another owner that ``alive(previous)`` says is still running holds it in
+        a working state. A granted claim writes ``record`` (attempts counted, job id kept)."""
+        ...
+
+    def mark_queued(self, record: DocumentRecord) -> bool: ...
+
+    def queued_in_flight(self) -> list[DocumentRecord]: ...
+
+    def by_source(self, dataset: str, source: str) -> list[DocumentRecord]: ...
+
+    def documents(self, dataset: str, state: str | None = None) -> list[DocumentRecord]: ...
+
+    def delete(self, dataset: str, doc_id: str) -> None: ...
+
+    def register_dataset(self, name: str, description: str = "") -> None: ...
+
+    def dataset(self, name: str) -> DatasetRecord | None: ...
+
+    def set_embedding(self, name: str, model: str, dimensions: int) -> None:
+        """Record the embedding model a dataset's vectors are made with (first write)."""
+        ...
+
+    def bump_version(self, name: str) -> None: ...
+
+    def dataset_version(self, name: str) -> int | None: ...
+
+    def datasets(self) -> list[str]: ...

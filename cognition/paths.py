@@ -1,0 +1,57 @@
+"""The data directory's layout, written down once.
+
+::
+
+    <data_dir>/
+      ledger.sqlite3     the ledger (documents, datasets)
+      locks/             one flock file per dataset (the write gate)
+      models/            the embedding runtime's converted model files
+      cognee/            everything cognee writes: its databases, the graph and vector files
+      crawl4ai/          crawl4ai's folders (it creates them when imported)
+      browser/           Chromium's throw-away profiles (browser-mode crawls)
+      uploads/           files received by the API, named by their sha256
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cognition.settings import Settings
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    root: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> DataPaths:
+        return cls(settings.resolved_data_dir)
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / "ledger.sqlite3"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def cognee(self) -> Path:
+        return self.root / "cognee"
+
+    @property
+    def crawl4ai(self) -> Path:
+        return self.root / "crawl4ai"
+
+    @property
+    def browser(self) -> Path:
+        return self.root / "browser"
+
+    @property
+    def uploads(self) -> Path:
+        return self.root / "uploads"

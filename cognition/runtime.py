@@ -1,0 +1,132 @@
+"""The composition root: one ``Runtime`` per process, built from ``Settings``, closed once.
+
+The CLI, a worker's startup and the API's lifespan all build it the same way. It owns the
+ledger, the write gate, the extractor, and, created on first use (a no-op re-import never
+pays for them), the embedder, the store and the searcher. A long-lived process keeps them:
+datasets are resolved once, the searcher keeps each dataset's graph until it changes, and
+nothing starts cognee per call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cognition.embedding.port import Embedder
+from cognition.errors import ConfigurationError, EmbeddingMismatch
+from cognition.extract.local import LocalExtractor
+from cognition.extract.port import GraphExtractor
+from cognition.extract.query import QueryKeys
+from cognition.gate import FileGate, WriteGate
+from cognition.ledger import Ledger, open_ledger
+from cognition.paths import DataPaths
+from cognition.search import Searcher
+from cognition.settings import Settings
+from cognition.store.port import Store
+
+
+def make_embedder(settings: Settings, paths: DataPaths) -> Embedder:
+    if settings.embedding.provider == "local":
+        from cognition.embedding.local import LocalEmbedder
+
+        return LocalEmbedder(settings.embedding, paths.models)
+    raise ConfigurationError(f"unknown embedding provider {settings.embedding.provider!r}")
+
+
+def make_extractor(settings: Settings) -> GraphExtractor:
+    extraction = settings.extraction
+    if extraction.extractor == "local":
+        return LocalExtractor(extraction.max_entities_per_chunk, extraction.min_entity_chars)
+    raise ConfigurationError(f"unknown extractor {extraction.extractor!r}")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    paths: DataPaths
+    ledger: Ledger
+    gate: WriteGate
+    extractor: GraphExtractor
+    _embedder: Embedder | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+    _searcher: Searcher | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, settings: Settings, gate: WriteGate | None = None) -> Runtime:
+        """``gate`` admits one writer per dataset; by default the data directory's file locks
+        (workers put a Redis lease lock in front of them)."""
+        paths = DataPaths.of(settings)
+        return cls(
+            settings=settings,
+            paths=paths,
+            ledger=open_ledger(settings),
+            gate=gate or FileGate(paths.locks),
+            extractor=make_extractor(settings),
+        )
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings, self.paths)
+        return self._embedder
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from cognition.store.cognee import CogneeStore
+
+            self._store = CogneeStore(self.settings, self.embedder)
+        return self._store
+
+    @property
+    def searcher(self) -> Searcher:
+        if self._searcher is None:
+            embedder = self.embedder
+
+            async def embed_query(texts: list[str]) -> object:
+                return await embedder.embed(texts, "query")
+
+            self._searcher = Searcher(
+                self.settings.search,
+                self.store,
+                embed_query,  # type: ignore[arg-type]
+                QueryKeys(),
+                self.ledger.dataset_version,
+                self.check_embedding,
+            )
+        return self._searcher
+
+    def check_embedding(self, dataset: str) -> None:
+        """Refuse a dataset whose vectors another embedding model made."""
+        record = self.ledger.dataset(dataset)
+        if record is None or record.embedding_model is None:
+            return
+        embedder = self.embedder
+        if (record.embedding_model, record.embedding_dimensions) != (embedder.model_id, embedder.dimensions):
+            raise EmbeddingMismatch(
+                dataset,
+                record.embedding_model,
+                record.embedding_dimensions or 0,
+                embedder.model_id,
+                embedder.dimensions,
+            )
+
+    def claim_embedding(self, dataset: str) -> None:
+        """Before a dataset's first write: record this process's model, or refuse if the
+        dataset was built with another."""
+        self.check_embedding(dataset)
+        record = self.ledger.dataset(dataset)
+        if record is not None and record.embedding_model is None:
+            self.ledger.set_embedding(dataset, self.embedder.model_id, self.embedder.dimensions)
+
+    async def start(self) -> None:
+        """Load the model and the store now (a worker, before its first job)."""
+        await self.store.start()
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+        if self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None
+        self._searcher = None
