@@ -29,10 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.redis_server import RedisServer
 from cognition.ledger import SqliteLedger
 from cognition.paths import DataPaths
 from cognition.settings import QueueSettings
-from tests.redis_server import RedisServer
 from workers.queue import connect
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 from pytest_asyncio import is_async_test
 
+from bench.redis_server import RedisServer
 from cognition.ledger import Ledger
 from cognition.runtime import Runtime
 from cognition.search import Searcher
@@ -39,7 +40,6 @@ from tests.helpers import (
     subprocess_env,
     write_excerpt,
 )
-from tests.redis_server import RedisServer
 
 _STATS_SCRIPT = """
 import asyncio, dataclasses, json, sys

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.redis_server import RedisServer
 from bench.sites import serve_site
 from cognition.ledger import DocumentRecord, SqliteLedger
 from cognition.paths import DataPaths
@@ -33,7 +34,6 @@ from tests.helpers import (
     sha256_of,
     subprocess_env,
 )
-from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
 

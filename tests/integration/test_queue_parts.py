@@ -16,6 +16,7 @@ import pytest_asyncio
 from arq import ArqRedis
 from arq.constants import in_progress_key_prefix
 
+from bench.redis_server import RedisServer
 from cognition.datasets import document_id
 from cognition.gate import FileGate
 from cognition.ledger import DocumentRecord, Ledger
@@ -24,7 +25,6 @@ from cognition.settings import QueueSettings
 from ingest.importer import Importer
 from ingest.jobs import Accepted, Conflict, RetryLater, Submitter, backoff, job_id_for, reap, run_file_job
 from tests.helpers import new_dataset_name, sha256_of
-from tests.redis_server import RedisServer
 from workers.leases import RedisGate, job_lease
 from workers.queue import ArqQueue, connect
 
