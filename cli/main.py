@@ -110,7 +110,7 @@ def search_command(
     from ingest.service import run_search
 
     settings = get_settings()
-    k = top_k or settings.search.top_k
+    k = settings.search.top_k if top_k is None else top_k
     try:
         hits = _with_runtime(lambda runtime: run_search(runtime, query, dataset, mode, k))
     except CognitionError as exc:
