@@ -17,6 +17,8 @@
         ├── NotAPdf               the bytes are not a PDF
         ├── EncryptedPdf          a password is needed, or the one given is wrong
         ├── UnreadablePdf         a PDF whose structure cannot be parsed
+        ├── TooManyPages          more pages than ``imports.max_pages``
+        ├── SourceChanged         the bytes read are not the ones hashed: the file changed
         ├── UnsupportedContent    bytes of a kind this source cannot read
         └── CrawlError            one URL of a crawl cannot be imported
             ├── BlockedUrl        refused before any request: not http(s), no host
@@ -123,6 +125,17 @@ class EncryptedPdf(DocumentError):
 
 class UnreadablePdf(DocumentError):
     reason = "not a readable PDF"
+
+
+class TooManyPages(DocumentError):
+    reason = "too many pages"
+
+
+class SourceChanged(DocumentError):
+    """The file was replaced or rewritten after it was hashed: its text is not stored under
+    a hash that names other bytes. A rerun hashes the new bytes and imports them."""
+
+    reason = "changed while importing"
 
 
 class UnsupportedContent(DocumentError):

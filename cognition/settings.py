@@ -53,6 +53,10 @@ class ImportSettings(BaseModel):
     # Documents prepared (read, extracted, embedded) at once by one import; they take turns
     # at the dataset's write gate, so one is embedded while another is read or stored.
     concurrency: int = Field(default=2, ge=1)
+    # Pages a PDF may have. A book fails with ``TooManyPages`` before any page is read, so
+    # a generated or malformed file of 100,000 pages does not occupy a reader for an hour
+    # (a page takes about 1/60 s; real books have at most a few thousand pages).
+    max_pages: int = Field(default=20_000, ge=1)
 
 
 class SearchSettings(BaseModel):

@@ -7,10 +7,12 @@ every matrix multiply. In its own process at the lowest priority (nice 19) the r
 the CPU the pipeline leaves idle and yields it back at once when the model runs.
 
 The child is ``python -m ingest.reader`` (not ``multiprocessing``, whose "spawn" re-runs the
-caller's main script in the child). It reads its request (path, password, first page) from
-stdin, so a password never shows in the process list, and writes one JSON line per page to
-stdout. The pipe is the bound: when the importer stops reading, the child blocks on its next
-write; when the importer dies, the child's write fails and it exits.
+caller's main script in the child). It reads its request (path, password, content hash,
+first page) from stdin, so a password never shows in the process list, and writes one JSON
+line per page to stdout. It reads the bytes whose sha256 is the book's content hash, or
+fails with ``SourceChanged`` (see ``ingest.pdf``): the file may have been replaced since
+the importer hashed it. The pipe is the bound: when the importer stops reading, the child
+blocks on its next write; when the importer dies, the child's write fails and it exits.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def read_pages(book: PdfBook, start: int = 1, nice: int = 19) -> Iterator[PageTe
         request = {
             "path": str(book.path),
             "password": book.password,
+            "content_hash": book.content_hash,
             "pages": book.page_count,
             "start": start,
             "nice": nice,
@@ -86,7 +89,9 @@ def _child() -> None:
     with contextlib.suppress(OSError):
         os.nice(int(request["nice"]))
     path = Path(request["path"])
-    book = PdfBook(path, "", 0, int(request["pages"]), path.stem, None, password=request["password"])
+    book = PdfBook(
+        path, request["content_hash"], 0, int(request["pages"]), path.stem, None, password=request["password"]
+    )
     out = sys.stdout
     try:
         for page in iter_pages(book, int(request["start"])):
