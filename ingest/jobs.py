@@ -7,6 +7,11 @@ Arq in ``workers/``) only carries jobs, and knows whether a job id is live.
 Conflicts (HTTP 409 at the API): submitting content that is already stored answers
 ``Conflict("exists")``; content already queued or running answers ``Conflict("in_progress")``.
 Both point at the document and its job. Clients treat a conflict as done and never retry it.
+
+A job is untrusted input: anyone who can write to Redis can queue one. Before a worker reads
+a file, ``FileJob.checked`` refuses a job whose arguments have the wrong shape, whose path
+does not resolve (symlinks too) inside an import root, or whose bytes do not match its hash.
+A refused job ends at once (never retried) with its reason.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import random
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -34,6 +42,9 @@ from ingest.web.spec import CrawlSpec
 INGEST_FILE = "ingest_file"
 CRAWL_SITE = "crawl_site"
 TERMINAL = ("stored", "failed", "needs_ocr")
+KINDS = ("pdf", "text")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FIELDS = ("dataset", "path", "kind", "content_hash")  # the arguments of an ingest_file job
 
 
 class JobQueue(Protocol):
@@ -117,12 +128,107 @@ def job_id_for(dataset: str, content_hash: str) -> str:
     return f"ingest:{dataset}:{content_hash}:{PIPELINE_VERSION}"
 
 
-class Submitter:
-    """Puts files on the queue, answering conflicts instead of queueing twice."""
+class RefusedJob(DocumentError):
+    """A file job that will not run: malformed, outside the import roots, or not the bytes
+    its hash names. Permanent: the same job is refused the same way."""
 
-    def __init__(self, ledger: Ledger, queue: JobQueue) -> None:
+    reason = "refused"
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """The arguments of an ``ingest_file`` job, checked."""
+
+    dataset: str
+    path: Path  # resolved: the file that was checked, inside an import root
+    kind: str
+    content_hash: str
+
+    @classmethod
+    def checked(cls, arguments: Mapping[str, object], roots: Sequence[Path]) -> FileJob:
+        """The job, once its shapes, its path and its bytes are checked (reads the file)."""
+        job = cls.parse(arguments, roots)
+        if not job.path.is_file():
+            raise RefusedJob(f"{job.path} does not exist or is not a file")
+        try:
+            found = sha256_file(job.path)
+        except OSError as exc:
+            raise RefusedJob(f"{job.path}: {exc}") from exc
+        if found != job.content_hash:
+            raise RefusedJob(
+                f"content does not match the job's hash: {job.path} has sha256 {found}, the job "
+                f"names {job.content_hash} (the file changed after it was submitted; submit it again)"
+            )
+        return job
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, object], roots: Sequence[Path]) -> FileJob:
+        """The job from its arguments, without reading the file."""
+        missing = sorted(set(_FIELDS) - set(arguments))
+        extra = sorted(str(name) for name in set(arguments) - set(_FIELDS))
+        if missing or extra:
+            parts = [f"missing arguments: {', '.join(missing)}"] if missing else []
+            parts += [f"unexpected arguments: {', '.join(extra)}"] if extra else []
+            raise RefusedJob("; ".join(parts))
+        dataset, path, kind, content_hash = (_string(arguments, name) for name in _FIELDS)
+        try:
+            validate_dataset_name(dataset)
+        except DatasetError as exc:
+            raise RefusedJob(str(exc)) from exc
+        if kind not in KINDS:
+            raise RefusedJob(f"kind must be one of {', '.join(KINDS)}, not {_shown(kind)}")
+        if not _SHA256.fullmatch(content_hash):
+            raise RefusedJob(
+                f"content_hash must be 64 lowercase hex digits (a sha256), not {_shown(content_hash)}"
+            )
+        return cls(dataset, within_roots(path, roots), kind, content_hash)
+
+    @property
+    def doc_id(self) -> str:
+        return document_id(self.dataset, self.content_hash)
+
+
+def within_roots(path: str | Path, roots: Sequence[Path]) -> Path:
+    """``path`` resolved (``..`` and symlinks), if that lies inside one of ``roots`` (resolved
+    themselves); otherwise ``RefusedJob``, naming the setting that decides."""
+    text = str(path)
+    if "\x00" in text or len(text) > 4096:
+        raise RefusedJob(f"path is not a usable file name: {_shown(text)}")
+    if not os.path.isabs(text):
+        raise RefusedJob(f"path must be an absolute path, not {_shown(text)}")
+    real = Path(os.path.realpath(text))
+    if any(real.is_relative_to(root) for root in roots):
+        return real
+    shown = _shown(text, 1000) + ("" if str(real) == text else f" (resolved: {_shown(str(real), 1000)})")
+    raise RefusedJob(
+        f"{shown} is outside the import roots ({', '.join(map(str, roots))}): workers read only "
+        "files under COGNITION_QUEUE__IMPORT_ROOTS and <data_dir>/uploads; add its directory to "
+        "COGNITION_QUEUE__IMPORT_ROOTS"
+    )
+
+
+def _string(arguments: Mapping[str, object], name: str) -> str:
+    value = arguments[name]
+    if not isinstance(value, str):
+        raise RefusedJob(f"{name} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _shown(value: str, limit: int = 120) -> str:
+    """An untrusted value fit for a message: quoted, and cut short."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+class Submitter:
+    """Puts files on the queue, answering conflicts instead of queueing twice.
+
+    ``roots`` are the directories workers may read (``Settings.import_roots``): a file
+    elsewhere is rejected here, at once, rather than refused later by a worker."""
+
+    def __init__(self, ledger: Ledger, queue: JobQueue, roots: Sequence[Path]) -> None:
         self._ledger = ledger
         self._queue = queue
+        self._roots = tuple(roots)
 
     async def submit_file(self, dataset: str, path: Path, kind: str = "pdf") -> Submission:
         validate_dataset_name(dataset)
@@ -131,6 +237,7 @@ class Submitter:
         try:
             if not path.is_file():
                 raise SourceUnreadable(f"{path} does not exist or is not a file")
+            within_roots(path.absolute(), self._roots)
             content_hash = await asyncio.to_thread(sha256_file, path)
         except (DocumentError, OSError) as exc:
             reason = str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc}"
@@ -225,19 +332,25 @@ async def run_file_job(
     importer: Importer,
     ledger: Ledger,
     policy: QueueSettings,
-    arguments: dict[str, Any],
+    arguments: Mapping[str, object],
     attempt: int,
+    roots: Sequence[Path],
 ) -> dict[str, object]:
     """The body of an ``ingest_file`` job.
 
+    A job that fails its checks (``FileJob.checked``) is refused: nothing is imported, the
+    reason is the job's result and, if the job's document is waiting for it, its ledger row.
     Bad documents are recorded by the importer and end the job normally (never retried).
     Any other failure is transient: it is recorded on the document's row and the job is run
     again after a jittered exponential delay, at most ``policy.max_tries`` times in all.
     """
-    dataset, path, kind = arguments["dataset"], Path(arguments["path"]), arguments["kind"]
-    doc_id = document_id(dataset, arguments["content_hash"])
     try:
-        summary: ImportSummary = await importer.import_paths([path], dataset, kind=kind)
+        job = await asyncio.to_thread(FileJob.checked, arguments, roots)
+    except RefusedJob as exc:
+        return refuse(ledger, arguments, exc)
+    dataset, path, doc_id = job.dataset, job.path, job.doc_id
+    try:
+        summary: ImportSummary = await importer.import_paths([path], dataset, kind=job.kind)
     except PERMANENT as exc:
         ledger.set_state(dataset, doc_id, "failed", error=str(exc), permanent=1)
         return {"dataset": dataset, "failed": [{"path": str(path), "reason": str(exc)}]}
@@ -253,6 +366,18 @@ async def run_file_job(
         ledger.set_state(dataset, doc_id, "queued", permanent=0, error=note)
         raise RetryLater(delay, reason) from exc
     return summary.to_json()
+
+
+def refuse(ledger: Ledger, arguments: Mapping[str, object], exc: RefusedJob) -> dict[str, object]:
+    """A refused job's result. The reason goes on the ledger row of the job's document only
+    if that row is waiting for a job (a submission's): a forged job creates no row, and
+    cannot fail a document that is already stored."""
+    dataset, content_hash = arguments.get("dataset"), arguments.get("content_hash")
+    if isinstance(dataset, str) and isinstance(content_hash, str):
+        row = ledger.get(dataset, document_id(dataset, content_hash))
+        if row is not None and row.state in IN_FLIGHT:
+            ledger.set_state(dataset, row.doc_id, "failed", error=str(exc), permanent=1)
+    return {"refused": str(exc)}
 
 
 async def run_crawl_job(
