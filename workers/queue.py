@@ -58,7 +58,6 @@ def redis_settings(queue: QueueSettings, *, patient: bool = True) -> RedisSettin
     ``patient`` (workers): a restarting Redis is waited for, not fatal. Otherwise (clients)
     one attempt with a short connect timeout; ``connect`` tries once more itself."""
     found = _url_options(queue.redis_url)
-    tls = found.get("connection_class") is SSLConnection
     settings = RedisSettings(
         host=found.get("host", "localhost"),
         port=found.get("port", 6379),
@@ -66,8 +65,7 @@ def redis_settings(queue: QueueSettings, *, patient: bool = True) -> RedisSettin
         database=found.get("db", 0),
         username=found.get("username"),
         password=found.get("password"),
-        ssl=tls,
-        **(tls_defaults(queue.redis_url) | {k: found[k] for k in _TLS_OPTIONS if k in found} if tls else {}),
+        **_tls(queue.redis_url, found),
     )
     if patient:
         settings.conn_retries, settings.conn_retry_delay = WORKER_RETRIES, WORKER_RETRY_DELAY
@@ -83,6 +81,13 @@ def _url_options(url: str) -> dict[str, Any]:
     except ValueError as exc:
         raise ConfigurationError(f"COGNITION_QUEUE__REDIS_URL {redacted(url)}: {exc}") from None
     return options
+
+
+def _tls(url: str, found: dict[str, Any]) -> dict[str, Any]:
+    """TLS for ``rediss://``: on, checked by default, with the URL's query options."""
+    if found.get("connection_class") is not SSLConnection:
+        return {}
+    return {"ssl": True, **tls_defaults(url), **{k: found[k] for k in _TLS_OPTIONS if k in found}}
 
 
 def tls_defaults(url: str) -> dict[str, Any]:
