@@ -40,7 +40,7 @@ DEFAULT_BOOKS = ROOT.parent / "shared" / "bench" / "pdfs" / "books"
 CORPUS = ROOT.parent / "shared" / "bench" / "multihop" / "hotpotqa_hipporag_train100" / "corpus.json"
 
 
-def _env(data_dir: Path, url: str, queue: str) -> dict[str, str]:
+def _env(data_dir: Path, url: str, queue: str, roots: set[Path]) -> dict[str, str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITION_")}
@@ -49,6 +49,7 @@ def _env(data_dir: Path, url: str, queue: str) -> dict[str, str]:
         "COGNITION_QUEUE__REDIS_URL": url,
         "COGNITION_QUEUE__NAME": queue,
         "COGNITION_QUEUE__POLL_SECONDS": "0.05",
+        "COGNITION_QUEUE__IMPORT_ROOTS": ",".join(sorted(map(str, roots))),  # workers read only these
         "PYTHONUNBUFFERED": "1",
     }
     return env
@@ -57,7 +58,7 @@ def _env(data_dir: Path, url: str, queue: str) -> dict[str, str]:
 def run(paths: list[Path], workers: int, url: str, root: Path, label: str) -> dict[str, Any]:
     """One deployment: its own data directory and Redis database (job ids are per database)."""
     data_dir, queue, dataset = root / f"{label}-{workers}", f"bench:{label}:{workers}", "bench"
-    env = _env(data_dir, url, queue)
+    env = _env(data_dir, url, queue, {p.resolve().parent for p in paths})
     cli = [sys.executable, "-m", "cli.main"]
     started = time.perf_counter()
     submitted = subprocess.run(

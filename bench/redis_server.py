@@ -1,4 +1,5 @@
-"""A real ``redis-server`` for tests: a free port on 127.0.0.1, its own directory, AOF on."""
+"""A real ``redis-server`` for tests: a free port on 127.0.0.1, its own directory, AOF on,
+and optionally a password (``requirepass``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -21,18 +23,24 @@ def free_port() -> int:
 class RedisServer:
     """Start, stop and restart a redis-server process with persistence (appendonly, fsync always)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, password: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
         self.binary = binary
         self.directory = directory
         self.port = free_port()
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The server's URL, its password (if any) percent-encoded as a URL requires."""
+        auth = "" if self.password is None else f":{quote(self.password, safe='')}@"
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def _client(self, timeout: float | None = None) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_timeout=timeout)
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -55,11 +63,12 @@ class RedisServer:
                 "yes",
                 "--logfile",
                 str(self.directory / "redis.log"),
+                *(["--requirepass", self.password] if self.password is not None else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+        client = self._client(timeout=1)
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -85,7 +94,7 @@ class RedisServer:
         self.start()
 
     def flush(self) -> None:
-        client = redis.Redis(host="127.0.0.1", port=self.port)
+        client = self._client()
         try:
             client.flushall()
         finally:

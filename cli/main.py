@@ -219,6 +219,8 @@ def _submit_and_follow(
 
         try:
             asyncio.run(follow_queue(settings, queued, show))
+        except CognitionError as exc:  # Redis went away while following
+            _fail(exc)
         except KeyboardInterrupt:
             typer.echo("stopped following; the workers go on (see `cognition datasets`)", err=True)
     data = queued.to_json()

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,3 +56,10 @@ class DataPaths:
     @property
     def uploads(self) -> Path:
         return self.root / "uploads"
+
+
+def import_roots(settings: Settings) -> tuple[Path, ...]:
+    """Where queued file jobs may read: the configured roots and ``<data_dir>/uploads``
+    (where the API puts uploaded files), symlinks resolved."""
+    roots = (*settings.queue.import_roots, DataPaths.of(settings).uploads)
+    return tuple(Path(os.path.realpath(root)) for root in roots)

@@ -85,6 +85,33 @@ class QueueSettings(BaseModel):
     retry_cap_seconds: float = Field(default=300.0, gt=0)
     keep_result_seconds: int = Field(default=24 * 3600, ge=0)
     poll_seconds: float = Field(default=0.5, gt=0)
+    # Directories whose files queued jobs may import (absolute paths). Anyone who can write
+    # to Redis can put a job on the queue, so a worker reads only files that resolve inside
+    # one of these or ``<data_dir>/uploads``. Empty (the default): only uploads, and
+    # ``import --queue`` of other files is refused with a message naming this setting.
+    import_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+
+    @field_validator("import_roots", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _split_list(value)  # COGNITION_QUEUE__IMPORT_ROOTS=/srv/books,/srv/notes (or JSON)
+
+    @field_validator("import_roots")
+    @classmethod
+    def _absolute(cls, value: list[Path]) -> list[Path]:
+        roots = [path.expanduser() for path in value]
+        relative = [str(path) for path in roots if not path.is_absolute()]
+        if relative:  # relative to what? A worker's working directory is nobody's choice
+            raise ValueError(f"import roots must be absolute paths: {', '.join(relative)}")
+        return roots
+
+
+def _split_list(value: object) -> object:
+    """A list setting from one variable: comma-separated, or a JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        return json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+    return value
 
 
 class CrawlSettings(BaseModel):
@@ -110,14 +137,7 @@ class CrawlSettings(BaseModel):
     @field_validator("allow_networks", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        if isinstance(value, str):  # COGNITION_CRAWL__ALLOW_NETWORKS=127.0.0.1/32,::1/128 (or JSON)
-            text = value.strip()
-            return (
-                json.loads(text)
-                if text.startswith("[")
-                else [p.strip() for p in text.split(",") if p.strip()]
-            )
-        return value
+        return _split_list(value)  # COGNITION_CRAWL__ALLOW_NETWORKS=127.0.0.1/32,::1/128 (or JSON)
 
     @field_validator("allow_networks")
     @classmethod

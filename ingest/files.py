@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from cognition.errors import SourceChanged
 from cognition.settings import ChunkingSettings
 from ingest.chunking import Chunk, chunk_pages
 from ingest.manifest import expand_paths
@@ -32,12 +33,22 @@ def kind_of(path: Path) -> str:
 
 
 def open_source(
-    path: Path, kind: str, password: str | None, sizes: ChunkingSettings
+    path: Path, kind: str, password: str | None, sizes: ChunkingSettings, max_pages: int, content_hash: str
 ) -> tuple[PdfBook, Chunks]:
-    """Open a source file: what is known of it before reading, and a factory of its chunks."""
+    """Open a source file: what is known of it before reading, and a factory of its chunks.
+
+    ``content_hash`` is the hash the import planned with: a file replaced since fails with
+    ``SourceChanged`` (the PDF reader checks the bytes it reads against it again)."""
     words, overlap = sizes.target_words, sizes.overlap_words
     if kind == "text":
         book, page = open_text(path)
+        _same(book, content_hash)
         return book, lambda: chunk_pages([page], book.outline, words, overlap)
-    book = open_book(path, password)
+    book = open_book(path, password, max_pages)
+    _same(book, content_hash)
     return book, lambda: chunk_pages(read_pages(book), book.outline, words, overlap)
+
+
+def _same(book: PdfBook, content_hash: str) -> None:
+    if book.content_hash != content_hash:
+        raise SourceChanged(f"{book.path.name}: its bytes now have sha256 {book.content_hash}")

@@ -138,9 +138,7 @@ class Importer:
         opened: list[_Doc] = []
         for doc in docs:
             try:
-                doc.book, doc.chunks = await asyncio.to_thread(
-                    open_source, doc.path, doc.kind, password, self._runtime.settings.chunking
-                )
+                doc.book, doc.chunks = await asyncio.to_thread(self._open, doc, password)
             except DocumentError as exc:
                 failed = self._failed(doc.dataset, doc.source, doc.content_hash, doc.kind, exc)
                 summary.outcomes.append(failed)
@@ -172,6 +170,12 @@ class Importer:
         finally:
             store_ready.cancel()
             await asyncio.gather(store_ready, return_exceptions=True)
+
+    def _open(self, doc: _Doc, password: str | None) -> tuple[PdfBook, Chunks]:
+        settings = self._runtime.settings
+        return open_source(
+            doc.path, doc.kind, password, settings.chunking, settings.imports.max_pages, doc.content_hash
+        )
 
     async def _import_one(self, doc: _Doc, store_ready: asyncio.Future[None]) -> Outcome:
         started = time.perf_counter()

@@ -7,6 +7,11 @@ Arq in ``workers/``) only carries jobs, and knows whether a job id is live.
 Conflicts (HTTP 409 at the API): submitting content that is already stored answers
 ``Conflict("exists")``; content already queued or running answers ``Conflict("in_progress")``.
 Both point at the document and its job. Clients treat a conflict as done and never retry it.
+
+A job is untrusted input: anyone who can write to Redis can queue one. Before a worker reads
+a file, ``FileJob.checked`` refuses a job whose arguments have the wrong shape, whose path
+does not resolve (symlinks too) inside an import root, or whose bytes do not match its hash.
+A refused job ends at once (never retried) with its reason.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import hashlib
 import json
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -25,6 +31,7 @@ from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, Ledger
 from cognition.runtime import Runtime
 from cognition.settings import QueueSettings
 from ingest.importer import Importer
+from ingest.job_checks import FileJob, RefusedJob, refuse, within_roots
 from ingest.outcomes import ImportSummary
 from ingest.pdf import sha256_file
 from ingest.pipeline import PIPELINE_VERSION
@@ -116,11 +123,15 @@ def job_id_for(dataset: str, content_hash: str) -> str:
 
 
 class Submitter:
-    """Puts files on the queue, answering conflicts instead of queueing twice."""
+    """Puts files on the queue, answering conflicts instead of queueing twice.
 
-    def __init__(self, ledger: Ledger, queue: JobQueue) -> None:
+    ``roots`` are the directories workers may read (``cognition.paths.import_roots``): a file
+    elsewhere is rejected here, at once, rather than refused later by a worker."""
+
+    def __init__(self, ledger: Ledger, queue: JobQueue, roots: Sequence[Path]) -> None:
         self._ledger = ledger
         self._queue = queue
+        self._roots = tuple(roots)
 
     async def submit_file(self, dataset: str, path: Path, kind: str = "pdf") -> Submission:
         validate_dataset_name(dataset)
@@ -129,6 +140,7 @@ class Submitter:
         try:
             if not path.is_file():
                 raise SourceUnreadable(f"{path} does not exist or is not a file")
+            within_roots(path.absolute(), self._roots)
             content_hash = await asyncio.to_thread(sha256_file, path)
         except (DocumentError, OSError) as exc:
             reason = str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc}"
@@ -223,19 +235,25 @@ async def run_file_job(
     importer: Importer,
     ledger: Ledger,
     policy: QueueSettings,
-    arguments: dict[str, Any],
+    arguments: Mapping[str, object],
     attempt: int,
+    roots: Sequence[Path],
 ) -> dict[str, object]:
     """The body of an ``ingest_file`` job.
 
+    A job that fails its checks (``FileJob.checked``) is refused: nothing is imported, the
+    reason is the job's result and, if the job's document is waiting for it, its ledger row.
     Bad documents are recorded by the importer and end the job normally (never retried).
     Any other failure is transient: it is recorded on the document's row and the job is run
     again after a jittered exponential delay, at most ``policy.max_tries`` times in all.
     """
-    dataset, path, kind = arguments["dataset"], Path(arguments["path"]), arguments["kind"]
-    doc_id = document_id(dataset, arguments["content_hash"])
     try:
-        summary: ImportSummary = await importer.import_paths([path], dataset, kind=kind)
+        job = await asyncio.to_thread(FileJob.checked, arguments, roots)
+    except RefusedJob as exc:
+        return refuse(ledger, arguments, exc)
+    dataset, path, doc_id = job.dataset, job.path, job.doc_id
+    try:
+        summary: ImportSummary = await importer.import_paths([path], dataset, kind=job.kind)
     except PERMANENT as exc:
         ledger.set_state(dataset, doc_id, "failed", error=str(exc), permanent=1)
         return {"dataset": dataset, "failed": [{"path": str(path), "reason": str(exc)}]}

@@ -145,13 +145,16 @@ async def git_internals(runtime: Runtime, store: Store, bench: Path) -> Imported
 
 @pytest.fixture(scope="session")
 def run_cli() -> CliRunner:
-    """Run ``cognition ARGS...`` in a child process against ``data_dir``."""
+    """Run ``cognition ARGS...`` in a child process against ``data_dir``; keyword arguments
+    are further environment variables (``COGNITION_QUEUE__REDIS_URL=...``)."""
 
-    def run(*args: str, data_dir: Path, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, data_dir: Path, home: Path | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             cli_command(*args),
             cwd=REPO_ROOT,
-            env=subprocess_env(data_dir, home),
+            env=subprocess_env(data_dir, home, **env),
             capture_output=True,
             text=True,
             timeout=CLI_TIMEOUT,
@@ -162,14 +165,13 @@ def run_cli() -> CliRunner:
 
 
 @pytest.fixture(scope="session")
-def stats_in_subprocess(tmp_path_factory: pytest.TempPathFactory) -> StatsReader:
-    """``store.stats`` of datasets in another data directory, read by a process of its own."""
-    script = tmp_path_factory.mktemp("scripts") / "stats.py"
-    script.write_text(_STATS_SCRIPT)
+def stats_in_subprocess() -> StatsReader:
+    """``store.stats`` of datasets in another data directory, read by a process of its own
+    (``-c`` from the repository root: this checkout's code, as ``python -m`` runs the CLI)."""
 
     def stats(data_dir: Path, *datasets: str) -> dict[str, dict[str, int]]:
         done = subprocess.run(
-            [sys.executable, str(script), *datasets],
+            [sys.executable, "-c", _STATS_SCRIPT, *datasets],
             cwd=REPO_ROOT,
             env=subprocess_env(data_dir),
             capture_output=True,

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arq import ArqRedis
+from redis.exceptions import RedisError
+
 from cognition.ledger import TERMINAL, DocumentRecord, open_ledger
+from cognition.paths import import_roots
 from cognition.settings import Settings
 from ingest.jobs import Accepted, Conflict, Rejected, Submission, Submitter
 from ingest.targets import resolve_targets
 from ingest.web.spec import CrawlSpec
-from workers.queue import ArqQueue, connect
+from workers.queue import UNREACHABLE, ArqQueue, QueueUnreachable, connect
 
 
 @dataclass
@@ -78,11 +83,21 @@ async def submit_crawl(settings: Settings, spec: CrawlSpec, dataset: str) -> Que
 
 @asynccontextmanager
 async def _submitter(settings: Settings) -> AsyncIterator[Submitter]:
+    async with _client(settings) as redis:
+        yield Submitter(open_ledger(settings), ArqQueue(redis, settings.queue), import_roots(settings))
+
+
+@asynccontextmanager
+async def _client(settings: Settings) -> AsyncIterator[ArqRedis]:
+    """A client's connection; Redis failing under it (gone, restarting) is ``QueueUnreachable``."""
     redis = await connect(settings.queue)
     try:
-        yield Submitter(open_ledger(settings), ArqQueue(redis, settings.queue))
+        yield redis
+    except (RedisError, ConnectionError, TimeoutError) as exc:
+        raise QueueUnreachable(settings.queue.redis_url, exc) from None
     finally:
-        await redis.aclose()
+        with contextlib.suppress(*UNREACHABLE):
+            await redis.aclose()
 
 
 async def follow(
@@ -99,8 +114,7 @@ async def follow(
     ledger, keys = open_ledger(settings), queued.followed()
     deadline = None if timeout is None else time.monotonic() + timeout
     seen: dict[str, DocumentRecord] = {}
-    redis = await connect(settings.queue)
-    try:
+    async with _client(settings) as redis:
         queue = ArqQueue(redis, settings.queue)
         while True:
             rows = {doc_id: ledger.get(dataset, doc_id) for dataset, doc_id in keys}
@@ -115,8 +129,6 @@ async def follow(
             if deadline is not None and time.monotonic() > deadline:
                 return queued
             await asyncio.sleep(settings.queue.poll_seconds)
-    finally:
-        await redis.aclose()
 
 
 def _changed(before: dict[str, DocumentRecord], after: dict[str, DocumentRecord]) -> bool:

@@ -27,6 +27,8 @@ from arq import ArqRedis
 from arq.constants import in_progress_key_prefix
 from redis.exceptions import RedisError
 
+from workers.queue import tls_defaults
+
 log = logging.getLogger("cognition.workers")
 
 _RENEW = """
@@ -49,7 +51,7 @@ class Heartbeat:
     model load, a big database open), or a live job would look dead."""
 
     def __init__(self, url: str, interval: float, beat: Callable[[redis.Redis], bool]) -> None:
-        self._client = redis.Redis.from_url(url, socket_timeout=max(1.0, interval))
+        self._client = redis.Redis.from_url(url, socket_timeout=max(1.0, interval), **tls_defaults(url))
         self._interval = interval
         self._beat = beat
         self._stop = threading.Event()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from arq import Retry
 
+from cognition.paths import import_roots
 from ingest.jobs import RetryLater, reap, run_crawl_job, run_file_job
 from workers.leases import job_lease
 from workers.runtime import WorkerRuntime
+
+log = logging.getLogger("cognition.workers")
 
 
 def _runtime(ctx: dict[str, Any]) -> WorkerRuntime:
@@ -17,20 +21,30 @@ def _runtime(ctx: dict[str, Any]) -> WorkerRuntime:
     return runtime
 
 
-async def ingest_file(
-    ctx: dict[str, Any], dataset: str, path: str, kind: str, content_hash: str
-) -> dict[str, object]:
+async def ingest_file(ctx: dict[str, Any], *positional: Any, **arguments: Any) -> dict[str, object]:
+    """Import one file. The job's arguments are checked by ``run_file_job``, not by Python's
+    call: a malformed job (anyone with access to Redis can write one) is refused with its
+    reason instead of failing with a ``TypeError``."""
     runtime = _runtime(ctx)
-    arguments = {"dataset": dataset, "path": path, "kind": kind, "content_hash": content_hash}
+    if positional:
+        arguments = {**arguments, "positional": positional}
     async with job_lease(
         runtime.settings.queue.redis_url, ctx["job_id"], runtime.settings.queue.lease_seconds
     ):
         try:
-            return await run_file_job(
-                runtime.importer, runtime.runtime.ledger, runtime.settings.queue, arguments, ctx["job_try"]
+            result = await run_file_job(
+                runtime.importer,
+                runtime.runtime.ledger,
+                runtime.settings.queue,
+                arguments,
+                ctx["job_try"],
+                import_roots(runtime.settings),
             )
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
+    if "refused" in result:
+        log.warning("job %s refused: %s", ctx["job_id"], result["refused"])
+    return result
 
 
 async def crawl_site(ctx: dict[str, Any], dataset: str, spec: dict[str, Any]) -> dict[str, object]:

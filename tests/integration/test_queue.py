@@ -105,7 +105,12 @@ class Workers:
 
 
 @pytest.fixture
-def workers(tmp_path: Path, redis_server: RedisServer, request: pytest.FixtureRequest) -> Iterator[Workers]:
+def workers(
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_server: RedisServer,
+    request: pytest.FixtureRequest,
+) -> Iterator[Workers]:
     queue = f"test:{new_dataset_name(request.node.name)}"
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -116,6 +121,8 @@ def workers(tmp_path: Path, redis_server: RedisServer, request: pytest.FixtureRe
         logs,
         COGNITION_QUEUE__LEASE_SECONDS="3",
         COGNITION_QUEUE__LOCK_SECONDS="3",
+        # the tests' files (this test's, the session's excerpts) and the bench books
+        COGNITION_QUEUE__IMPORT_ROOTS=f"{tmp_path_factory.getbasetemp()},{BENCH}",
     )
     yield group
     group.stop()
@@ -205,6 +212,7 @@ def test_two_workers_on_one_dataset_equal_one_worker(
         tmp_path / "single-logs",
         db=1,  # job ids are global in a Redis database: a deployment of its own gets its own
         COGNITION_QUEUE__LEASE_SECONDS="3",
+        COGNITION_QUEUE__IMPORT_ROOTS=workers.env["COGNITION_QUEUE__IMPORT_ROOTS"],
     )
     try:
         assert single.submit([*paths, excerpt], dataset).returncode == 0

@@ -23,7 +23,17 @@ from cognition.ledger import DocumentRecord, Ledger
 from cognition.runtime import Runtime
 from cognition.settings import QueueSettings
 from ingest.importer import Importer
-from ingest.jobs import Accepted, Conflict, RetryLater, Submitter, backoff, job_id_for, reap, run_file_job
+from ingest.jobs import (
+    Accepted,
+    Conflict,
+    Rejected,
+    RetryLater,
+    Submitter,
+    backoff,
+    job_id_for,
+    reap,
+    run_file_job,
+)
 from tests.helpers import new_dataset_name, sha256_of
 from workers.leases import RedisGate, job_lease
 from workers.queue import ArqQueue, connect
@@ -44,7 +54,7 @@ async def test_submitting_known_content_answers_a_conflict_that_points_at_it(
     redis: ArqRedis, redis_server: RedisServer, ledger: Ledger, tmp_path: Path, dataset_name: str
 ) -> None:
     policy = queue_settings(redis_server)
-    submitter = Submitter(ledger, ArqQueue(redis, policy))
+    submitter = Submitter(ledger, ArqQueue(redis, policy), roots=[tmp_path])
     note = tmp_path / "note.md"
     note.write_text("# Packfiles\n\nGit compresses objects into packfiles.\n")
     doc_id, job_id = document_id(dataset_name, sha256_of(note)), job_id_for(dataset_name, sha256_of(note))
@@ -72,6 +82,27 @@ async def test_submitting_known_content_answers_a_conflict_that_points_at_it(
     again = await submitter.submit_file(dataset_name, note, "text")
     assert isinstance(again, Accepted)
     assert ledger.get(dataset_name, doc_id).state == "queued"  # type: ignore[union-attr]
+
+
+async def test_a_file_outside_the_import_roots_is_rejected_when_submitted(
+    redis: ArqRedis, redis_server: RedisServer, ledger: Ledger, tmp_path: Path, dataset_name: str
+) -> None:
+    library = tmp_path / "library"
+    library.mkdir()
+    outside = tmp_path / "outside.md"
+    outside.write_text("# Elsewhere\n\nNot in the library.\n")
+    (library / "link.md").symlink_to(outside)
+    submitter = Submitter(ledger, ArqQueue(redis, queue_settings(redis_server)), roots=[library])
+
+    answers = [await submitter.submit_file(dataset_name, p, "text") for p in (outside, library / "link.md")]
+
+    assert all(isinstance(a, Rejected) for a in answers)
+    assert all("is outside the import roots" in a.reason for a in answers if isinstance(a, Rejected))
+    assert "COGNITION_QUEUE__IMPORT_ROOTS" in answers[0].to_json()["reason"]
+    assert not await redis.exists(f"arq:job:{job_id_for(dataset_name, sha256_of(outside))}")
+    [row] = ledger.documents(dataset_name)  # the link is the same source: the file it resolves to
+    assert (row.source, row.state) == (str(outside), "failed")
+    assert "outside the import roots" in (row.error or "")
 
 
 async def test_the_redis_gate_admits_one_writer_per_dataset_at_a_time(
@@ -178,13 +209,13 @@ async def test_a_transient_failure_is_retried_with_backoff_then_given_up_and_rec
     policy = QueueSettings(max_tries=3, retry_base_seconds=1, retry_cap_seconds=10)
     for attempt in (1, 2):
         with pytest.raises(RetryLater) as retry:
-            await run_file_job(importer, ledger, policy, arguments, attempt)
+            await run_file_job(importer, ledger, policy, arguments, attempt, [tmp_path])
         row = ledger.get(dataset_name, doc_id)
         assert row is not None and row.state == "queued" and row.attempts == attempt
         assert f"attempt {attempt}/3 failed, retrying in" in (row.error or "")
         assert "FileExistsError" in (row.error or "")
         assert 2 ** (attempt - 1) / 2 <= retry.value.delay <= 2 ** (attempt - 1)
-    result = await run_file_job(importer, ledger, policy, arguments, 3)
+    result = await run_file_job(importer, ledger, policy, arguments, 3, [tmp_path])
     row = ledger.get(dataset_name, doc_id)
     assert row is not None and (row.state, row.permanent, row.attempts) == ("failed", 0, 3)
     assert (row.error or "").startswith("gave up after 3 attempts: FileExistsError")

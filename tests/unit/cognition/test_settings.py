@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from cognition.paths import import_roots
 from cognition.settings import Settings
 
 
@@ -105,3 +106,34 @@ def test_invalid_values_are_refused_naming_the_field(
         Settings()
 
     assert field in str(error.value)
+
+
+def test_import_roots_come_from_a_comma_separated_variable_and_uploads_is_always_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.setenv("COGNITION_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COGNITION_QUEUE__IMPORT_ROOTS", f"/srv/books, {tmp_path / 'link'}")
+
+    settings = Settings()
+
+    assert settings.queue.import_roots == [Path("/srv/books"), tmp_path / "link"]
+    assert import_roots(settings) == (Path("/srv/books"), tmp_path / "real", tmp_path / "data" / "uploads")
+
+
+def test_import_roots_are_empty_by_default_but_for_uploads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COGNITION_DATA_DIR", str(tmp_path / "data"))
+
+    assert import_roots(Settings()) == (tmp_path / "data" / "uploads",)
+
+
+def test_a_relative_import_root_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COGNITION_QUEUE__IMPORT_ROOTS", "books")
+
+    with pytest.raises(ValidationError) as error:
+        Settings()
+
+    assert "import roots must be absolute paths: books" in str(error.value)
