@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl clean
+.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-queue: install
 
 bench-crawl: install
 	$(BIN)/python -m bench.crawl --json
+
+bench-query: install
+	$(BIN)/python -m bench.query --queries 200 --json
 
 bench-retrieval: install
 	for set in musique_hipporag_train100 hotpotqa_hipporag_train100; do \
