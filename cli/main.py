@@ -14,7 +14,7 @@ import typer
 
 from cli.progress import RichProgress
 from cognition.errors import CognitionError
-from cognition.settings import get_settings
+from cognition.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from cognition.ledger import DocumentRecord
@@ -152,7 +152,7 @@ def worker_command(
     run_worker(get_settings(), burst=burst)
 
 
-def _with_runtime(action: Callable[[Runtime], Awaitable[T]], settings: Any = None) -> T:
+def _with_runtime(action: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``action`` on this process's one runtime, closed when it ends."""
     from cognition.runtime import Runtime
 
@@ -169,7 +169,7 @@ def _with_runtime(action: Callable[[Runtime], Awaitable[T]], settings: Any = Non
 def _run_with_progress(
     run: Callable[[Runtime, RichProgress | None], Coroutine[Any, Any, ImportSummary]],
     as_json: bool,
-    settings: Any = None,
+    settings: Settings | None = None,
 ) -> dict[str, object]:
     """Run an in-process import with a progress bar on a terminal; its JSON summary."""
     progress = None if as_json or not sys.stderr.isatty() else RichProgress()

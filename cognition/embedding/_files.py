@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +58,6 @@ def find_packaged_model_dir() -> Path:
         if (candidate / "model.safetensors").is_file():
             return candidate
     raise ModelFileError(f"package {PACKAGE_NAME!r} has no model/model.safetensors")
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cognition" / "minilm"
 
 
 # --------------------------------------------------------------------------- safetensors

@@ -33,7 +33,6 @@ from tokenizers import Tokenizer  # type: ignore[import-untyped,unused-ignore]
 from cognition.embedding._files import (
     MODEL_CHECKSUMS,
     ModelFileError,
-    default_cache_dir,
     find_packaged_model_dir,
     read_safetensors,
     verify_model_files,
@@ -79,7 +78,7 @@ class MiniLMEmbedder:
     """all-MiniLM-L6-v2 sentence embeddings: 384 dims, mean pooled, L2 normalised.
 
     ``model_dir`` is checked against MODEL_CHECKSUMS on construction. ``runtime``
-    "onnx" caches its graph in ``cache_dir`` (default ``$XDG_CACHE_HOME/cognition/minilm``)
+    "onnx" caches its graph in ``cache_dir`` (required: the data directory's ``models/``)
     and uses ``threads`` intra-op threads (default: the CPUs this process may use);
     "numpy" ignores ``threads`` (its BLAS follows OPENBLAS_NUM_THREADS). Texts longer
     than ``max_tokens`` tokens ([CLS] and [SEP] included) are truncated, as
@@ -125,7 +124,9 @@ class MiniLMEmbedder:
         if runtime == "numpy":
             return NumpyBert(load_bert_weights(self._model_dir, self._config), self._config)
         if runtime == "onnx":
-            path = cache_file(Path(cache_dir) if cache_dir else default_cache_dir())
+            if cache_dir is None:
+                raise ValueError("the onnx runtime needs a cache_dir for its graph")
+            path = cache_file(Path(cache_dir))
             return OnnxBert(self._model_dir, self._config, path, threads or _cpu_count())
         raise ValueError(f"unknown runtime {runtime!r}; expected 'onnx' or 'numpy'")
 

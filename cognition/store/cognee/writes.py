@@ -7,7 +7,6 @@ dataset's stores.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -51,11 +50,7 @@ async def store_batches(items: list[list[DocumentBatch]], tmp_dir: Path, ctx: An
     return stored
 
 
-TIMINGS: dict[str, float] = {"nodes": 0.0, "edges": 0.0, "vectors": 0.0}
-
-
 async def _store(graph: Any, vectors: Any, group: list[DocumentBatch], tmp_dir: Path) -> None:
-    started = time.perf_counter()
     known = await existing_ids(graph, _shared_ids(group))
     nodes: list[Any] = []
     chunks: list[Any] = []
@@ -74,13 +69,8 @@ async def _store(graph: Any, vectors: Any, group: list[DocumentBatch], tmp_dir: 
     entities = {e.id: e for batch in group for e in batch.entities}  # the last mention names it
     nodes += [entity_point(e) for eid, e in entities.items() if eid not in known]
     await write_nodes(graph, [*nodes, *chunks], tmp_dir)
-    TIMINGS["nodes"] += time.perf_counter() - started
-    started = time.perf_counter()
     await write_edges(graph, edges, tmp_dir)
-    TIMINGS["edges"] += time.perf_counter() - started
-    started = time.perf_counter()
     await write_chunk_vectors(vectors, [(c, b.document) for b in group for c in b.chunks], _vectors_of(group))
-    TIMINGS["vectors"] += time.perf_counter() - started
 
 
 def _vectors_of(group: list[DocumentBatch]) -> np.ndarray:
