@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cognition.ledger import IN_FLIGHT, owner_alive
 from cognition.runtime import Runtime
 from cognition.search import Hit
 from ingest.importer import Importer
@@ -19,7 +20,7 @@ from ingest.targets import resolve_targets
 from ingest.web.spec import CrawlSpec
 
 if TYPE_CHECKING:
-    from cognition.ledger import Ledger
+    from cognition.ledger import DocumentRecord, Ledger
 
 
 async def run_import(
@@ -52,5 +53,12 @@ async def run_search(
 
 
 def dataset_overview(ledger: Ledger) -> dict[str, dict[str, int]]:
-    """Per dataset, how many documents are in each state."""
-    return {name: dict(Counter(r.state for r in ledger.documents(name))) for name in ledger.datasets()}
+    """Per dataset, how many documents are in each state. A document in a working state whose
+    process has ended (killed) counts as ``interrupted``: the next import redoes it."""
+
+    def state(record: DocumentRecord) -> str:
+        if record.state in IN_FLIGHT and record.owner and not owner_alive(record):
+            return "interrupted"
+        return record.state
+
+    return {name: dict(Counter(state(r) for r in ledger.documents(name))) for name in ledger.datasets()}
