@@ -23,6 +23,7 @@ from ingest.chunking import Chunk, chunk_pages
 from ingest.extract.port import GraphExtractor
 from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
 from ingest.manifest import Manifest, expand_paths
+from ingest.paths import require_utf8_name, source_of
 from ingest.pdf import PdfBook, open_book, sha256_file
 from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
 from ingest.reader import read_pages
@@ -186,8 +187,9 @@ class Importer:
 
     def _plan(self, path: Path, kind: str, dataset: str) -> tuple[Outcome | None, _Work | None]:
         """Decide what to do with one file without reading its content (hash only)."""
-        source = str(path.resolve()) if path.exists() else str(path)
+        source = source_of(path)
         try:
+            require_utf8_name(path)
             if not path.is_file():
                 raise SourceUnreadable(f"{path} does not exist or is not a file")
             content_hash = sha256_file(path)

@@ -27,6 +27,7 @@ from cognition.store.port import Store
 from ingest.extract.port import GraphExtractor
 from ingest.importer import Importer, ImportSummary
 from ingest.ledger import IN_FLIGHT, DocumentRecord, Ledger, failure
+from ingest.paths import require_utf8_name, source_of
 from ingest.pdf import sha256_file
 from ingest.pipeline import PIPELINE_VERSION
 from ingest.web.spec import CrawlSpec
@@ -127,8 +128,9 @@ class Submitter:
     async def submit_file(self, dataset: str, path: Path, kind: str = "pdf") -> Submission:
         validate_dataset_name(dataset)
         self._ledger.register_dataset(dataset)
-        source = str(path.resolve()) if path.exists() else str(path)
+        source = source_of(path)
         try:
+            require_utf8_name(path)
             if not path.is_file():
                 raise SourceUnreadable(f"{path} does not exist or is not a file")
             content_hash = await asyncio.to_thread(sha256_file, path)

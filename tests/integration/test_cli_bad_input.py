@@ -1,0 +1,99 @@
+"""Inputs that tried to break ``cognition import``: each is refused or recorded on its own,
+the command says so in one line and its exit status tells a script what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import (
+    CLI_TIMEOUT,
+    GIT_INTERNALS,
+    REPO_ROOT,
+    CliRunner,
+    cli_command,
+    last_json_line,
+    subprocess_env,
+    write_excerpt,
+)
+from tests.redis_server import RedisServer
+
+
+def _bytes_named(folder: Path, name: bytes, content: bytes) -> str:
+    """Write a file whose name is raw bytes (not necessarily UTF-8); its name as Python sees it."""
+    descriptor = os.open(os.fsencode(folder) + b"/" + name, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, content)
+    finally:
+        os.close(descriptor)
+    return os.fsdecode(os.fsencode(folder) + b"/" + name)
+
+
+@pytest.fixture(scope="module")
+def bad_name_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of two real PDFs; the second one's name is not UTF-8."""
+    folder = tmp_path_factory.mktemp("bad-name")
+    write_excerpt(GIT_INTERNALS, [13], folder / "a_good.pdf", "Git objects")
+    other = write_excerpt(GIT_INTERNALS, [14], folder / "other.pdf", "Git trees")
+    _bytes_named(folder, b"z_bad\xff.pdf", other.read_bytes())
+    other.unlink()
+    return folder
+
+
+def test_a_file_name_that_is_not_utf8_fails_alone(
+    bad_name_folder: Path, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    bad = str(bad_name_folder / "z_bad") + "\\xff.pdf"  # how the name is shown
+
+    done = run_cli("import", str(bad_name_folder), "-d", "x", "--json", data_dir=tmp_path)
+
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    summary = last_json_line(done.stdout)
+    assert (summary["added"], summary["needs_ocr"]) == (1, [])
+    assert summary["failed"] == [
+        {"path": bad, "reason": f"unreadable path: {bad}: the file name is not UTF-8 (rename the file)"}
+    ]
+    overview = run_cli("datasets", "--json", data_dir=tmp_path)
+    assert json.loads(overview.stdout) == {"x": {"stored": 1, "failed": 1}}
+
+    again = run_cli("import", str(bad_name_folder), "-d", "x", data_dir=tmp_path)  # for people
+
+    assert again.stdout.splitlines()[0].startswith("dataset x: added 0, skipped 1, replaced 0")
+    assert f"  failed: {bad}: unreadable path: {bad}: the file name is not UTF-8 (rename the file)" in (
+        again.stdout.splitlines()
+    )
+
+
+def test_a_file_name_that_is_not_utf8_is_rejected_alone_by_the_queue(
+    bad_name_folder: Path, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    bad = str(bad_name_folder / "z_bad") + "\\xff.pdf"
+    env = subprocess_env(
+        tmp_path, COGNITION_QUEUE__REDIS_URL=redis_server.url, COGNITION_QUEUE__NAME="test:bad-name"
+    )
+
+    done = subprocess.run(
+        cli_command("import", str(bad_name_folder), "-d", "x", "--queue", "--no-follow", "--json"),
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    answer = last_json_line(done.stdout)
+    assert answer["accepted"] == 1
+    assert answer["rejected"] == [
+        {
+            "status": "rejected",
+            "dataset": "x",
+            "source": bad,
+            "reason": f"unreadable path: {bad}: the file name is not UTF-8 (rename the file)",
+        }
+    ]
