@@ -97,3 +97,20 @@ def test_a_file_name_that_is_not_utf8_is_rejected_alone_by_the_queue(
             "reason": f"unreadable path: {bad}: the file name is not UTF-8 (rename the file)",
         }
     ]
+
+
+def test_a_manifest_naming_a_file_outside_its_folder_is_refused(run_cli: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    manifest = folder / "lib.toml"
+    escape = "../../../../../../../../../../etc/hostname"
+    manifest.write_text(f'name = "lib"\n[[sources]]\nkind = "text"\npaths = ["{escape}"]\n')
+
+    done = run_cli("import", str(manifest), "--json", data_dir=tmp_path / "data")
+
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.splitlines() == [
+        f"error: manifest {manifest}: {escape!r} names /etc/hostname, outside the manifest's folder "
+        f"{folder} (set allow_outside = true in the manifest to allow it)"
+    ]
+    assert done.stdout == ""
