@@ -53,6 +53,7 @@ def import_command(
         typer.echo(json.dumps(data))
     else:
         _print_summary(data)
+    _exit_if_nothing_done(data)
 
 
 @app.command("crawl")
@@ -88,10 +89,11 @@ def crawl_command(
     data = _run_with_progress(lambda p: run_crawl(settings, spec, dataset, p), as_json)
     if as_json:
         typer.echo(json.dumps(data))
-        return
-    _print_summary(data)
-    for skipped in data["skipped_reasons"]:  # type: ignore[attr-defined]
-        typer.echo(f"  {skipped['reason']}: {skipped['path']}")
+    else:
+        _print_summary(data)
+        for skipped in data["skipped_reasons"]:  # type: ignore[attr-defined]
+            typer.echo(f"  {skipped['reason']}: {skipped['path']}")
+    _exit_if_nothing_done(data)
 
 
 @app.command("search")
@@ -200,6 +202,8 @@ def _submit_and_follow(
             typer.echo("stopped following; the workers go on (see `cognition datasets`)", err=True)
     data = queued.to_json()
     typer.echo(json.dumps(data) if as_json else json.dumps(data, indent=2))
+    if _queued_nothing_done(queued):
+        raise typer.Exit(code=1)
 
 
 def _print_summary(data: dict[str, object]) -> None:
@@ -212,6 +216,28 @@ def _print_summary(data: dict[str, object]) -> None:
         typer.echo(f"  failed: {failed['path']}: {failed['reason']}")
     for path in data["needs_ocr"]:  # type: ignore[attr-defined]
         typer.echo(f"  needs OCR: {path}")
+
+
+def _exit_if_nothing_done(data: dict[str, object]) -> None:
+    """Exit 1 when nothing was added, replaced or skipped and something failed (every file
+    failed, a path is missing, a crawl was refused), so a script notices; a partial import
+    exits 0 and lists its failures."""
+    if data["failed"] and not any(data[key] for key in ("added", "replaced", "skipped")):
+        raise typer.Exit(code=1)
+
+
+def _queued_nothing_done(queued: QueuedImport) -> bool:
+    """Nothing is stored, known already or on its way, and something was rejected or failed."""
+    from ingest.jobs import Conflict, Rejected
+
+    ended = [r.state for r in queued.final.values()]
+    good = (
+        len(queued.on_their_way())
+        - sum(state in ("failed", "needs_ocr") for state in ended)
+        + sum(isinstance(s, Conflict) and s.reason == "exists" for s in queued.submissions)
+    )
+    failed = "failed" in ended or any(isinstance(s, Rejected) for s in queued.submissions)
+    return failed and good == 0
 
 
 def _fail(exc: CognitionError) -> None:
