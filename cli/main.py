@@ -8,13 +8,13 @@ import json
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from cli.progress import RichProgress
 from cognition.errors import CognitionError
-from cognition.settings import get_settings
+from cognition.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from ingest.importer import ImportSummary
@@ -47,7 +47,7 @@ def import_command(
         _queued_import(paths, dataset, password, as_json, follow)
         return
 
-    settings = get_settings()
+    settings = _settings()
     data = _run_with_progress(lambda p: run_import(settings, paths, dataset, password, p), as_json)
     if as_json:
         typer.echo(json.dumps(data))
@@ -76,7 +76,7 @@ def crawl_command(
     from ingest.web.spec import CrawlSpec
 
     spec = CrawlSpec(tuple(urls), tuple(include or ()), tuple(exclude or ()), max_depth, max_pages)
-    settings = get_settings()
+    settings = _settings()
     if browser:
         if queue:  # a worker crawls with its own settings
             _fail(CognitionError("--browser with --queue: set COGNITION_CRAWL__BROWSER=true on the workers"))
@@ -108,7 +108,7 @@ def search_command(
     from ingest.service import run_search
 
     try:
-        hits = asyncio.run(run_search(get_settings(), query, dataset, mode, top_k))
+        hits = asyncio.run(run_search(_settings(), query, dataset, mode, top_k))
     except CognitionError as exc:
         _fail(exc)
     if as_json:
@@ -129,7 +129,7 @@ def datasets_command(as_json: Annotated[bool, typer.Option("--json")] = False) -
     """List datasets with their document states."""
     from ingest.service import dataset_overview
 
-    overview = dataset_overview(get_settings())
+    overview = dataset_overview(_settings())
     if as_json:
         typer.echo(json.dumps(overview))
         return
@@ -144,7 +144,7 @@ def worker_command(
     """Run one ingestion worker (Arq on Redis, COGNITION_QUEUE__REDIS_URL) until stopped."""
     from workers.run import run_worker
 
-    run_worker(get_settings(), burst=burst)
+    run_worker(_settings(), burst=burst)
 
 
 def _run_with_progress(
@@ -169,7 +169,7 @@ def _queued_import(
 
     if password:
         _fail(CognitionError("--password cannot go through the queue (it would be stored in Redis)"))
-    settings = get_settings()
+    settings = _settings()
     _submit_and_follow(lambda: submit_paths(settings, paths, dataset), as_json, follow)
 
 
@@ -179,7 +179,7 @@ def _submit_and_follow(
     """Submit to the queue, print each answer, then (unless told not to) follow until done."""
     from workers.client import follow as follow_queue
 
-    settings = get_settings()
+    settings = _settings()
     try:
         queued = asyncio.run(submit())
     except CognitionError as exc:
@@ -240,7 +240,15 @@ def _queued_nothing_done(queued: QueuedImport) -> bool:
     return failed and good == 0
 
 
-def _fail(exc: CognitionError) -> None:
+def _settings() -> Settings:
+    """The settings; a bad value ends the command with one line naming its variable."""
+    try:
+        return get_settings()
+    except CognitionError as exc:
+        _fail(exc)
+
+
+def _fail(exc: CognitionError) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(code=2)
 

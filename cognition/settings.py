@@ -12,8 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cognition.errors import ConfigurationError
 
 
 class EmbeddingSettings(BaseModel):
@@ -117,7 +119,14 @@ class CrawlSettings(BaseModel):
     @field_validator("allow_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
-        return [str(ipaddress.ip_network(net, strict=False)) for net in value]
+        return [_network(net) for net in value]
+
+
+def _network(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a network (CIDR)") from None
 
 
 class Settings(BaseSettings):
@@ -149,5 +158,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; a bad value is a ``ConfigurationError`` that
+    names its variable in one line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe_error(exc)) from None
+
+
+def _describe_error(exc: ValidationError) -> str:
+    """``COGNITION_CRAWL__ALLOW_NETWORKS: 'x' is not a network (CIDR)``, one per bad value."""
+    return "; ".join(
+        f"COGNITION_{'__'.join(str(part) for part in error['loc'] if isinstance(part, str)).upper()}: "
+        f"{error.get('ctx', {}).get('error', error['msg'])}"
+        for error in exc.errors()
+    )

@@ -13,9 +13,9 @@ import os
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from cognition.datasets import validate_dataset_name
 from cognition.errors import InvalidDatasetName, ManifestError
@@ -28,6 +28,8 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {"pdf": (".pdf",), "text": (".md", ".mar
 class Source(BaseModel):
     """One source of a dataset: files (pdf, text) by path or glob, or a crawl (seeds, URL
     globs to include and exclude, depth and page limits, same site as a seed or not)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
 
     kind: SourceKind
     paths: list[str] = Field(default_factory=list)
@@ -52,16 +54,30 @@ class Source(BaseModel):
 class Manifest(BaseModel):
     """A dataset manifest."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     description: str = ""
     sources: list[Source] = Field(default_factory=list)
     allow_outside: bool = False  # paths may name files outside the manifest's folder
-    base_dir: Path = Path(".")
+    _base_dir: Path = PrivateAttr(default=Path("."))  # not a key: set from where the file is
 
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return validate_dataset_name(value)
+
+    @classmethod
+    def in_folder(cls, raw: dict[str, Any], base_dir: Path) -> Manifest:
+        """A manifest from its TOML table, its paths relative to ``base_dir``."""
+        manifest = cls.model_validate(raw)
+        manifest._base_dir = base_dir
+        return manifest
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder the manifest's paths are relative to."""
+        return self._base_dir
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -73,12 +89,23 @@ def load_manifest(path: Path) -> Manifest:
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"manifest {path} is not valid TOML: {exc}") from exc
     try:
-        manifest = Manifest(**raw, base_dir=path.parent.resolve())
-    except (ValidationError, InvalidDatasetName) as exc:
+        manifest = Manifest.in_folder(raw, path.parent.resolve())
+    except InvalidDatasetName as exc:
         raise ManifestError(f"manifest {path} is invalid: {exc}") from exc
+    except ValidationError as exc:
+        raise ManifestError(f"manifest {path} is invalid: {_describe(exc)}") from exc
     if not manifest.allow_outside:
         _refuse_outside(manifest, path)
     return manifest
+
+
+def _describe(exc: ValidationError) -> str:
+    """Every problem on one line: ``sources.0.path: unknown key; kind: ...``."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: "
+        + ("unknown key" if error["type"] == "extra_forbidden" else error["msg"])
+        for error in exc.errors()
+    )
 
 
 def _refuse_outside(manifest: Manifest, path: Path) -> None:

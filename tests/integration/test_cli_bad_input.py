@@ -187,3 +187,62 @@ def test_a_queued_import_where_every_file_was_rejected_exits_1(
 
     assert done.returncode == 1, done.stderr[-3000:]
     assert [r["source"] for r in last_json_line(done.stdout)["rejected"]] == [str(missing)]
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def run_with(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with extra COGNITION_ variables."""
+    return subprocess.run(
+        cli_command(*args),
+        cwd=REPO_ROOT,
+        env=subprocess_env(tmp_path / "data", **env),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("COGNITION_CRAWL__ALLOW_NETWORKS", "not-a-net", "'not-a-net' is not a network (CIDR)"),
+        (
+            "COGNITION_CRAWL__ALLOW_NETWORKS",
+            "127.0.0.1/32,10.0.0.300/8",
+            "'10.0.0.300/8' is not a network (CIDR)",
+        ),
+        ("COGNITION_IMPORTS__CONCURRENCY", "0", "Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    missing = tmp_path / "missing.pdf"
+
+    done = run_with(tmp_path, "import", str(missing), "-d", "x", **{variable: value})
+
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.splitlines() == [f"error: {variable}: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ('base_dir = "/etc"', "base_dir: unknown key"),
+        ("bogus = 1", "bogus: unknown key"),
+        ('[[sources]]\nkind = "pdf"\npath = ["a.pdf"]', "sources.0.path: unknown key"),
+    ],
+)
+def test_a_manifest_with_an_unknown_or_internal_key_is_refused(
+    tmp_path: Path, key: str, problem: str
+) -> None:
+    manifest = tmp_path / "lib.toml"
+    manifest.write_text(f'name = "lib"\n{key}\n')
+
+    done = run_with(tmp_path, "import", str(manifest))
+
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.splitlines() == [f"error: manifest {manifest} is invalid: {problem}"]
