@@ -34,6 +34,11 @@ class ChunkingSettings(BaseModel):
 
     target_words: int = Field(default=150, ge=20)
     overlap_words: int = Field(default=20, ge=0)
+    # A chunk is also cut at this many characters, and a longer "word" (a run of text with
+    # no space: base64, a minified line) into pieces of it; without it one 2 MB run became one
+    # chunk. Book text stays under it: 150 words are about 1,000 characters, and the longest
+    # chunks of the bench books, a table of contents with dot leaders, 5,858.
+    max_chars: int = Field(default=8000, ge=100)
 
 
 class ExtractionSettings(BaseModel):

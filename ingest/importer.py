@@ -443,12 +443,12 @@ def _open(
     path: Path, kind: str, password: str | None, sizes: ChunkingSettings
 ) -> tuple[PdfBook, Callable[[], Iterator[Chunk]]]:
     """Open a source file and return it with a generator factory of its chunks."""
-    words, overlap = sizes.target_words, sizes.overlap_words
+    words, overlap, cap = sizes.target_words, sizes.overlap_words, sizes.max_chars
     if kind == "text":
         book, page = open_text(path)
-        return book, lambda: chunk_pages([page], book.outline, words, overlap)
+        return book, lambda: chunk_pages([page], book.outline, words, overlap, cap)
     book = open_book(path, password)
-    return book, lambda: chunk_pages(read_pages(book), book.outline, words, overlap)
+    return book, lambda: chunk_pages(read_pages(book), book.outline, words, overlap, cap)
 
 
 def collect_files(paths: Sequence[Path], kind: str | None = None) -> list[tuple[Path, str]]:
