@@ -246,3 +246,19 @@ def test_a_manifest_with_an_unknown_or_internal_key_is_refused(
 
     assert done.returncode == 2, done.stderr[-3000:]
     assert done.stderr.splitlines() == [f"error: manifest {manifest} is invalid: {problem}"]
+
+
+# --------------------------------------------------------------------------- files outside the data dir
+
+
+def test_an_import_writes_nothing_in_home(run_cli: CliRunner, tmp_path: Path) -> None:
+    home, data_dir = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    note = tmp_path / "note.md"
+    note.write_text("# Packfiles\n\nGit stores objects in packfiles to save space on disk.\n")
+
+    done = run_cli("import", str(note), "-d", "notes", "--json", data_dir=data_dir, home=home)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert last_json_line(done.stdout)["added"] == 1
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
