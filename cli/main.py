@@ -30,7 +30,19 @@ _DATASET_OPT = typer.Option("--dataset", "-d", help="Dataset name (repeat to sea
 def import_command(
     paths: Annotated[list[Path], typer.Argument(help="PDF/Markdown files, folders, or one manifest .toml")],
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Target dataset")] = None,
-    password: Annotated[str | None, typer.Option(help="Password for encrypted PDFs")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password for encrypted PDFs (shown by `ps`: prefer --password-prompt or "
+            "COGNITION_PDF_PASSWORD)"
+        ),
+    ] = None,
+    password_prompt: Annotated[
+        bool,
+        typer.Option(
+            "--password-prompt", help="Ask for the PDFs' password (hidden), or read it from stdin if piped"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
     queue: Annotated[
         bool,
@@ -44,11 +56,12 @@ def import_command(
     from ingest.service import run_import
 
     if queue:
-        _queued_import(paths, dataset, password, as_json, follow)
+        _queued_import(paths, dataset, password or password_prompt, as_json, follow)
         return
 
     settings = _settings()
-    data = _run_with_progress(lambda p: run_import(settings, paths, dataset, password, p), as_json)
+    secret = _pdf_password(password, password_prompt, settings)
+    data = _run_with_progress(lambda p: run_import(settings, paths, dataset, secret, p), as_json)
     if as_json:
         typer.echo(json.dumps(data))
     else:
@@ -162,13 +175,27 @@ def _run_with_progress(
     return summary.to_json()
 
 
+def _pdf_password(given: str | None, prompt: bool, settings: Settings) -> str | None:
+    """The password for encrypted PDFs: ``--password``, else asked (``--password-prompt``:
+    hidden on a terminal, the first line of stdin when piped), else COGNITION_PDF_PASSWORD."""
+    if given is not None and prompt:
+        _fail(CognitionError("give --password or --password-prompt, not both"))
+    if given is not None:
+        return given
+    if prompt:
+        if not sys.stdin.isatty():
+            return sys.stdin.readline().rstrip("\r\n")
+        return str(typer.prompt("PDF password", hide_input=True, err=True))
+    return settings.pdf_password.get_secret_value() if settings.pdf_password else None
+
+
 def _queued_import(
-    paths: list[Path], dataset: str | None, password: str | None, as_json: bool, follow: bool
+    paths: list[Path], dataset: str | None, password: str | bool | None, as_json: bool, follow: bool
 ) -> None:
     from workers.client import submit_paths
 
     if password:
-        _fail(CognitionError("--password cannot go through the queue (it would be stored in Redis)"))
+        _fail(CognitionError("a PDF password cannot go through the queue (it would be stored in Redis)"))
     settings = _settings()
     _submit_and_follow(lambda: submit_paths(settings, paths, dataset), as_json, follow)
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cognition.errors import ConfigurationError
@@ -147,6 +147,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./.cognition")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # The password of encrypted PDFs for `cognition import` (COGNITION_PDF_PASSWORD), so it
+    # need not be given as --password, which every user sees in `ps`.
+    pdf_password: SecretStr | None = None
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     extraction: ExtractionSettings = ExtractionSettings()

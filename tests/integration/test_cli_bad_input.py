@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import (
+    BAD,
     CLI_TIMEOUT,
     GIT_INTERNALS,
     REPO_ROOT,
@@ -262,3 +264,83 @@ def test_an_import_writes_nothing_in_home(run_cli: CliRunner, tmp_path: Path) ->
     assert done.returncode == 0, done.stderr[-3000:]
     assert last_json_line(done.stdout)["added"] == 1
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
+
+
+# --------------------------------------------------------------------------- PDF passwords
+
+ENCRYPTED = BAD / "pypdf_libreoffice-writer-password.pdf"  # user password "openpassword"
+
+
+def test_an_encrypted_pdf_imports_with_the_password_from_the_environment(tmp_path: Path) -> None:
+    done = run_with(
+        tmp_path, "import", str(ENCRYPTED), "-d", "secret", "--json", COGNITION_PDF_PASSWORD="openpassword"
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = last_json_line(done.stdout)
+    assert (summary["added"], summary["failed"], summary["pages"]) == (1, [], 1)
+
+
+def test_a_wrong_password_from_the_environment_fails_the_pdf_saying_so(tmp_path: Path) -> None:
+    done = run_with(
+        tmp_path, "import", str(ENCRYPTED), "-d", "secret", "--json", COGNITION_PDF_PASSWORD="nope"
+    )
+
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert last_json_line(done.stdout)["failed"] == [
+        {
+            "path": str(ENCRYPTED),
+            "reason": f"encrypted: supply a password: {ENCRYPTED.name}: the password given is wrong",
+        }
+    ]
+
+
+def test_password_prompt_reads_the_password_from_stdin_when_it_is_not_a_terminal(tmp_path: Path) -> None:
+    done = subprocess.run(
+        cli_command("import", str(ENCRYPTED), "-d", "secret", "--password-prompt", "--json"),
+        cwd=REPO_ROOT,
+        env=subprocess_env(tmp_path / "data"),
+        input="openpassword\n",
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert last_json_line(done.stdout)["added"] == 1
+    assert "openpassword" not in done.stdout + done.stderr
+
+
+def test_password_prompt_asks_on_the_terminal_without_echo(tmp_path: Path) -> None:
+    """The CLI in a pseudo-terminal of its own (its controlling terminal), as a person runs it."""
+    command = cli_command("import", str(ENCRYPTED), "-d", "secret", "--password-prompt", "--json")
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: become the CLI (never go on running the tests)
+        try:
+            os.chdir(REPO_ROOT)
+            os.execve(command[0], command, subprocess_env(tmp_path / "data"))
+        finally:
+            os._exit(127)
+    seen = _read_until(terminal, b"assword")
+    os.write(terminal, b"openpassword\n")
+    seen += _read_until(terminal, b"}")
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")[-3000:]
+    assert b"openpassword" not in seen  # not echoed
+    assert b'"added": 1' in seen
+
+
+def _read_until(terminal: int, marker: bytes) -> bytes:
+    seen = b""
+    while marker not in seen:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
