@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -33,7 +33,19 @@ _DATASET_OPT = typer.Option("--dataset", "-d", help="Dataset name (repeat to sea
 def import_command(
     paths: Annotated[list[Path], typer.Argument(help="PDF/Markdown files, folders, or one manifest .toml")],
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Target dataset")] = None,
-    password: Annotated[str | None, typer.Option(help="Password for encrypted PDFs")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password for encrypted PDFs (shown by `ps`: prefer --password-prompt or "
+            "COGNITION_PDF_PASSWORD)"
+        ),
+    ] = None,
+    password_prompt: Annotated[
+        bool,
+        typer.Option(
+            "--password-prompt", help="Ask for the PDFs' password (hidden), or read it from stdin if piped"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
     queue: Annotated[
         bool,
@@ -47,14 +59,17 @@ def import_command(
     from ingest.service import run_import
 
     if queue:
-        _queued_import(paths, dataset, password, as_json, follow)
+        _queued_import(paths, dataset, password or password_prompt, as_json, follow)
         return
 
-    data = _run_with_progress(lambda r, p: run_import(r, paths, dataset, password, p), as_json)
+    settings = _settings()
+    secret = _pdf_password(password, password_prompt, settings)
+    data = _run_with_progress(lambda r, p: run_import(r, paths, dataset, secret, p), as_json, settings)
     if as_json:
         typer.echo(json.dumps(data))
     else:
         _print_summary(data)
+    _exit_if_nothing_done(data)
 
 
 @app.command("crawl")
@@ -77,7 +92,7 @@ def crawl_command(
     from ingest.web.spec import CrawlSpec
 
     spec = CrawlSpec(tuple(urls), tuple(include or ()), tuple(exclude or ()), max_depth, max_pages)
-    settings = get_settings()
+    settings = _settings()
     if browser:
         if queue:  # a worker crawls with its own settings
             _fail(CognitionError("--browser with --queue: set COGNITION_CRAWL__BROWSER=true on the workers"))
@@ -90,10 +105,11 @@ def crawl_command(
     data = _run_with_progress(lambda r, p: run_crawl(r, spec, dataset, p), as_json, settings)
     if as_json:
         typer.echo(json.dumps(data))
-        return
-    _print_summary(data)
-    for skipped in data["skipped_reasons"]:  # type: ignore[attr-defined]
-        typer.echo(f"  {skipped['reason']}: {skipped['path']}")
+    else:
+        _print_summary(data)
+        for skipped in data["skipped_reasons"]:  # type: ignore[attr-defined]
+            typer.echo(f"  {skipped['reason']}: {skipped['path']}")
+    _exit_if_nothing_done(data)
 
 
 @app.command("search")
@@ -109,10 +125,10 @@ def search_command(
     """Search one or more datasets."""
     from ingest.service import run_search
 
-    settings = get_settings()
+    settings = _settings()
     k = settings.search.top_k if top_k is None else top_k
     try:
-        hits = _with_runtime(lambda runtime: run_search(runtime, query, dataset, mode, k))
+        hits = _with_runtime(lambda runtime: run_search(runtime, query, dataset, mode, k), settings)
     except CognitionError as exc:
         _fail(exc)
     if as_json:
@@ -134,7 +150,7 @@ def datasets_command(as_json: Annotated[bool, typer.Option("--json")] = False) -
     from cognition.ledger import open_ledger
     from ingest.service import dataset_overview
 
-    overview = dataset_overview(open_ledger(get_settings()))
+    overview = dataset_overview(open_ledger(_settings()))
     if as_json:
         typer.echo(json.dumps(overview))
         return
@@ -149,7 +165,7 @@ def worker_command(
     """Run one ingestion worker (Arq on Redis, COGNITION_QUEUE__REDIS_URL) until stopped."""
     from workers.run import run_worker
 
-    run_worker(get_settings(), burst=burst)
+    run_worker(_settings(), burst=burst)
 
 
 def _with_runtime(action: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
@@ -183,14 +199,28 @@ def _run_with_progress(
     return summary.to_json()
 
 
+def _pdf_password(given: str | None, prompt: bool, settings: Settings) -> str | None:
+    """The password for encrypted PDFs: ``--password``, else asked (``--password-prompt``:
+    hidden on a terminal, the first line of stdin when piped), else COGNITION_PDF_PASSWORD."""
+    if given is not None and prompt:
+        _fail(CognitionError("give --password or --password-prompt, not both"))
+    if given is not None:
+        return given
+    if prompt:
+        if not sys.stdin.isatty():
+            return sys.stdin.readline().rstrip("\r\n")
+        return str(typer.prompt("PDF password", hide_input=True, err=True))
+    return settings.pdf_password.get_secret_value() if settings.pdf_password else None
+
+
 def _queued_import(
-    paths: list[Path], dataset: str | None, password: str | None, as_json: bool, follow: bool
+    paths: list[Path], dataset: str | None, password: str | bool | None, as_json: bool, follow: bool
 ) -> None:
     from workers.client import submit_paths
 
     if password:
-        _fail(CognitionError("--password cannot go through the queue (it would be stored in Redis)"))
-    settings = get_settings()
+        _fail(CognitionError("a PDF password cannot go through the queue (it would be stored in Redis)"))
+    settings = _settings()
     _submit_and_follow(lambda: submit_paths(settings, paths, dataset), as_json, follow)
 
 
@@ -200,7 +230,7 @@ def _submit_and_follow(
     """Submit to the queue, print each answer, then (unless told not to) follow until done."""
     from workers.client import follow as follow_queue
 
-    settings = get_settings()
+    settings = _settings()
     try:
         queued = asyncio.run(submit())
     except CognitionError as exc:
@@ -225,6 +255,8 @@ def _submit_and_follow(
             typer.echo("stopped following; the workers go on (see `cognition datasets`)", err=True)
     data = queued.to_json()
     typer.echo(json.dumps(data) if as_json else json.dumps(data, indent=2))
+    if _queued_nothing_done(queued):
+        raise typer.Exit(code=1)
 
 
 def _print_summary(data: dict[str, object]) -> None:
@@ -239,7 +271,37 @@ def _print_summary(data: dict[str, object]) -> None:
         typer.echo(f"  needs OCR: {path}")
 
 
-def _fail(exc: CognitionError) -> None:
+def _exit_if_nothing_done(data: dict[str, object]) -> None:
+    """Exit 1 when nothing was added, replaced or skipped and something failed (every file
+    failed, a path is missing, a crawl was refused), so a script notices; a partial import
+    exits 0 and lists its failures."""
+    if data["failed"] and not any(data[key] for key in ("added", "replaced", "skipped")):
+        raise typer.Exit(code=1)
+
+
+def _queued_nothing_done(queued: QueuedImport) -> bool:
+    """Nothing is stored, known already or on its way, and something was rejected or failed."""
+    from ingest.jobs import Conflict, Rejected
+
+    ended = [r.state for r in queued.final.values()]
+    good = (
+        len(queued.on_their_way())
+        - sum(state in ("failed", "needs_ocr") for state in ended)
+        + sum(isinstance(s, Conflict) and s.reason == "exists" for s in queued.submissions)
+    )
+    failed = "failed" in ended or any(isinstance(s, Rejected) for s in queued.submissions)
+    return failed and good == 0
+
+
+def _settings() -> Settings:
+    """The settings; a bad value ends the command with one line naming its variable."""
+    try:
+        return get_settings()
+    except CognitionError as exc:
+        _fail(exc)
+
+
+def _fail(exc: CognitionError) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(code=2)
 

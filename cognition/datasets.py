@@ -7,13 +7,13 @@ import uuid
 
 from cognition.errors import InvalidDatasetName
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # fullmatch: "$" lets a trailing newline through
 _NAMESPACE = uuid.UUID("6f0d8f8e-4c55-4f7c-9a55-0c0f6a1e2b10")
 
 
 def validate_dataset_name(name: str) -> str:
     """Dataset names are lowercase letters, digits, ``-`` and ``_``, 1-63 characters."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidDatasetName(
             f"invalid dataset name {name!r}: use 1-63 lowercase letters, digits, '-' or '_', "
             "starting with a letter or digit"

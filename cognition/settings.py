@@ -12,8 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cognition.errors import ConfigurationError
 
 
 class EmbeddingSettings(BaseModel):
@@ -32,6 +34,11 @@ class ChunkingSettings(BaseModel):
 
     target_words: int = Field(default=150, ge=20)
     overlap_words: int = Field(default=20, ge=0)
+    # A chunk is also cut at this many characters, and a longer "word" (a run of text with
+    # no space: base64, a minified line) into pieces of it; without it one 2 MB run became one
+    # chunk. Book text stays under it: 150 words are about 1,000 characters, and the longest
+    # chunks of the bench books, a table of contents with dot leaders, 5,858.
+    max_chars: int = Field(default=8000, ge=100)
 
 
 class ExtractionSettings(BaseModel):
@@ -142,7 +149,14 @@ class CrawlSettings(BaseModel):
     @field_validator("allow_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
-        return [str(ipaddress.ip_network(net, strict=False)) for net in value]
+        return [_network(net) for net in value]
+
+
+def _network(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a network (CIDR)") from None
 
 
 class Settings(BaseSettings):
@@ -158,6 +172,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./.cognition")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # The password of encrypted PDFs for `cognition import` (COGNITION_PDF_PASSWORD), so it
+    # need not be given as --password, which every user sees in `ps`.
+    pdf_password: SecretStr | None = None
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     extraction: ExtractionSettings = ExtractionSettings()
@@ -174,5 +191,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; a bad value is a ``ConfigurationError`` that
+    names its variable in one line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe_error(exc)) from None
+
+
+def _describe_error(exc: ValidationError) -> str:
+    """``COGNITION_CRAWL__ALLOW_NETWORKS: 'x' is not a network (CIDR)``, one per bad value."""
+    return "; ".join(
+        f"COGNITION_{'__'.join(str(part) for part in error['loc'] if isinstance(part, str)).upper()}: "
+        f"{error.get('ctx', {}).get('error', error['msg'])}"
+        for error in exc.errors()
+    )

@@ -3,6 +3,10 @@
 Sections come from the PDF outline when it has one, from heading-like lines otherwise.
 A chunk never spans two sections (except that a tail of fewer than 25 words, typically the
 heading number printed before a section title, opens the next section); it may span pages.
+A chunk is also cut at ``max_chars`` characters, and a run of text longer than that with no
+space in it is cut where the chunk is full: book text stays under the cap (150 words are about
+1,000 characters; a table of contents with dot leaders a few thousand), so only input such as
+a 2 MB base64 blob is cut by it.
 Running headers and footers (the same line at the top or bottom of three or more pages,
 page numbers masked) are dropped from every page they are on.
 """
@@ -14,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from cognition.settings import ChunkingSettings
 from ingest.pdf import OutlineEntry, PageText
 
 _HEADING = re.compile(
@@ -43,18 +48,38 @@ class Chunk:
 class _Open:
     section: tuple[str, ...] = ()
     words: list[tuple[str, int]] = field(default_factory=list)
+    chars: int = 0  # length of the words joined by spaces
+
+    def set_words(self, words: list[tuple[str, int]]) -> None:
+        self.words = words
+        self.chars = sum(len(w) for w, _ in words) + max(len(words) - 1, 0)
+
+    def room(self, limit: int) -> int:
+        """Characters the next word may have and keep the chunk within ``limit``."""
+        return limit - self.chars - (1 if self.words else 0)
+
+    def append(self, word: str, page: int) -> None:
+        self.chars += len(word) + (1 if self.words else 0)
+        self.words.append((word, page))
 
 
 class Chunker:
     """Stream pages in, get chunks out. One instance per book."""
 
-    def __init__(self, outline: list[OutlineEntry], target_words: int, overlap_words: int) -> None:
+    def __init__(
+        self,
+        outline: list[OutlineEntry],
+        target_words: int,
+        overlap_words: int,
+        max_chars: int = ChunkingSettings().max_chars,
+    ) -> None:
         self._starts: dict[int, list[OutlineEntry]] = {}
         for entry in outline:
             self._starts.setdefault(entry.page, []).append(entry)
         self._use_headings = not outline
         self._target = target_words
         self._overlap = min(overlap_words, target_words // 2)
+        self._max_chars = max_chars
         self._path: list[tuple[int, str]] = []
         self._open = _Open()
         self._index = 0
@@ -89,7 +114,7 @@ class Chunker:
         """End the open section: overlap words already stored are dropped; a tail shorter than
         ``_MIN_WORDS`` (a heading number such as "1.1") joins the next section."""
         fresh = self._open.words[len(self._open.words) - self._fresh :] if self._fresh else []
-        self._open.words = fresh
+        self._open.set_words(fresh)
         if len(fresh) >= _MIN_WORDS:
             yield from self._flush(final=True)
 
@@ -126,10 +151,28 @@ class Chunker:
 
     def _add_words(self, segment: str, page: int) -> Iterator[Chunk]:
         for word in segment.split():
-            self._open.words.append((word, page))
-            self._fresh += 1
-            if len(self._open.words) >= self._target:
-                yield from self._flush(final=False)
+            yield from self._add_word(word, page)
+
+    def _add_word(self, word: str, page: int) -> Iterator[Chunk]:
+        """Add one word, first emitting chunks until it fits under ``max_chars``. Overlap words
+        alone never make a chunk (they are dropped instead); a word longer than any chunk fills
+        the open chunk and then whole chunks, and its last part is added like a word."""
+        while len(word) > self._open.room(self._max_chars):
+            if not self._fresh:
+                self._open.set_words([])
+                if len(word) <= self._max_chars:
+                    break
+            if len(word) > self._max_chars and (cut := self._open.room(self._max_chars)) > 0:
+                self._append(word[:cut], page)
+                word = word[cut:]
+            yield from self._flush(final=False)
+        self._append(word, page)
+        if len(self._open.words) >= self._target:
+            yield from self._flush(final=False)
+
+    def _append(self, word: str, page: int) -> None:
+        self._open.append(word, page)
+        self._fresh += 1
 
     def _flush(self, final: bool) -> Iterator[Chunk]:
         words = self._open.words
@@ -144,7 +187,14 @@ class Chunker:
         )
         self._index += 1
         self._fresh = 0
-        self._open.words = [] if final or not self._overlap else words[-self._overlap :]
+        self._open.set_words([] if final or not self._overlap else self._overlap_of(words))
+
+    def _overlap_of(self, words: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """The last ``overlap_words`` words, fewer if they would fill more than half a chunk."""
+        kept = words[-self._overlap :]
+        while kept and sum(len(w) + 1 for w, _ in kept) - 1 > self._max_chars // 2:
+            kept = kept[1:]
+        return kept
 
     @staticmethod
     def _edge_keys(text: str) -> list[str]:
@@ -166,10 +216,14 @@ class Chunker:
 
 
 def chunk_pages(
-    pages: Iterable[PageText], outline: list[OutlineEntry], target_words: int, overlap_words: int
+    pages: Iterable[PageText],
+    outline: list[OutlineEntry],
+    target_words: int,
+    overlap_words: int,
+    max_chars: int = ChunkingSettings().max_chars,
 ) -> Iterator[Chunk]:
     """All chunks of a book, in order."""
-    chunker = Chunker(outline, target_words, overlap_words)
+    chunker = Chunker(outline, target_words, overlap_words, max_chars)
     for page in pages:
         yield from chunker.feed(page)
     yield from chunker.finish()

@@ -39,14 +39,14 @@ def open_source(
 
     ``content_hash`` is the hash the import planned with: a file replaced since fails with
     ``SourceChanged`` (the PDF reader checks the bytes it reads against it again)."""
-    words, overlap = sizes.target_words, sizes.overlap_words
+    words, overlap, cap = sizes.target_words, sizes.overlap_words, sizes.max_chars
     if kind == "text":
         book, page = open_text(path)
         _same(book, content_hash)
-        return book, lambda: chunk_pages([page], book.outline, words, overlap)
+        return book, lambda: chunk_pages([page], book.outline, words, overlap, cap)
     book = open_book(path, password, max_pages)
     _same(book, content_hash)
-    return book, lambda: chunk_pages(read_pages(book), book.outline, words, overlap)
+    return book, lambda: chunk_pages(read_pages(book), book.outline, words, overlap, cap)
 
 
 def _same(book: PdfBook, content_hash: str) -> None:

@@ -27,6 +27,7 @@ from cognition.runtime import Runtime
 from cognition.store.port import DocumentBatch, DocumentNode
 from ingest.files import Chunks, collect_files, open_source
 from ingest.outcomes import ImportSummary, NoProgress, Outcome, Progress, Status
+from ingest.paths import require_utf8_name, source_of
 from ingest.pdf import PdfBook, sha256_file
 from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
 from ingest.targets import Targets
@@ -114,8 +115,9 @@ class Importer:
 
     def _plan(self, path: Path, kind: str, dataset: str) -> Outcome | _Doc:
         """Decide what to do with one file without reading its content (hash only)."""
-        source = str(path.resolve()) if path.exists() else str(path)
+        source = source_of(path)
         try:
+            require_utf8_name(path)
             if not path.is_file():
                 raise SourceUnreadable(f"{path} does not exist or is not a file")
             content_hash = sha256_file(path)

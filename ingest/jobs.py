@@ -33,6 +33,7 @@ from cognition.settings import QueueSettings
 from ingest.importer import Importer
 from ingest.job_checks import FileJob, RefusedJob, refuse, within_roots
 from ingest.outcomes import ImportSummary
+from ingest.paths import require_utf8_name, source_of
 from ingest.pdf import sha256_file
 from ingest.pipeline import PIPELINE_VERSION
 from ingest.web.spec import CrawlSpec
@@ -136,8 +137,9 @@ class Submitter:
     async def submit_file(self, dataset: str, path: Path, kind: str = "pdf") -> Submission:
         validate_dataset_name(dataset)
         self._ledger.register_dataset(dataset)
-        source = str(path.resolve()) if path.exists() else str(path)
+        source = source_of(path)
         try:
+            require_utf8_name(path)
             if not path.is_file():
                 raise SourceUnreadable(f"{path} does not exist or is not a file")
             within_roots(path.absolute(), self._roots)

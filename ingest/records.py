@@ -168,7 +168,9 @@ class RecordImporter:
         )
         sizes = self._settings.chunking
         text = f"{record.title}. {record.text}" if record.title else record.text
-        chunks = list(chunk_pages([PageText(1, text)], [], sizes.target_words, sizes.overlap_words))
+        chunks = list(
+            chunk_pages([PageText(1, text)], [], sizes.target_words, sizes.overlap_words, sizes.max_chars)
+        )
         self._chunks[doc_id] = len(chunks)
         graphs = await self._extractor.extract([c.text for c in chunks])
         doc = DocumentNode(doc_id, record.title, record.id, record.content_hash, record.kind, 1)

@@ -12,7 +12,8 @@ rendered DOM replaces the fetched HTML before conversion.
 Bounds: ``max_depth`` link hops from a seed, ``max_pages`` fetches, one request at a time
 per site with ``delay_seconds`` between them (``concurrency`` sites at once), robots.txt
 read once per site and obeyed. A page reached by two links is fetched once; two URLs with
-the same markdown give one page.
+the same markdown give one page. A link's redirects must stay on the seeds' sites: a hop
+elsewhere is refused before it is requested (a seed's own redirects are followed: it moved).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from urllib.robotparser import RobotFileParser
 from cognition.errors import BlockedUrl, CrawlError, HttpStatusError
 from cognition.settings import CrawlSettings
 from ingest.web.convert import convert
-from ingest.web.fetch import Fetcher
+from ingest.web.fetch import Fetcher, LeavesScope
 from ingest.web.spec import CrawlSpec
 from ingest.web.urls import in_scope, normalize, origin
 
@@ -173,8 +174,12 @@ class Crawler:
             self.report.over_limit += 1
             return
         self.report.requests += 1
-        async with self._pacer.turn(origin(url)):
-            response = await self._fetcher.get(url)
+        try:
+            async with self._pacer.turn(origin(url)):
+                response = await self._fetcher.get(url, scope=None if depth == 0 else self._on_site)
+        except LeavesScope as exc:
+            self.report.skipped.append((url, f"skipped: {exc}"))
+            return
         final = response.url
         if final != url and (final in self._finals or final in self._seen):
             self.report.skipped.append((url, f"skipped: redirects to {final} (crawled as that URL)"))
@@ -231,6 +236,11 @@ class Crawler:
                 self._seen.add(link)
                 self._order[link] = len(self._order)
                 self._queue.put_nowait((link, depth))
+
+    def _on_site(self, url: str) -> bool:
+        """Whether a redirect may go to ``url``: on a seed's site, unless ``same_site`` is off.
+        (A seed's own redirects are followed anywhere the guard allows: the seed moved.)"""
+        return not self._spec.same_site or origin(url) in self._sites
 
     def _wanted(self, url: str) -> bool:
         spec = self._spec

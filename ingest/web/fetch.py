@@ -1,15 +1,16 @@
 """Guarded HTTP fetching: every hop checked, every response bounded.
 
 Redirects are followed here, by hand, not by the client: each hop's URL is checked by the
-guard before a request is sent (and its host resolved only through the guard), the number
-of hops is capped, and a loop is refused. A body is streamed and dropped as soon as it
+guard before a request is sent (and its host resolved only through the guard), and by the
+caller's scope if it gives one (a crawl's sites), the number of hops is capped, and a loop
+is refused. A body is streamed and dropped as soon as it
 passes the size cap; a body of a type the caller does not want is never read.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urljoin
@@ -41,6 +42,14 @@ class Response:
         return (self.body or b"").decode(self.charset or "utf-8", errors="replace")
 
 
+class LeavesScope(RedirectError):
+    """A redirect to a URL outside the caller's scope; nothing was sent to it."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(f"redirects out of the crawl to {target}")
+        self.target = target
+
+
 class Fetcher:
     """An HTTP client that reaches only what the guard allows. Use as an async context."""
 
@@ -66,14 +75,22 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
-    async def get(self, url: str, accept: Collection[str] | None = HTML_TYPES) -> Response:
-        """GET ``url``, following redirects; ``accept`` None reads any content type."""
+    async def get(
+        self,
+        url: str,
+        accept: Collection[str] | None = HTML_TYPES,
+        scope: Callable[[str], bool] | None = None,
+    ) -> Response:
+        """GET ``url``, following redirects; ``accept`` None reads any content type. A
+        redirect to a URL ``scope`` refuses raises ``LeavesScope`` before it is requested."""
         seen = {url}
         for _ in range(self._settings.max_redirects + 1):
             self._guard.check_url(url)
             target = await self._request(url, accept)
             if isinstance(target, Response):
                 return target
+            if scope is not None and not scope(target):
+                raise LeavesScope(target)
             if target in seen:
                 raise RedirectError(f"redirect loop: {url} -> {target}")
             seen.add(target)

@@ -79,7 +79,9 @@ async def test_a_dataset_option_renames_the_manifests_dataset(
 ) -> None:
     name, other = new_dataset_name("manifest"), new_dataset_name("renamed")
     manifest = write_manifest(
-        tmp_path, name, f'[[sources]]\nkind = "pdf"\npaths = ["{excerpts["bash_expansion"]}"]\n'
+        tmp_path,
+        name,
+        f'allow_outside = true\n[[sources]]\nkind = "pdf"\npaths = ["{excerpts["bash_expansion"]}"]\n',
     )
 
     summary = (await run_import(runtime, [manifest], other)).to_json()

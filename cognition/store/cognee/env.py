@@ -11,7 +11,8 @@ package or ``~`` by default. This module is the one place that fixes all of that
   tiktoken's BPE download (pointed at the encodings litellm ships) and the first-run
   embedding/LLM connection test are all off;
 - embedded stores: Ladybug graph, LanceDB vectors, SQLite, with backend access control ON so
-  each dataset gets its own graph and vector files.
+  each dataset gets its own graph and vector files;
+- Ladybug's home (where it keeps extensions, ``~/.lbdb``) is ``<data_dir>/cognee/ladybug``.
 
 Call :func:`prepare_cognee` and only then import cognee.
 """
@@ -22,6 +23,7 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cognition.settings import Settings
 
@@ -88,15 +90,37 @@ def prepare_cognee(
         return root
     if _prepared is not None:
         raise RuntimeError(f"cognee already prepared for {_prepared}; one data directory per process")
-    for sub in ("system", "data", "cache", "logs", "repos", "tmp"):
+    for sub in ("system", "data", "cache", "logs", "repos", "tmp", "ladybug"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     env_file = root / "cognee.env"
     if not env_file.exists():
         env_file.write_text("# Cognition sets cognee's configuration in the process environment.\n")
     os.environ.update(cognee_environment(settings, model_id, dimensions))
     tempfile.tempdir = None
+    _home_ladybug_in(root / "ladybug")
     _prepared = root
     return root
+
+
+def _home_ladybug_in(folder: Path) -> None:
+    """Give every Ladybug connection ``folder`` as its home directory.
+
+    Ladybug creates ``<home>/.lbdb/extension/...`` when an extension is installed, and cognee
+    probes for the JSON extension with an ``INSTALL`` on every connection it opens, so each
+    import made ``~/.lbdb``. Ladybug takes its home from ``HOME`` (no variable of its own),
+    which the whole process shares (``~`` in a manifest means the user's home), so instead
+    each connection is told its home with ``CALL home_directory`` as soon as it is opened.
+    """
+    from ladybug.connection import Connection
+
+    opened = Connection.__init__
+    literal = str(folder).replace("\\", "\\\\").replace("'", "\\'")
+
+    def open_at_home(self: Connection, *args: Any, **kwargs: Any) -> None:
+        opened(self, *args, **kwargs)
+        self.execute(f"CALL home_directory='{literal}'")
+
+    Connection.__init__ = open_at_home  # type: ignore[method-assign]
 
 
 def require_prepared() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
+from cognition.settings import ChunkingSettings
 from ingest.chunking import Chunk, chunk_pages
-from ingest.pdf import OutlineEntry, PageText
+from ingest.pdf import OutlineEntry, PageText, iter_pages, open_book
+from tests.helpers import BOOKS
 
 
 def words(prefix: str, count: int) -> str:
@@ -13,9 +16,13 @@ def words(prefix: str, count: int) -> str:
 
 
 def chunk(
-    pages: list[PageText], outline: list[OutlineEntry], target: int = 50, overlap: int = 10
+    pages: list[PageText],
+    outline: list[OutlineEntry],
+    target: int = 50,
+    overlap: int = 10,
+    max_chars: int = ChunkingSettings().max_chars,
 ) -> list[Chunk]:
-    return list(chunk_pages(pages, outline, target, overlap))
+    return list(chunk_pages(pages, outline, target, overlap, max_chars))
 
 
 def words_of(chunk: Chunk, prefix: str) -> list[str]:
@@ -146,3 +153,45 @@ def test_words_broken_by_a_hyphen_at_a_line_end_are_joined() -> None:
 
 def test_a_page_without_text_gives_no_chunk() -> None:
     assert chunk([PageText(1, ""), PageText(2, "   \n ")], []) == []
+
+
+# --------------------------------------------------------------------------- size in characters
+
+
+def test_one_2_mb_word_is_cut_into_chunks_of_at_most_max_chars() -> None:
+    word = "".join(chr(ord("a") + i % 26) for i in range(2_000_000))
+
+    chunks = chunk([PageText(1, f"before {word} after")], [], target=150, overlap=20, max_chars=2000)
+
+    assert max(len(c.text) for c in chunks) <= 2000
+    assert "".join(c.text for c in chunks).replace(" ", "") == f"before{word}after"  # nothing twice
+    assert len(chunks) == 1001
+
+
+def test_long_words_make_chunks_of_at_most_max_chars_that_lose_no_word() -> None:
+    text = words("averyveryverylongidentifier_with_a_long_suffix_", 400)  # ~50 characters a word
+
+    chunks = chunk([PageText(1, text)], [], target=150, overlap=20, max_chars=2000)
+    seen = {w for c in chunks for w in c.text.split()}
+
+    assert max(len(c.text) for c in chunks) <= 2000
+    assert seen == set(text.split())
+    assert chunks[0].text.split()[-20:] == chunks[1].text.split()[:20]  # still overlapping
+
+
+def test_the_cap_leaves_normal_text_as_it_was() -> None:
+    uncapped = chunk(PAGES, OUTLINE, target=50, overlap=10, max_chars=10**9)
+
+    assert chunk(PAGES, OUTLINE, target=50, overlap=10) == uncapped
+
+
+def test_the_cap_leaves_real_book_pages_as_they_were() -> None:
+    # TLCL's table of contents (pages 2-14): its dot leaders make the longest chunks of the
+    # bench books, up to 5,858 characters.
+    pages = list(itertools.islice(iter_pages(open_book(BOOKS / "TLCL-19.01.pdf")), 20))
+    sizes = ChunkingSettings()
+
+    capped = list(chunk_pages(pages, [], sizes.target_words, sizes.overlap_words, sizes.max_chars))
+
+    assert capped == list(chunk_pages(pages, [], sizes.target_words, sizes.overlap_words, 10**9))
+    assert max(len(c.text) for c in capped) > 4000
