@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.redis_server import RedisServer
 from tests.helpers import (
     BAD,
     CLI_TIMEOUT,
@@ -22,7 +23,6 @@ from tests.helpers import (
     subprocess_env,
     write_excerpt,
 )
-from tests.redis_server import RedisServer
 
 
 def _bytes_named(folder: Path, name: bytes, content: bytes) -> str:
