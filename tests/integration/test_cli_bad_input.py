@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
+import signal
 import subprocess
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -322,11 +326,18 @@ def test_password_prompt_asks_on_the_terminal_without_echo(tmp_path: Path) -> No
             os.execve(command[0], command, subprocess_env(tmp_path / "data"))
         finally:
             os._exit(127)
-    seen = _read_until(terminal, b"assword")
-    os.write(terminal, b"openpassword\n")
-    seen += _read_until(terminal, b"}")
-    _, status = os.waitpid(pid, 0)
-    os.close(terminal)
+    status = None
+    try:
+        seen = _read_until(terminal, b"assword")
+        _wait_for_no_echo(terminal)  # the prompt flushes what was typed before it turned echo off
+        os.write(terminal, b"openpassword\n")
+        seen += _read_until(terminal, b"}")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(terminal)
+        if status is None:  # it did not finish: do not leave it waiting on its terminal
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")[-3000:]
     assert b"openpassword" not in seen  # not echoed
@@ -334,8 +345,9 @@ def test_password_prompt_asks_on_the_terminal_without_echo(tmp_path: Path) -> No
 
 
 def _read_until(terminal: int, marker: bytes) -> bytes:
+    """What the CLI writes to its terminal, up to ``marker`` (or its end, or CLI_TIMEOUT)."""
     seen = b""
-    while marker not in seen:
+    while marker not in seen and select.select([terminal], [], [], CLI_TIMEOUT)[0]:
         try:
             chunk = os.read(terminal, 4096)
         except OSError:  # the child closed the terminal
@@ -344,3 +356,10 @@ def _read_until(terminal: int, marker: bytes) -> bytes:
             break
         seen += chunk
     return seen
+
+
+def _wait_for_no_echo(terminal: int) -> None:
+    """Until the terminal's echo is off: the hidden prompt is then reading."""
+    deadline = time.monotonic() + CLI_TIMEOUT
+    while termios.tcgetattr(terminal)[3] & termios.ECHO and time.monotonic() < deadline:
+        time.sleep(0.01)
