@@ -79,7 +79,10 @@ def test_a_file_name_that_is_not_utf8_is_rejected_alone_by_the_queue(
 ) -> None:
     bad = str(bad_name_folder / "z_bad") + "\\xff.pdf"
     env = subprocess_env(
-        tmp_path, COGNITION_QUEUE__REDIS_URL=redis_server.url, COGNITION_QUEUE__NAME="test:bad-name"
+        tmp_path,
+        COGNITION_QUEUE__REDIS_URL=redis_server.url,
+        COGNITION_QUEUE__NAME="test:bad-name",
+        COGNITION_QUEUE__IMPORT_ROOTS=str(bad_name_folder),  # the good file may be queued
     )
 
     done = subprocess.run(
