@@ -25,13 +25,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cognition.paths import DataPaths
 from cognition.settings import Settings
 
 _prepared: Path | None = None
 
 
 def cognee_root(settings: Settings) -> Path:
-    return settings.resolved_data_dir / "cognee"
+    return DataPaths.of(settings).cognee
 
 
 def cognee_environment(
