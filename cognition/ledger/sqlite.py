@@ -153,12 +153,7 @@ class SqliteLedger:
         is in a working state) is not counted twice."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            previous = _record(
-                db.execute(
-                    "SELECT * FROM documents WHERE dataset = ? AND doc_id = ?",
-                    (failure.dataset, failure.doc_id),
-                ).fetchone()
-            )
+            previous = _get(db, failure.dataset, failure.doc_id)
             counted = previous is not None and previous.state in IN_FLIGHT[1:]
             record = DocumentRecord(
                 dataset=failure.dataset,
@@ -185,12 +180,7 @@ class SqliteLedger:
         """Take ``record``'s document for ``owner`` in one transaction (see the port)."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            previous = _record(
-                db.execute(
-                    "SELECT * FROM documents WHERE dataset = ? AND doc_id = ?",
-                    (record.dataset, record.doc_id),
-                ).fetchone()
-            )
+            previous = _get(db, record.dataset, record.doc_id)
             if previous is not None and previous.state in ("stored", "needs_ocr"):
                 db.execute("ROLLBACK")  # done meanwhile, by another process
                 return Claim(False, previous)
@@ -225,10 +215,7 @@ class SqliteLedger:
 
     def get(self, dataset: str, doc_id: str) -> DocumentRecord | None:
         with self._connect() as db:
-            row = db.execute(
-                "SELECT * FROM documents WHERE dataset = ? AND doc_id = ?", (dataset, doc_id)
-            ).fetchone()
-        return _record(row)
+            return _get(db, dataset, doc_id)
 
     def by_source(self, dataset: str, source: str) -> list[DocumentRecord]:
         with self._connect() as db:
@@ -293,6 +280,11 @@ class SqliteLedger:
     def datasets(self) -> list[str]:
         with self._connect() as db:
             return [str(r["name"]) for r in db.execute("SELECT name FROM datasets ORDER BY name")]
+
+
+def _get(db: sqlite3.Connection, dataset: str, doc_id: str) -> DocumentRecord | None:
+    row = db.execute("SELECT * FROM documents WHERE dataset = ? AND doc_id = ?", (dataset, doc_id)).fetchone()
+    return _record(row)
 
 
 def _write(db: sqlite3.Connection, record: DocumentRecord) -> None:

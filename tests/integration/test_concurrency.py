@@ -152,17 +152,21 @@ def test_a_graph_search_during_a_write_waits_for_it_and_answers(imported: Path) 
     assert last_json_line(out)["hits"]  # ... and answered once the write ended
 
 
+def _search_waiting_1s(data_dir: Path, mode: str, *more: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cli_command("search", "git blob tree", "-d", DATASET, "--mode", mode, *more),
+        cwd=REPO_ROOT,
+        env=subprocess_env(data_dir, COGNITION_SEARCH__BUSY_WAIT_SECONDS="1"),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+
+
 def test_a_search_that_waits_too_long_is_told_the_dataset_is_busy(imported: Path) -> None:
     with writing(imported):
-        done = subprocess.run(
-            cli_command("search", "git blob tree", "-d", DATASET, "--mode", "hybrid"),
-            cwd=REPO_ROOT,
-            env=subprocess_env(imported, COGNITION_SEARCH__BUSY_WAIT_SECONDS="1"),
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=False,
-        )
+        done = _search_waiting_1s(imported, "hybrid")
 
     assert done.returncode == 2
     assert "dataset 'g2' is being written by another process (waited 1 s): retry shortly" in done.stderr
@@ -171,15 +175,7 @@ def test_a_search_that_waits_too_long_is_told_the_dataset_is_busy(imported: Path
 
 def test_a_vector_search_is_not_held_up_by_a_write(imported: Path) -> None:
     with writing(imported):
-        done = subprocess.run(
-            cli_command("search", "git blob tree", "-d", DATASET, "--mode", "vector", "--json"),
-            cwd=REPO_ROOT,
-            env=subprocess_env(imported, COGNITION_SEARCH__BUSY_WAIT_SECONDS="1"),
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=False,
-        )
+        done = _search_waiting_1s(imported, "vector", "--json")
 
     assert done.returncode == 0, done.stderr[-2000:]
     hits = last_json_line(done.stdout)["hits"]
