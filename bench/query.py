@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ingest import DEFAULT_BOOKS, run_cli_import
+from cognition.extract.query import QueryKeys
 from cognition.runtime import Runtime
 from cognition.search import Hit, Searcher
 from cognition.settings import Settings
@@ -107,7 +108,7 @@ async def measure(data_dir: Path, count: int) -> dict[str, Any]:
             runtime.settings.search,
             PerCallStore(runtime.store),  # type: ignore[arg-type]
             lambda texts: runtime.embedder.embed(texts, "query"),
-            runtime.searcher._analyzer,
+            QueryKeys(),
             runtime.ledger.dataset_version,
         )
         report: dict[str, Any] = {"queries": len(queries)}

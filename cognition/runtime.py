@@ -9,9 +9,10 @@ nothing starts cognee per call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cognition.embedding.port import Embedder
+from cognition.embedding.port import Embedder, Vectors
 from cognition.errors import ConfigurationError, EmbeddingMismatch
 from cognition.extract.local import LocalExtractor
 from cognition.extract.port import GraphExtractor
@@ -82,13 +83,13 @@ class Runtime:
         if self._searcher is None:
             embedder = self.embedder
 
-            async def embed_query(texts: list[str]) -> object:
+            async def embed_query(texts: Sequence[str]) -> Vectors:
                 return await embedder.embed(texts, "query")
 
             self._searcher = Searcher(
                 self.settings.search,
                 self.store,
-                embed_query,  # type: ignore[arg-type]
+                embed_query,
                 QueryKeys(),
                 self.ledger.dataset_version,
                 self.check_embedding,
