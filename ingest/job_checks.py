@@ -15,10 +15,14 @@ from cognition.datasets import document_id, validate_dataset_name
 from cognition.errors import DatasetError, DocumentError
 from cognition.ledger import IN_FLIGHT, Ledger
 from ingest.pdf import sha256_file
+from ingest.web.spec import CrawlSpec
 
 KINDS = ("pdf", "text")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = ("dataset", "path", "kind", "content_hash")  # the arguments of an ingest_file job
+_CRAWL_FIELDS = ("dataset", "spec")  # the arguments of a crawl_site job
+_SPEC_LISTS = {"seeds": 1000, "include": 200, "exclude": 200}  # most items each may hold
+_SPEC_LIMITS = ("max_depth", "max_pages")
 
 
 class RefusedJob(DocumentError):
@@ -57,12 +61,7 @@ class FileJob:
     @classmethod
     def parse(cls, arguments: Mapping[str, object], roots: Sequence[Path]) -> FileJob:
         """The job from its arguments, without reading the file."""
-        missing = sorted(set(_FIELDS) - set(arguments))
-        extra = sorted(str(name) for name in set(arguments) - set(_FIELDS))
-        if missing or extra:
-            parts = [f"missing arguments: {', '.join(missing)}"] if missing else []
-            parts += [f"unexpected arguments: {', '.join(extra)}"] if extra else []
-            raise RefusedJob("; ".join(parts))
+        _exact(arguments, _FIELDS)
         dataset, path, kind, content_hash = (_string(arguments, name) for name in _FIELDS)
         try:
             validate_dataset_name(dataset)
@@ -122,3 +121,57 @@ def refuse(ledger: Ledger, arguments: Mapping[str, object], exc: RefusedJob) -> 
         if row is not None and row.state in IN_FLIGHT:
             ledger.set_state(dataset, row.doc_id, "failed", error=str(exc), permanent=1)
     return {"refused": str(exc)}
+
+
+def crawl_job(arguments: Mapping[str, object]) -> tuple[str, CrawlSpec]:
+    """The dataset and spec of a ``crawl_site`` job, once their shapes are checked (the SSRF
+    guard still checks every URL the crawl fetches)."""
+    _exact(arguments, _CRAWL_FIELDS)
+    dataset = _string(arguments, "dataset")
+    try:
+        validate_dataset_name(dataset)
+    except DatasetError as exc:
+        raise RefusedJob(str(exc)) from exc
+    spec = arguments["spec"]
+    if not isinstance(spec, dict):
+        raise RefusedJob(f"spec must be an object, not {type(spec).__name__}")
+    unknown = sorted(str(k) for k in set(spec) - {*_SPEC_LISTS, *_SPEC_LIMITS, "same_site"})
+    if unknown:
+        raise RefusedJob(f"unexpected spec fields: {', '.join(unknown)}")
+    lists = {name: _strings(spec, name, most) for name, most in _SPEC_LISTS.items()}
+    if not lists["seeds"]:
+        raise RefusedJob("spec.seeds must name at least one URL")
+    limits = {name: _limit(spec, name) for name in _SPEC_LIMITS}
+    same_site = spec.get("same_site", True)
+    if not isinstance(same_site, bool):
+        raise RefusedJob(f"spec.same_site must be true or false, not {type(same_site).__name__}")
+    return dataset, CrawlSpec(
+        lists["seeds"], lists["include"], lists["exclude"], **limits, same_site=same_site
+    )
+
+
+def _exact(arguments: Mapping[str, object], fields: tuple[str, ...]) -> None:
+    missing = sorted(set(fields) - set(arguments))
+    extra = sorted(str(name) for name in set(arguments) - set(fields))
+    if missing or extra:
+        parts = [f"missing arguments: {', '.join(missing)}"] if missing else []
+        parts += [f"unexpected arguments: {', '.join(extra)}"] if extra else []
+        raise RefusedJob("; ".join(parts))
+
+
+def _strings(spec: Mapping[str, object], name: str, most: int) -> tuple[str, ...]:
+    value = spec.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= 4096 for v in value):
+        raise RefusedJob(f"spec.{name} must be a list of strings")
+    if len(value) > most:
+        raise RefusedJob(f"spec.{name} holds {len(value)} items, more than {most}")
+    return tuple(value)
+
+
+def _limit(spec: Mapping[str, object], name: str) -> int | None:
+    value = spec.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RefusedJob(f"spec.{name} must be a whole number of at least 0, or null")
+    return value

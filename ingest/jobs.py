@@ -31,7 +31,7 @@ from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, Ledger
 from cognition.runtime import Runtime
 from cognition.settings import QueueSettings
 from ingest.importer import Importer
-from ingest.job_checks import FileJob, RefusedJob, refuse, within_roots
+from ingest.job_checks import FileJob, RefusedJob, crawl_job, refuse, within_roots
 from ingest.outcomes import ImportSummary
 from ingest.paths import require_utf8_name, source_of
 from ingest.pdf import sha256_file
@@ -208,11 +208,6 @@ def spec_to_json(spec: CrawlSpec) -> dict[str, Any]:
     return {name: list(value) if isinstance(value, tuple) else value for name, value in asdict(spec).items()}
 
 
-def spec_from_json(data: dict[str, Any]) -> CrawlSpec:
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    return CrawlSpec(**values)
-
-
 class RetryLater(Exception):
     """A transient failure: run the job again after ``delay`` seconds."""
 
@@ -273,12 +268,15 @@ async def run_file_job(
     return summary.to_json()
 
 
-async def run_crawl_job(runtime: Runtime, arguments: dict[str, Any], attempt: int) -> dict[str, object]:
+async def run_crawl_job(runtime: Runtime, arguments: Mapping[str, object], attempt: int) -> dict[str, object]:
     """The body of a ``crawl_site`` job: the crawl records every URL's outcome itself; a
     failure of the whole crawl (the store, Redis) is retried like a document's."""
     from ingest.web.importer import crawl_into
 
-    spec, dataset = spec_from_json(arguments["spec"]), arguments["dataset"]
+    try:
+        dataset, spec = crawl_job(arguments)
+    except RefusedJob as exc:
+        return {"refused": str(exc)}
     try:
         summary = await crawl_into(runtime, spec, dataset)
     except PERMANENT as exc:

@@ -47,16 +47,22 @@ async def ingest_file(ctx: dict[str, Any], *positional: Any, **arguments: Any) -
     return result
 
 
-async def crawl_site(ctx: dict[str, Any], dataset: str, spec: dict[str, Any]) -> dict[str, object]:
+async def crawl_site(ctx: dict[str, Any], *positional: Any, **arguments: Any) -> dict[str, object]:
+    """Crawl a site. Like ``ingest_file``, the job's arguments are checked by the job's body
+    (``run_crawl_job``), so a malformed job is refused with its reason."""
     runtime = _runtime(ctx)
-    arguments = {"dataset": dataset, "spec": spec}
+    if positional:
+        arguments = {**arguments, "positional": positional}
     async with job_lease(
         runtime.settings.queue.redis_url, ctx["job_id"], runtime.settings.queue.lease_seconds
     ):
         try:
-            return await run_crawl_job(runtime.runtime, arguments, ctx["job_try"])
+            result = await run_crawl_job(runtime.runtime, arguments, ctx["job_try"])
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
+    if "refused" in result:
+        log.warning("job %s refused: %s", ctx["job_id"], result["refused"])
+    return result
 
 
 async def reap_abandoned(ctx: dict[str, Any]) -> int:

@@ -32,7 +32,12 @@ def _json(value: dict[str, Any]) -> bytes:
     return json.dumps(value).encode()
 
 
-async def _enqueue_raw(url: str, queue: str, jobs: dict[str, tuple[tuple[Any, ...], dict[str, Any]]]) -> None:
+async def _enqueue_raw(
+    url: str,
+    queue: str,
+    jobs: dict[str, tuple[tuple[Any, ...], dict[str, Any]]],
+    function: str = "ingest_file",
+) -> None:
     """Write jobs straight into Redis with Arq's own client, as anyone with access to it could."""
     pool = await create_pool(
         RedisSettings.from_dsn(url),
@@ -42,7 +47,7 @@ async def _enqueue_raw(url: str, queue: str, jobs: dict[str, tuple[tuple[Any, ..
     )
     try:
         for job_id, (args, kwargs) in jobs.items():
-            assert await pool.enqueue_job("ingest_file", *args, _job_id=job_id, **kwargs) is not None
+            assert await pool.enqueue_job(function, *args, _job_id=job_id, **kwargs) is not None
     finally:
         await pool.aclose()
 
@@ -142,6 +147,50 @@ def test_jobs_written_straight_into_redis_are_checked_before_any_file_is_read(
     assert "content does not match the job's hash" in (bad.error or "")
     assert set(rows) == {str(kept), str(changed)}, "a refused job left a row of its own"
     assert stats_in_subprocess(workers.data_dir, dataset)[dataset]["documents"] == 1
+
+
+def test_malformed_crawl_jobs_are_refused_with_their_reason_and_never_retried(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    def crawl(**spec: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (), {"dataset": "crawled", "spec": spec}
+
+    raw = {
+        "crawl:types": ((), {"dataset": 7, "spec": "http://example.org/"}),
+        "crawl:spec": ((), {"dataset": "crawled", "spec": ["http://example.org/"]}),
+        "crawl:unknown": crawl(seeds=["http://example.org/"], follow_everything=True),
+        "crawl:no-seeds": crawl(seeds=[]),
+        "crawl:seed-type": crawl(seeds=[{"url": "http://example.org/"}]),
+        "crawl:depth": crawl(seeds=["http://example.org/"], max_depth=True),
+        "crawl:pages": crawl(seeds=["http://example.org/"], max_pages=-1),
+        "crawl:positional": (("crawled", {"seeds": ["http://example.org/"]}), {}),
+        "crawl:missing": ((), {"dataset": "crawled"}),
+    }
+    workers = _workers(tmp_path, redis_server, str(tmp_path), "crawl")
+    try:
+        queue = workers.env["COGNITION_QUEUE__NAME"]
+        asyncio.run(_enqueue_raw(redis_server.url, queue, raw, function="crawl_site"))
+        worker = workers.start()
+        workers.wait()
+        assert worker.returncode == 0, workers.log_text()
+        results = asyncio.run(_results(redis_server.url, queue))
+    finally:
+        workers.stop()
+
+    assert "Traceback" not in workers.log_text()
+    assert all(results[job_id].success and results[job_id].job_try == 1 for job_id in raw)
+    refused = {job_id: results[job_id].result["refused"] for job_id in raw}
+    assert refused == {
+        "crawl:types": "refused: dataset must be a string, not int",
+        "crawl:spec": "refused: spec must be an object, not list",
+        "crawl:unknown": "refused: unexpected spec fields: follow_everything",
+        "crawl:no-seeds": "refused: spec.seeds must name at least one URL",
+        "crawl:seed-type": "refused: spec.seeds must be a list of strings",
+        "crawl:depth": "refused: spec.max_depth must be a whole number of at least 0, or null",
+        "crawl:pages": "refused: spec.max_pages must be a whole number of at least 0, or null",
+        "crawl:positional": "refused: missing arguments: dataset, spec; unexpected arguments: positional",
+        "crawl:missing": "refused: missing arguments: spec",
+    }
 
 
 def test_a_redis_with_a_password_works_end_to_end_and_the_password_is_never_shown(
