@@ -165,7 +165,10 @@ def worker_command(
     """Run one ingestion worker (Arq on Redis, COGNITION_QUEUE__REDIS_URL) until stopped."""
     from workers.run import run_worker
 
-    run_worker(_settings(), burst=burst)
+    try:
+        run_worker(_settings(), burst=burst)
+    except CognitionError as exc:
+        _fail(exc)
 
 
 def _with_runtime(action: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:

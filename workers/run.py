@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 from arq.worker import Worker
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 from cognition.settings import Settings
+from workers.queue import UNREACHABLE, QueueUnreachable, connect
 from workers.settings import log_to_stderr, worker_options
 
 log = logging.getLogger("cognition.workers")
@@ -45,10 +46,34 @@ class ResilientWorker(Worker):
 
 def run_worker(settings: Settings, burst: bool = False) -> int:
     """Run until stopped (SIGINT/SIGTERM), or with ``burst`` until the queue is empty.
-    Returns the number of jobs that failed."""
+    Returns the number of jobs that failed. Credentials Redis refuses end the worker at once
+    (``QueueUnreachable``); a Redis that is not up yet is waited for."""
+    asyncio.run(_check_credentials(settings))
     log_to_stderr()
     worker = ResilientWorker(
         **worker_options(settings), burst=burst, lease_seconds=settings.queue.lease_seconds
     )
     worker.run()
     return worker.jobs_failed
+
+
+async def _check_credentials(settings: Settings) -> None:
+    """Waiting cannot fix a wrong password: say so now, in one line, instead of retrying."""
+    try:
+        pool = await connect(settings.queue)
+    except QueueUnreachable as exc:
+        if (
+            isinstance(exc.__context__, AuthenticationError)
+            or "WRONGPASS" in str(exc)
+            or "NOAUTH" in str(exc)
+        ):
+            raise
+        return  # not up yet: the worker waits for it
+    try:
+        await pool.ping()
+    except (AuthenticationError, ResponseError) as exc:
+        raise QueueUnreachable(settings.queue.redis_url, exc) from None
+    except UNREACHABLE:
+        return
+    finally:
+        await pool.aclose()

@@ -246,3 +246,20 @@ def test_a_queued_import_with_no_redis_listening_fails_at_once_with_one_line(
     assert line.startswith(f"error: the queue is not reachable at {url}: "), line
     assert "Connection refused" in line or "connecting to" in line, line
     assert done.stdout == ""
+
+
+def test_a_worker_given_a_wrong_password_stops_at_once_with_one_line(
+    tmp_path: Path, run_cli: CliRunner
+) -> None:
+    server = RedisServer(tmp_path / "redis", password=PASSWORD)
+    server.start()
+    try:
+        wrong = server.url.replace("s3cret", "wrong-guess")
+        done = run_cli("worker", "--burst", data_dir=tmp_path / "data", COGNITION_QUEUE__REDIS_URL=wrong)
+    finally:
+        server.stop()
+
+    assert done.returncode == 2, done.stderr[-3000:]
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: the queue is not reachable at redis://:***@127.0.0.1:{server.port}/0: ")
+    assert "wrong-guess" not in done.stderr + done.stdout
