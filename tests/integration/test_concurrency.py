@@ -93,18 +93,10 @@ def test_the_same_file_imported_twice_at_once_into_an_existing_dataset_is_stored
 
 
 @pytest.fixture(scope="module")
-def imported(excerpts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def imported(excerpts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, run_cli: CliRunner) -> Path:
     """A data directory with one small book in dataset ``g2``."""
     data_dir = tmp_path_factory.mktemp("reads") / "data"
-    done = subprocess.run(
-        cli_command("import", str(excerpts["git_objects"]), "-d", DATASET, "--json"),
-        cwd=REPO_ROOT,
-        env=subprocess_env(data_dir),
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
+    done = run_cli("import", str(excerpts["git_objects"]), "-d", DATASET, "--json", data_dir=data_dir)
     assert done.returncode == 0, done.stderr[-2000:]
     return data_dir
 
