@@ -81,7 +81,9 @@ class SearchSettings(BaseModel):
 class QueueSettings(BaseModel):
     """The Arq queue on Redis (workers, leases, retries, write locks)."""
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # The Redis of the Arq queue (``redis://[user:password@]host:6379/0``). Unset (the embedded
+    # default): there is no queue, and the API server runs submitted imports itself.
+    redis_url: str | None = None
     name: str = "cognition:queue"
     max_jobs: int = Field(default=2, ge=1)  # jobs one worker runs at once (reading overlaps writing)
     job_timeout_seconds: int = Field(default=4 * 3600, ge=1)
@@ -111,6 +113,16 @@ class QueueSettings(BaseModel):
         if relative:  # relative to what? A worker's working directory is nobody's choice
             raise ValueError(f"import roots must be absolute paths: {', '.join(relative)}")
         return roots
+
+
+    @property
+    def url(self) -> str:
+        """The Redis URL, for what cannot run without a queue (workers, ``import --queue``)."""
+        if self.redis_url is None:
+            raise ConfigurationError(
+                "no queue is configured: set COGNITION_QUEUE__REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
+            )
+        return self.redis_url
 
 
 def _split_list(value: object) -> object:
@@ -159,6 +171,24 @@ def _network(text: str) -> str:
         raise ValueError(f"{text!r} is not a network (CIDR)") from None
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API and MCP server (`cognition serve`, `cognition mcp`)."""
+
+    host: str = "127.0.0.1"  # nothing listens beyond loopback unless configured
+    port: int = Field(default=8765, ge=1, le=65535)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)  # one uploaded PDF
+    text_budget: int = Field(default=1200, ge=50)  # characters of text per search hit by default
+    max_text_budget: int = Field(default=100_000, ge=50)  # characters a request may ask for in all
+    page_size: int = Field(default=50, ge=1)  # items per page of a list by default
+    max_page_size: int = Field(default=500, ge=1)
+    max_depth: int = Field(default=3, ge=1, le=3)  # hops from an entity at most
+    max_path_length: int = Field(default=4, ge=1, le=6)  # relations on a path between two entities
+    mcp_budget: int = Field(default=6000, ge=200)  # characters of one MCP tool result by default
+    mcp_write: bool = False  # MCP tools that import or delete (off: read-only tools only)
+    rate_limit_per_minute: int = Field(default=600, ge=1)  # requests per key
+    rate_limit_burst: int = Field(default=60, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of Cognition, from ``COGNITION_*`` variables."""
 
@@ -182,6 +212,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     crawl: CrawlSettings = CrawlSettings()
     queue: QueueSettings = QueueSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def resolved_data_dir(self) -> Path:

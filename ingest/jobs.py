@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import json
 import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,11 +28,13 @@ from typing import Any, Literal, Protocol
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import ConfigurationError, DatasetError, DocumentError, SourceUnreadable
-from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, Ledger
+from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, JobRecord, Ledger
+from cognition.paths import import_roots
 from cognition.runtime import Runtime
 from cognition.settings import QueueSettings
 from ingest.importer import Importer
 from ingest.job_checks import FileJob, RefusedJob, crawl_job, refuse, within_roots
+from ingest.job_progress import JobProgress
 from ingest.outcomes import ImportSummary
 from ingest.paths import require_utf8_name, source_of
 from ingest.pdf import sha256_file
@@ -169,7 +172,8 @@ class Submitter:
         )
         self._ledger.mark_queued(record)
         arguments = {"dataset": dataset, "path": source, "kind": kind, "content_hash": content_hash}
-        if await self._queue.enqueue(job_id, INGEST_FILE, arguments):
+        job = JobRecord(job_id, dataset, "file", source, arguments, doc_id=doc_id, documents_total=1)
+        if await self._record_job(job) and await self._queue.enqueue(job_id, INGEST_FILE, arguments):
             return Accepted(dataset, source, doc_id, job_id)
         found = self._conflict(dataset, source, doc_id, job_id, live=True)
         return found or Conflict("in_progress", dataset, source, doc_id, job_id, "queued")
@@ -185,9 +189,23 @@ class Submitter:
         source = " ".join(spec.seeds)
         if not await self._queue.is_live(job_id):
             await self._queue.forget(job_id)
-            if await self._queue.enqueue(job_id, CRAWL_SITE, arguments):
+            job = JobRecord(job_id, dataset, "crawl", source, arguments)
+            if await self._record_job(job) and await self._queue.enqueue(job_id, CRAWL_SITE, arguments):
                 return Accepted(dataset, source, "", job_id)
         return Conflict("in_progress", dataset, source, "", job_id, "queued")
+
+    async def _record_job(self, job: JobRecord) -> bool:
+        """Record the job in the ledger before it is queued. A row the ledger still calls
+        queued or running although the queue no longer holds its job (Redis lost it) is
+        replaced; False if the job is live (submitted twice at once)."""
+        if self._ledger.add_job(job):
+            return True
+        if await self._queue.is_live(job.job_id):
+            return False
+        self._ledger.update_job(
+            job.job_id, state="queued", attempts=0, error=None, result=None, started_at=None, finished_at=None
+        )
+        return True
 
     def _conflict(self, dataset: str, source: str, doc_id: str, job_id: str, live: bool) -> Conflict | None:
         record = self._ledger.get(dataset, doc_id)
@@ -229,64 +247,119 @@ def backoff(attempt: int, policy: QueueSettings, rng: random.Random | None = Non
 
 
 async def run_file_job(
-    importer: Importer,
-    ledger: Ledger,
-    policy: QueueSettings,
-    arguments: Mapping[str, object],
-    attempt: int,
-    roots: Sequence[Path],
+    runtime: Runtime, arguments: Mapping[str, object], attempt: int, job_id: str | None = None
 ) -> dict[str, object]:
-    """The body of an ``ingest_file`` job.
+    """The body of an ``ingest_file`` job (an Arq worker's, or the API server's without Redis).
 
     A job that fails its checks (``FileJob.checked``) is refused: nothing is imported, the
     reason is the job's result and, if the job's document is waiting for it, its ledger row.
     Bad documents are recorded by the importer and end the job normally (never retried).
     Any other failure is transient: it is recorded on the document's row and the job is run
-    again after a jittered exponential delay, at most ``policy.max_tries`` times in all.
+    again after a jittered exponential delay, at most ``queue.max_tries`` times in all.
+    Progress and the outcome go to the job's ledger row (``job_id``), when there is one.
     """
+    ledger, policy = runtime.ledger, runtime.settings.queue
+    record = _JobRow(ledger, job_id, attempt)
     try:
-        job = await asyncio.to_thread(FileJob.checked, arguments, roots)
+        job = await asyncio.to_thread(FileJob.checked, arguments, import_roots(runtime.settings))
     except RefusedJob as exc:
-        return refuse(ledger, arguments, exc)
+        return record.finish(refuse(ledger, arguments, exc), failed=True)
     dataset, path, doc_id = job.dataset, job.path, job.doc_id
     try:
-        summary: ImportSummary = await importer.import_paths([path], dataset, kind=job.kind)
+        summary: ImportSummary = await Importer(runtime, record.progress).import_paths(
+            [path], dataset, kind=job.kind
+        )
     except PERMANENT as exc:
         ledger.set_state(dataset, doc_id, "failed", error=str(exc), permanent=1)
-        return {"dataset": dataset, "failed": [{"path": str(path), "reason": str(exc)}]}
+        return record.finish({"dataset": dataset, "failed": [{"path": str(path), "reason": str(exc)}]}, True)
     except Exception as exc:  # transient by elimination: I/O, a busy store, a lost lock, Redis
         reason = f"{type(exc).__name__}: {exc}"
         if attempt >= policy.max_tries:
             ledger.set_state(
                 dataset, doc_id, "failed", permanent=0, error=f"gave up after {attempt} attempts: {reason}"
             )
-            return {"dataset": dataset, "failed": [{"path": str(path), "reason": reason}]}
+            return record.finish(
+                {"dataset": dataset, "failed": [{"path": str(path), "reason": reason}]}, True
+            )
         delay = backoff(attempt, policy)
         note = f"attempt {attempt}/{policy.max_tries} failed, retrying in {delay:.1f} s: {reason}"
         ledger.set_state(dataset, doc_id, "queued", permanent=0, error=note)
+        record.retry(delay, note)
         raise RetryLater(delay, reason) from exc
-    return summary.to_json()
+    return record.finish(summary.to_json(), _nothing_done(summary))
 
 
-async def run_crawl_job(runtime: Runtime, arguments: Mapping[str, object], attempt: int) -> dict[str, object]:
+async def run_crawl_job(
+    runtime: Runtime, arguments: Mapping[str, object], attempt: int, job_id: str | None = None
+) -> dict[str, object]:
     """The body of a ``crawl_site`` job: the crawl records every URL's outcome itself; a
     failure of the whole crawl (the store, Redis) is retried like a document's."""
     from ingest.web.importer import crawl_into
 
+    record = _JobRow(runtime.ledger, job_id, attempt)
     try:
         dataset, spec = crawl_job(arguments)
     except RefusedJob as exc:
-        return {"refused": str(exc)}
+        return record.finish({"refused": str(exc)}, failed=True)
+    seeds = " ".join(spec.seeds)
     try:
-        summary = await crawl_into(runtime, spec, dataset)
+        summary = await crawl_into(runtime, spec, dataset, record.progress)
     except PERMANENT as exc:
-        return {"dataset": dataset, "failed": [{"path": " ".join(spec.seeds), "reason": str(exc)}]}
+        return record.finish({"dataset": dataset, "failed": [{"path": seeds, "reason": str(exc)}]}, True)
     except Exception as exc:  # transient by elimination, as for documents
+        reason = f"{type(exc).__name__}: {exc}"
         if attempt >= runtime.settings.queue.max_tries:
-            reason = f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}"
-            return {"dataset": dataset, "failed": [{"path": " ".join(spec.seeds), "reason": reason}]}
-        raise RetryLater(backoff(attempt, runtime.settings.queue), f"{type(exc).__name__}: {exc}") from exc
-    return summary.to_json()
+            reason = f"gave up after {attempt} attempts: {reason}"
+            return record.finish({"dataset": dataset, "failed": [{"path": seeds, "reason": reason}]}, True)
+        delay = backoff(attempt, runtime.settings.queue)
+        record.retry(delay, reason)
+        raise RetryLater(delay, reason) from exc
+    return record.finish(summary.to_json(), _nothing_done(summary))
+
+
+def _nothing_done(summary: ImportSummary) -> bool:
+    """A job failed when nothing was added, replaced or skipped and something failed."""
+    done = any(summary.count(status) for status in ("added", "replaced", "skipped"))
+    return not done and bool(summary.count("failed") or summary.count("needs_ocr"))
+
+
+class _JobRow:
+    """A running job's ledger row: started, progress, then done, failed or to be retried.
+    Without a job id (a job queued before jobs were recorded) it records nothing."""
+
+    def __init__(self, ledger: Ledger, job_id: str | None, attempt: int) -> None:
+        self._ledger, self._job_id = ledger, job_id
+        self.progress = JobProgress(ledger, job_id) if job_id else None
+        if job_id:
+            ledger.update_job(job_id, state="running", attempts=attempt, started_at=time.time(), error=None)
+
+    def finish(self, result: dict[str, object], failed: bool) -> dict[str, object]:
+        if self._job_id and self.progress is not None:
+            self.progress.flush()
+            error = result.get("refused") or _first_reason(result) if failed else None
+            self._ledger.update_job(
+                self._job_id,
+                state="failed" if failed else "done",
+                result=result,
+                error=None if error is None else str(error),
+                finished_at=time.time(),
+            )
+        return result
+
+    def retry(self, delay: float, reason: str) -> None:
+        if self._job_id:
+            self._ledger.update_job(
+                self._job_id, state="queued", error=reason, not_before=time.time() + delay
+            )
+
+
+def _first_reason(result: Mapping[str, object]) -> str | None:
+    failed = result.get("failed")
+    if isinstance(failed, list) and failed and isinstance(failed[0], dict):
+        return str(failed[0].get("reason"))
+    if result.get("needs_ocr"):
+        return "no text layer: the pages are images (run OCR first)"
+    return None
 
 
 async def reap(ledger: Ledger, queue: JobQueue, older_than: float, now: float) -> list[DocumentRecord]:

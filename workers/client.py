@@ -94,7 +94,7 @@ async def _client(settings: Settings) -> AsyncIterator[ArqRedis]:
     try:
         yield redis
     except (RedisError, ConnectionError, TimeoutError) as exc:
-        raise QueueUnreachable(settings.queue.redis_url, exc) from None
+        raise QueueUnreachable(settings.queue.url, exc) from None
     finally:
         with contextlib.suppress(*UNREACHABLE):
             await redis.aclose()

@@ -57,7 +57,7 @@ def redis_settings(queue: QueueSettings, *, patient: bool = True) -> RedisSettin
 
     ``patient`` (workers): a restarting Redis is waited for, not fatal. Otherwise (clients)
     one attempt with a short connect timeout; ``connect`` tries once more itself."""
-    found = _url_options(queue.redis_url)
+    found = _url_options(queue.url)
     settings = RedisSettings(
         host=found.get("host", "localhost"),
         port=found.get("port", 6379),
@@ -65,7 +65,7 @@ def redis_settings(queue: QueueSettings, *, patient: bool = True) -> RedisSettin
         database=found.get("db", 0),
         username=found.get("username"),
         password=found.get("password"),
-        **_tls(queue.redis_url, found),
+        **_tls(queue.url, found),
     )
     if patient:
         settings.conn_retries, settings.conn_retry_delay = WORKER_RETRIES, WORKER_RETRY_DELAY
@@ -121,7 +121,7 @@ async def connect(queue: QueueSettings) -> ArqRedis:
     try:
         return await _pool(settings, queue)
     except UNREACHABLE as exc:
-        raise QueueUnreachable(queue.redis_url, exc) from None
+        raise QueueUnreachable(queue.url, exc) from None
 
 
 async def _pool(settings: RedisSettings, queue: QueueSettings) -> ArqRedis:

@@ -72,7 +72,7 @@ async def _check_credentials(settings: Settings) -> None:
     try:
         await pool.ping()
     except (AuthenticationError, ResponseError) as exc:
-        raise QueueUnreachable(settings.queue.redis_url, exc) from None
+        raise QueueUnreachable(settings.queue.url, exc) from None
     except UNREACHABLE:
         return
     finally:

@@ -1,5 +1,5 @@
 """What a worker process builds once at startup and closes at shutdown: the core runtime
-(with the Redis lease lock in front of the file gate), an importer over it, the queue."""
+(with the Redis lease lock in front of the file gate), the queue."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from cognition.gate import FileGate, Gates
 from cognition.paths import DataPaths
 from cognition.runtime import Runtime
 from cognition.settings import Settings
-from ingest.importer import Importer
 from workers.leases import RedisGate
 from workers.queue import ArqQueue
 
@@ -19,7 +18,6 @@ from workers.queue import ArqQueue
 @dataclass
 class WorkerRuntime:
     runtime: Runtime
-    importer: Importer
     queue: ArqQueue
 
     @property
@@ -32,12 +30,12 @@ class WorkerRuntime:
         data directory's file lock (any process on this host, in-process imports included)."""
         gate = Gates(
             [
-                RedisGate(redis, settings.queue.redis_url, settings.queue.lock_seconds),
+                RedisGate(redis, settings.queue.url, settings.queue.lock_seconds),
                 FileGate(DataPaths.of(settings).locks),
             ]
         )
         runtime = Runtime.build(settings, gate=gate)
-        return cls(runtime, Importer(runtime), ArqQueue(redis, settings.queue))
+        return cls(runtime, ArqQueue(redis, settings.queue))
 
     async def close(self) -> None:
         await self.runtime.close()

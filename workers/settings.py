@@ -27,7 +27,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     await runtime.runtime.start()
     log_to_stderr()  # cognee configures logging when it starts; the worker's log stays readable
     ctx["runtime"] = runtime
-    log.info("worker ready: queue %s on %s", settings.queue.name, redacted(settings.queue.redis_url))
+    log.info("worker ready: queue %s on %s", settings.queue.name, redacted(settings.queue.url))
     await reap_abandoned(ctx)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from arq import Retry
 
-from cognition.paths import import_roots
 from ingest.jobs import RetryLater, reap, run_crawl_job, run_file_job
 from workers.leases import job_lease
 from workers.runtime import WorkerRuntime
@@ -28,18 +27,9 @@ async def ingest_file(ctx: dict[str, Any], *positional: Any, **arguments: Any) -
     runtime = _runtime(ctx)
     if positional:
         arguments = {**arguments, "positional": positional}
-    async with job_lease(
-        runtime.settings.queue.redis_url, ctx["job_id"], runtime.settings.queue.lease_seconds
-    ):
+    async with job_lease(runtime.settings.queue.url, ctx["job_id"], runtime.settings.queue.lease_seconds):
         try:
-            result = await run_file_job(
-                runtime.importer,
-                runtime.runtime.ledger,
-                runtime.settings.queue,
-                arguments,
-                ctx["job_try"],
-                import_roots(runtime.settings),
-            )
+            result = await run_file_job(runtime.runtime, arguments, ctx["job_try"], ctx["job_id"])
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
     if "refused" in result:
@@ -53,11 +43,9 @@ async def crawl_site(ctx: dict[str, Any], *positional: Any, **arguments: Any) ->
     runtime = _runtime(ctx)
     if positional:
         arguments = {**arguments, "positional": positional}
-    async with job_lease(
-        runtime.settings.queue.redis_url, ctx["job_id"], runtime.settings.queue.lease_seconds
-    ):
+    async with job_lease(runtime.settings.queue.url, ctx["job_id"], runtime.settings.queue.lease_seconds):
         try:
-            result = await run_crawl_job(runtime.runtime, arguments, ctx["job_try"])
+            result = await run_crawl_job(runtime.runtime, arguments, ctx["job_try"], ctx["job_id"])
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
     if "refused" in result:

@@ -1,5 +1,6 @@
 """The ledger: its port, the SQLite implementation, and who owns a document in progress."""
 
+from cognition.ledger.jobs import LIVE, JobRecord, JobState
 from cognition.ledger.owner import owner_alive, this_process
 from cognition.ledger.port import (
     IN_FLIGHT,
@@ -23,11 +24,14 @@ def open_ledger(settings: Settings) -> Ledger:
 
 __all__ = [
     "IN_FLIGHT",
+    "LIVE",
     "TERMINAL",
     "Claim",
     "DatasetRecord",
     "DocumentRecord",
     "Failure",
+    "JobRecord",
+    "JobState",
     "Ledger",
     "SqliteLedger",
     "State",

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol
 
+from cognition.ledger.jobs import JobRecord
+
 State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
 IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "embedding", "storing")
 TERMINAL: tuple[State, ...] = ("stored", "failed", "needs_ocr")
@@ -136,3 +138,31 @@ class Ledger(Protocol):
     def dataset_version(self, name: str) -> int | None: ...
 
     def datasets(self) -> list[str]: ...
+
+    def documents_page(
+        self, dataset: str, state: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[DocumentRecord]:
+        """A page of documents in (source, id) order, after the key ``after``."""
+        ...
+
+    def forget_dataset(self, name: str) -> None:
+        """Drop the dataset's documents, jobs and record."""
+        ...
+
+    def add_job(self, job: JobRecord) -> bool:
+        """Record an accepted job; False if one with its id is queued or running."""
+        ...
+
+    def job(self, job_id: str) -> JobRecord | None: ...
+
+    def update_job(self, job_id: str, **changes: Any) -> None: ...
+
+    def jobs(
+        self, dataset: str | None = None, states: tuple[str, ...] = (), limit: int = 100
+    ) -> list[JobRecord]: ...
+
+    def take_next_job(self, now: float) -> JobRecord | None:
+        """The oldest queued job due now, marked running (for a process that runs jobs itself)."""
+        ...
+
+    def requeue_running_jobs(self) -> int: ...

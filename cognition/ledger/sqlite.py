@@ -10,6 +10,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from cognition.ledger.jobs import JOBS_SCHEMA, JobRecord, add_job, job_record, take_next, update_job
 from cognition.ledger.port import (
     COLUMNS,
     IN_FLIGHT,
@@ -73,7 +74,9 @@ class SqliteLedger:
         self._use_wal()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # one process at a time creates or migrates the schema
-            for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit
+            for statement in filter(
+                str.strip, (_SCHEMA + ";" + JOBS_SCHEMA).split(";")
+            ):  # executescript would commit
                 db.execute(statement)
             for table, added in _MIGRATIONS.items():  # older ledgers
                 columns = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
@@ -280,6 +283,69 @@ class SqliteLedger:
     def datasets(self) -> list[str]:
         with self._connect() as db:
             return [str(r["name"]) for r in db.execute("SELECT name FROM datasets ORDER BY name")]
+
+    def documents_page(
+        self, dataset: str, state: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[DocumentRecord]:
+        """Up to ``limit`` documents ordered by (source, id), after the ``after`` key."""
+        query, args = "SELECT * FROM documents WHERE dataset = ?", [dataset]
+        if state is not None:
+            query, args = query + " AND state = ?", [*args, state]
+        if after is not None:
+            query, args = query + " AND (source, doc_id) > (?, ?)", [*args, *after]
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY source, doc_id LIMIT ?", [*args, limit]).fetchall()
+        return [r for r in map(_record, rows) if r is not None]
+
+    def forget_dataset(self, name: str) -> None:
+        """Its documents, jobs and dataset row go (the store's data is the caller's)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            for table, column in (("documents", "dataset"), ("jobs", "dataset"), ("datasets", "name")):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
+            db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ jobs
+
+    def add_job(self, job: JobRecord) -> bool:
+        with self._connect() as db:
+            return add_job(db, job)
+
+    def job(self, job_id: str) -> JobRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        return None if row is None else job_record(row)
+
+    def update_job(self, job_id: str, **changes: Any) -> None:
+        with self._connect() as db:
+            update_job(db, job_id, changes)
+
+    def jobs(
+        self, dataset: str | None = None, states: tuple[str, ...] = (), limit: int = 100
+    ) -> list[JobRecord]:
+        """Jobs, newest first."""
+        query, args = "SELECT * FROM jobs WHERE 1 = 1", []
+        if dataset is not None:
+            query, args = query + " AND dataset = ?", [dataset]
+        if states:
+            query += f" AND state IN ({', '.join('?' for _ in states)})"
+            args += list(states)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created_at DESC LIMIT ?", [*args, limit]).fetchall()
+        return [job_record(row) for row in rows]
+
+    def take_next_job(self, now: float) -> JobRecord | None:
+        with self._connect() as db:
+            return take_next(db, now)
+
+    def requeue_running_jobs(self) -> int:
+        """Put jobs left ``running`` by a process that ended back in the queue (one process
+        runs jobs without Redis; it calls this when it starts)."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'running'", (time.time(),)
+            )
+            return cursor.rowcount
 
 
 def _get(db: sqlite3.Connection, dataset: str, doc_id: str) -> DocumentRecord | None:

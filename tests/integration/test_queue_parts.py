@@ -22,7 +22,6 @@ from cognition.gate import FileGate
 from cognition.ledger import DocumentRecord, Ledger
 from cognition.runtime import Runtime
 from cognition.settings import QueueSettings
-from ingest.importer import Importer
 from ingest.jobs import (
     Accepted,
     Conflict,
@@ -201,21 +200,27 @@ async def test_a_transient_failure_is_retried_with_backoff_then_given_up_and_rec
 ) -> None:
     blocked = tmp_path / "locks-is-a-file"
     blocked.write_text("")  # the write gate cannot create its lock: an I/O failure, not the document's
-    importer = Importer(replace(runtime, gate=FileGate(blocked)))
+    settings = runtime.settings.model_copy(
+        update={
+            "queue": QueueSettings(
+                max_tries=3, retry_base_seconds=1, retry_cap_seconds=10, import_roots=[tmp_path]
+            )
+        }
+    )
+    blocked_runtime = replace(runtime, settings=settings, gate=FileGate(blocked))
     note = tmp_path / "note.md"
     note.write_text("# Trees\n\nA tree object lists blobs and other trees.\n")
     arguments = {"dataset": dataset_name, "path": str(note), "kind": "text", "content_hash": sha256_of(note)}
     doc_id = document_id(dataset_name, sha256_of(note))
-    policy = QueueSettings(max_tries=3, retry_base_seconds=1, retry_cap_seconds=10)
     for attempt in (1, 2):
         with pytest.raises(RetryLater) as retry:
-            await run_file_job(importer, ledger, policy, arguments, attempt, [tmp_path])
+            await run_file_job(blocked_runtime, arguments, attempt)
         row = ledger.get(dataset_name, doc_id)
         assert row is not None and row.state == "queued" and row.attempts == attempt
         assert f"attempt {attempt}/3 failed, retrying in" in (row.error or "")
         assert "FileExistsError" in (row.error or "")
         assert 2 ** (attempt - 1) / 2 <= retry.value.delay <= 2 ** (attempt - 1)
-    result = await run_file_job(importer, ledger, policy, arguments, 3, [tmp_path])
+    result = await run_file_job(blocked_runtime, arguments, 3)
     row = ledger.get(dataset_name, doc_id)
     assert row is not None and (row.state, row.permanent, row.attempts) == ("failed", 0, 3)
     assert (row.error or "").startswith("gave up after 3 attempts: FileExistsError")
