@@ -9,6 +9,8 @@
     ├── DatasetError
     │   ├── DatasetNotFoundError  a read names a dataset that does not exist
     │   └── InvalidDatasetName    a name that cannot be a dataset
+    ├── NotFound                  a document, job, chunk or entity that does not exist
+    ├── Forbidden                 the caller may read a dataset but not do this to it
     ├── ManifestError             a dataset manifest that cannot be used
     ├── SearchError               a query that cannot run (bad mode, bad top-k)
     └── DocumentError             one document cannot be imported; it fails alone
@@ -87,6 +89,20 @@ class DatasetNotFoundError(DatasetError):
 
 class InvalidDatasetName(DatasetError):
     """A dataset name that breaks the naming rule."""
+
+
+class NotFound(CognitionError):
+    """Something named by id does not exist (or is outside the caller's scope: the API
+    answers both alike). ``what`` is "document", "job", "chunk" or "entity"."""
+
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__(f"{what} not found: {ident!r}")
+        self.what = what
+        self.ident = ident
+
+
+class Forbidden(CognitionError):
+    """The caller's key may see the dataset but lacks the right for this action."""
 
 
 class ManifestError(CognitionError):

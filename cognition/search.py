@@ -38,6 +38,8 @@ class QueryAnalyzer(Protocol):
 Embed = Callable[[Sequence[str]], Awaitable[np.ndarray]]
 VersionOf = Callable[[str], int | None]
 Admit = Callable[[str], None]  # raises if a dataset may not be searched (e.g. another model's vectors)
+Accept = Callable[[StoredChunk], bool]  # a filter on hits (documents, source prefix, section)
+FILTERED_DEPTH = 400  # candidates per dataset a filtered search looks through
 
 
 @dataclass
@@ -111,10 +113,17 @@ class Searcher:
         self._graphs: dict[str, _GraphCache] = {}
 
     async def search(
-        self, query: str, datasets: Sequence[str], mode: str = "hybrid", top_k: int = 5
+        self,
+        query: str,
+        datasets: Sequence[str],
+        mode: str = "hybrid",
+        top_k: int = 5,
+        accept: Accept | None = None,
     ) -> list[Hit]:
-        """Search the named datasets; hits from all of them, best first."""
-        self._validate(query, datasets, mode, top_k)
+        """Search the named datasets; hits from all of them, best first. ``accept`` keeps
+        only the chunks it accepts, among the best ``FILTERED_DEPTH`` candidates of each
+        dataset."""
+        self.validate(query, datasets, mode, top_k)
         for name in datasets:
             if not await self._store.dataset_exists(name):
                 raise DatasetNotFoundError(name)
@@ -122,13 +131,14 @@ class Searcher:
                 self._admit(name)
         vector = (await self._embed([query]))[0]
         per_dataset = await asyncio.gather(
-            *(self._one(query, vector, name, mode, top_k) for name in datasets)
+            *(self._one(query, vector, name, mode, top_k, accept) for name in datasets)
         )
         merged = [hit for hits in per_dataset for hit in hits]
         merged.sort(key=lambda h: -h.score)
         return merged[:top_k]
 
-    def _validate(self, query: str, datasets: Sequence[str], mode: str, top_k: int) -> None:
+    def validate(self, query: str, datasets: Sequence[str], mode: str, top_k: int) -> None:
+        """Refuse a search that cannot run (empty query, unknown mode, top-k out of range)."""
         if not query.strip():
             raise SearchError("the query is empty")
         if not datasets:
@@ -138,11 +148,14 @@ class Searcher:
         if not 1 <= top_k <= self._settings.max_top_k:
             raise SearchError(f"top-k must be between 1 and {self._settings.max_top_k}")
 
-    async def _one(self, query: str, vector: np.ndarray, dataset: str, mode: str, top_k: int) -> list[Hit]:
-        depth = max(top_k * 4, 20)
+    async def _one(
+        self, query: str, vector: np.ndarray, dataset: str, mode: str, top_k: int, accept: Accept | None
+    ) -> list[Hit]:
+        depth = max(top_k * 4, 20) if accept is None else max(top_k * 4, FILTERED_DEPTH)
         nearest = await self._store.search_chunks(dataset, vector.tolist(), depth)
         if mode == "vector":
-            return [_hit(s.chunk, s.score, []) for s in nearest[:top_k]]
+            kept = [s for s in nearest if accept is None or accept(s.chunk)]
+            return [_hit(s.chunk, s.score, []) for s in kept[:top_k]]
         dense = _Ranked({s.chunk.id: s.score for s in nearest})
         if mode == "graph":
             ranked = await self._graph_ranking(query, dataset, dense, depth, passage_weight=0.0)
@@ -150,13 +163,14 @@ class Searcher:
             ranked = await self._graph_ranking(
                 query, dataset, dense, depth, passage_weight=self._settings.hybrid_passage_weight
             )
-        best = sorted(ranked.scores.items(), key=lambda kv: -kv[1])[:top_k]
+        best = sorted(ranked.scores.items(), key=lambda kv: -kv[1])[: top_k if accept is None else depth]
         chunks = {s.chunk.id: s.chunk for s in nearest}
         wanted = [cid for cid, _ in best if cid not in chunks]
         chunks.update((c.id, c) for c in await self._store.get_chunks(dataset, wanted))
-        return [
+        hits = [
             _hit(chunks[cid], score, ranked.entities.get(cid, [])) for cid, score in best if cid in chunks
         ]
+        return [h for h in hits if accept is None or accept(chunks[h.chunk_id])][:top_k]
 
     async def graph_for(self, dataset: str) -> tuple[EntityGraph, Transition]:
         """The dataset's retrieval graph, loaded once per dataset version."""

@@ -114,7 +114,6 @@ class QueueSettings(BaseModel):
             raise ValueError(f"import roots must be absolute paths: {', '.join(relative)}")
         return roots
 
-
     @property
     def url(self) -> str:
         """The Redis URL, for what cannot run without a queue (workers, ``import --queue``)."""
@@ -177,7 +176,7 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"  # nothing listens beyond loopback unless configured
     port: int = Field(default=8765, ge=1, le=65535)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)  # one uploaded PDF
-    text_budget: int = Field(default=1200, ge=50)  # characters of text per search hit by default
+    text_budget: int = Field(default=4000, ge=100)  # characters of hit text in one search answer by default
     max_text_budget: int = Field(default=100_000, ge=50)  # characters a request may ask for in all
     page_size: int = Field(default=50, ge=1)  # items per page of a list by default
     max_page_size: int = Field(default=500, ge=1)
