@@ -1,0 +1,73 @@
+"""Who is asking: an API key (``Authorization: Bearer …`` or ``X-API-Key``), its scope, and
+its request rate. Every route but the health checks depends on ``scope``; no default key
+or password exists."""
+
+from __future__ import annotations
+
+import hmac
+import math
+from typing import Annotated
+
+from cognition.keys import ApiKey
+from fastapi import Depends, Request
+
+from api.errors import ApiError
+from api.services import Services
+from api.state import services_of
+from ingest.scope import Scope
+
+
+async def authenticate(services: Services, authorization: str | None, api_key: str | None) -> Scope:
+    """The scope of the key in the headers, or a 401; a key over its rate, a 429."""
+    secret = api_key or _bearer(authorization)
+    if not secret:
+        raise ApiError(
+            401,
+            "Unauthenticated",
+            "this route needs an API key",
+            "send 'Authorization: Bearer <key>'; an admin creates keys with `cognition keys create`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if services.local_token and hmac.compare_digest(secret.encode(), services.local_token.encode()):
+        return Scope.everything("local")
+    key = services.keys.authenticate(secret)
+    if key is None:
+        raise ApiError(
+            401,
+            "Unauthenticated",
+            "the API key is not valid (unknown or revoked)",
+            "check the key; `cognition keys list` shows which keys exist",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    wait = await services.limiter.admit(key.id)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "RateLimited",
+            f"this key made more than {services.settings.api.rate_limit_per_minute} requests a minute",
+            f"retry after {seconds} s",
+            retryable=True,
+            headers={"Retry-After": str(seconds)},
+        )
+    return of_key(key)
+
+
+def of_key(key: ApiKey) -> Scope:
+    return Scope(key.allows, key.id)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def _scope(request: Request) -> Scope:
+    return await authenticate(
+        services_of(request), request.headers.get("authorization"), request.headers.get("x-api-key")
+    )
+
+
+Caller = Annotated[Scope, Depends(_scope)]

@@ -1,0 +1,408 @@
+"""Request and response bodies: every route's shapes are in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cognition.graphquery import Edge, Hop, Neighbourhood
+from cognition.ledger import DocumentRecord
+from cognition.search import Hit
+from cognition.store.port import DatasetStats, EntityInfo, StoredChunk
+from ingest.catalog import DatasetSummary, document_state
+from ingest.jobs import Accepted, Conflict, Rejected
+from ingest.manifest import Source
+from ingest.query import SearchAnswer
+
+Mode = Literal["vector", "graph", "hybrid"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class DatasetOut(BaseModel):
+    name: str
+    description: str
+    documents: dict[str, int] = Field(description="documents by state")
+    pending: int = Field(description="documents queued or being imported")
+    pages: int
+    chunks: int
+    last_import: float | None = Field(description="when a document was last stored (Unix time)")
+    embedding_model: str | None
+    embedding_dimensions: int | None
+    created_at: float
+
+    @classmethod
+    def of(cls, summary: DatasetSummary) -> DatasetOut:
+        return cls(**summary.to_json())  # type: ignore[arg-type]
+
+
+class StatsOut(BaseModel):
+    nodes: int
+    edges: int
+    documents: int
+    chunks: int
+    entities: int
+    chunk_vectors: int
+    entity_vectors: int
+
+    @classmethod
+    def of(cls, stats: DatasetStats) -> StatsOut:
+        return cls(**stats.__dict__)
+
+
+class DatasetDetail(DatasetOut):
+    stats: StatsOut | None = Field(description="the store's counts; null until something is stored")
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetOut]
+
+
+class DatasetIn(Strict):
+    """A dataset manifest as JSON: its sources are imported (files must lie in the server's
+    import roots; crawls obey its crawl settings)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=2000)
+    sources: list[Source] = Field(default_factory=list, max_length=100)
+
+
+class SubmissionOut(BaseModel):
+    status: Literal["accepted", "conflict", "rejected"]
+    dataset: str
+    source: str
+    document_id: str | None = None
+    job_id: str | None = None
+    reason: str | None = None
+    state: str | None = None
+
+    @classmethod
+    def of(cls, item: Accepted | Conflict | Rejected) -> SubmissionOut:
+        if isinstance(item, Accepted):
+            return cls(
+                status="accepted",
+                dataset=item.dataset,
+                source=item.source,
+                document_id=item.doc_id or None,
+                job_id=item.job_id,
+            )
+        if isinstance(item, Conflict):
+            return cls(
+                status="conflict",
+                dataset=item.dataset,
+                source=item.source,
+                document_id=item.doc_id or None,
+                job_id=item.job_id,
+                reason=item.reason,
+                state=item.state,
+            )
+        return cls(status="rejected", dataset=item.dataset, source=item.source, reason=item.reason)
+
+
+class DatasetCreated(BaseModel):
+    dataset: DatasetOut
+    created: bool = Field(description="false when the dataset existed already")
+    submissions: list[SubmissionOut]
+
+
+class Deleted(BaseModel):
+    deleted: str
+    documents: int = 0
+    dry_run: bool = False
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class DocumentOut(BaseModel):
+    dataset: str
+    document_id: str
+    title: str | None
+    source: str
+    kind: str
+    state: str
+    pages: int
+    chunks: int
+    entities: int
+    error: str | None
+    retryable: bool | None = Field(description="for a failed document: whether submitting it again can help")
+    attempts: int
+    job_id: str | None
+    content_hash: str
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def of(cls, r: DocumentRecord) -> DocumentOut:
+        return cls(
+            dataset=r.dataset,
+            document_id=r.doc_id,
+            title=r.title,
+            source=r.source,
+            kind=r.kind,
+            state=document_state(r),
+            pages=r.pages,
+            chunks=r.chunks,
+            entities=r.entities,
+            error=r.error,
+            retryable=None if r.state != "failed" else not r.permanent,
+            attempts=r.attempts,
+            job_id=r.job_id,
+            content_hash=r.content_hash,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+
+
+class DocumentPage(BaseModel):
+    documents: list[DocumentOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
+
+
+class CrawlIn(Strict):
+    seeds: list[str] = Field(min_length=1, max_length=20)
+    include: list[str] = Field(default_factory=list, max_length=50)
+    exclude: list[str] = Field(default_factory=list, max_length=50)
+    max_depth: int | None = Field(default=None, ge=0, le=10)
+    max_pages: int | None = Field(default=None, ge=1, le=100_000)
+    same_site: bool = True
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+class Counted(BaseModel):
+    total: int
+    done: int
+    failed: int = 0
+
+
+class FailureOut(BaseModel):
+    source: str
+    reason: str
+
+
+class JobOut(BaseModel):
+    job_id: str
+    dataset: str
+    kind: Literal["file", "crawl"]
+    source: str
+    state: Literal["queued", "running", "done", "failed"]
+    document_id: str | None
+    attempts: int
+    documents: Counted
+    pages: Counted
+    failures: list[FailureOut]
+    error: str | None
+    eta_seconds: float | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+
+
+# --------------------------------------------------------------------------- search
+
+
+class Filters(Strict):
+    document_ids: list[str] = Field(default_factory=list, max_length=100)
+    source_prefix: str | None = Field(default=None, max_length=2000)
+    section: str | None = Field(default=None, max_length=200)
+
+
+class SearchIn(Strict):
+    query: str = Field(min_length=1, max_length=2000)
+    datasets: list[str] = Field(
+        default_factory=list, max_length=50, description="empty: every dataset the key can read"
+    )
+    mode: Mode = "hybrid"
+    top_k: int = Field(default=5, ge=1)
+    filters: Filters = Field(default_factory=Filters)
+    text_budget: int | None = Field(default=None, ge=100, description="characters of hit text in all")
+
+
+class HitOut(BaseModel):
+    dataset: str
+    document_id: str
+    document_title: str
+    source: str = Field(description="the file's path or the page's URL")
+    section: list[str]
+    page_start: int | None = Field(description="PDF page position; null for a web page")
+    page_end: int | None
+    page_label_start: str | None = Field(description="the printed page number, where it differs")
+    page_label_end: str | None
+    chunk_id: str
+    score: float
+    entities: list[str] = Field(description="the entities that led to the hit")
+    text: str
+    truncated: bool = Field(description="the text was cut to the budget; GET the chunk for all of it")
+
+    @classmethod
+    def of(cls, hit: Hit, truncated: bool) -> HitOut:
+        web = hit.source.startswith(("http://", "https://"))
+        return cls(
+            dataset=hit.dataset,
+            document_id=hit.document_id,
+            document_title=hit.document_title,
+            source=hit.source,
+            section=list(hit.section_path),
+            page_start=None if web else hit.page_start,
+            page_end=None if web else hit.page_end,
+            page_label_start=getattr(hit, "page_label_start", None),
+            page_label_end=getattr(hit, "page_label_end", None),
+            chunk_id=hit.chunk_id,
+            score=round(hit.score, 6),
+            entities=hit.entities,
+            text=hit.text,
+            truncated=truncated,
+        )
+
+
+class SearchOut(BaseModel):
+    query: str
+    mode: Mode
+    datasets: list[str]
+    status: Literal["ok", "no_match", "importing", "empty"]
+    message: str
+    pending_documents: int
+    hits: list[HitOut]
+
+    @classmethod
+    def of(cls, answer: SearchAnswer) -> SearchOut:
+        return cls(
+            query=answer.query,
+            mode=answer.mode,
+            datasets=answer.datasets,  # type: ignore[arg-type]
+            status=answer.status,
+            message=answer.message,
+            pending_documents=answer.pending_documents,
+            hits=[HitOut.of(h, answer.truncated(h)) for h in answer.hits],
+        )
+
+
+# --------------------------------------------------------------------------- graph
+
+
+class ChunkOut(BaseModel):
+    dataset: str
+    chunk_id: str
+    document_id: str
+    document_title: str
+    source: str
+    section: list[str]
+    page_start: int | None
+    page_end: int | None
+    page_label_start: str | None
+    page_label_end: str | None
+    text: str
+
+    @classmethod
+    def of(cls, c: StoredChunk) -> ChunkOut:
+        web = c.source.startswith(("http://", "https://"))
+        return cls(
+            dataset=c.dataset,
+            chunk_id=c.id,
+            document_id=c.document_id,
+            document_title=c.document_title,
+            source=c.source,
+            section=list(c.section_path),
+            page_start=None if web else c.page_start,
+            page_end=None if web else c.page_end,
+            page_label_start=getattr(c, "page_label_start", None),
+            page_label_end=getattr(c, "page_label_end", None),
+            text=c.text,
+        )
+
+
+class ChunkList(BaseModel):
+    chunks: list[ChunkOut]
+
+
+class EntityOut(BaseModel):
+    entity_id: str
+    name: str
+    key: str = Field(description="the name normalized as the extractor normalizes names")
+    kind: str
+    chunks: int = Field(description="chunks that mention it")
+
+    @classmethod
+    def of(cls, e: EntityInfo) -> EntityOut:
+        return cls(entity_id=e.id, name=e.name, key=e.key, kind=e.kind, chunks=e.chunks)
+
+
+class EntityList(BaseModel):
+    entities: list[EntityOut]
+
+
+class EdgeOut(BaseModel):
+    source_id: str
+    relation: str
+    weight: float
+    direction: Literal["out", "in"]
+    depth: int
+    target: EntityOut
+
+    @classmethod
+    def of(cls, e: Edge) -> EdgeOut:
+        return cls(
+            source_id=e.source_id,
+            relation=e.relation,
+            weight=e.weight,
+            direction=e.direction,
+            depth=e.depth,
+            target=EntityOut.of(e.target),
+        )
+
+
+class NeighbourhoodOut(BaseModel):
+    entity: EntityOut
+    edges: list[EdgeOut]
+    truncated: bool
+
+    @classmethod
+    def of(cls, n: Neighbourhood) -> NeighbourhoodOut:
+        return cls(
+            entity=EntityOut.of(n.entity), edges=[EdgeOut.of(e) for e in n.edges], truncated=n.truncated
+        )
+
+
+class HopOut(BaseModel):
+    source: EntityOut
+    relation: str
+    direction: Literal["out", "in"]
+    target: EntityOut
+
+    @classmethod
+    def of(cls, h: Hop) -> HopOut:
+        return cls(
+            source=EntityOut.of(h.source),
+            relation=h.relation,
+            direction=h.direction,
+            target=EntityOut.of(h.target),
+        )
+
+
+class PathList(BaseModel):
+    paths: list[list[HopOut]]
+
+
+# --------------------------------------------------------------------------- health
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]
+    imports: Literal["queue", "in_process"]

@@ -1,0 +1,1 @@
+"""The routes, thin: check the caller's scope, call the core, shape the answer."""
