@@ -159,6 +159,16 @@ def _network(text: str) -> str:
         raise ValueError(f"{text!r} is not a network (CIDR)") from None
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API (``cognition serve``)."""
+
+    # Requests one API key may make: ``rate_limit_burst`` at once, then
+    # ``rate_limit_per_minute`` a minute on average (a token bucket per key); beyond it, 429
+    # with Retry-After. With several API processes on one Redis, the limit is shared.
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_burst: int = Field(default=60, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of Cognition, from ``COGNITION_*`` variables."""
 
@@ -182,6 +192,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     crawl: CrawlSettings = CrawlSettings()
     queue: QueueSettings = QueueSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def resolved_data_dir(self) -> Path:
