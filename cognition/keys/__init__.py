@@ -12,7 +12,7 @@ from cognition.keys.port import (
     Right,
     parse_grant,
 )
-from cognition.keys.rate import Limiter, RateLimiter, RedisRateLimiter
+from cognition.keys.rate import Limiter, LimiterUnavailable, RateLimiter, RedisRateLimiter
 from cognition.keys.sqlite import SqliteKeyStore
 from cognition.paths import DataPaths
 from cognition.settings import Settings
@@ -34,7 +34,7 @@ def open_rate_limiter(settings: Settings, redis_url: str | None = None) -> Limit
 
     tls = {"ssl_check_hostname": True} if redis_url.startswith("rediss://") else {}
     try:
-        client = redis.asyncio.Redis.from_url(redis_url, **tls)
+        client = redis.asyncio.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2, **tls)
     except ValueError as exc:  # redis-py's message never quotes the URL (or its password)
         raise ConfigurationError(f"COGNITION_QUEUE__REDIS_URL: {exc}") from None
     namespace = f"{settings.queue.name}:rate"
@@ -50,6 +50,7 @@ __all__ = [
     "InvalidGrant",
     "KeyStore",
     "Limiter",
+    "LimiterUnavailable",
     "RateLimiter",
     "RedisRateLimiter",
     "Right",

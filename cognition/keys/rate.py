@@ -18,7 +18,16 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
+from cognition.errors import CognitionError
 from cognition.settings import ApiSettings
+
+
+class LimiterUnavailable(CognitionError):
+    """The shared limit's Redis did not answer: the request can be tried again shortly."""
+
+    retryable = True
 
 
 class Limiter(Protocol):
@@ -98,7 +107,9 @@ class RedisRateLimiter:
     """Buckets in Redis, shared by every API process using the same Redis and ``namespace``.
 
     ``clock`` (tests) sends the time with each request; by default the script reads Redis's
-    clock, so processes on hosts whose clocks differ still agree."""
+    clock, so processes on hosts whose clocks differ still agree. The limiter owns the
+    client it is given (``close`` closes it). A Redis that does not answer is a
+    ``LimiterUnavailable`` (retryable), never an admitted request."""
 
     def __init__(
         self,
@@ -119,7 +130,12 @@ class RedisRateLimiter:
 
     async def admit(self, key_id: str) -> float | None:
         now = "" if self._clock is None else repr(self._clock())
-        wait = await self._script(keys=[f"{self.namespace}:{key_id}"], args=[self.interval, self.burst, now])
+        try:
+            wait = await self._script(
+                keys=[f"{self.namespace}:{key_id}"], args=[self.interval, self.burst, now]
+            )
+        except RedisError as exc:  # its messages name host and port, never the password
+            raise LimiterUnavailable(f"the rate limit's Redis is not reachable: {exc}") from None
         return None if wait is None else float(wait)
 
     async def close(self) -> None:

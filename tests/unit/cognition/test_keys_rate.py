@@ -14,9 +14,9 @@ import pytest
 import pytest_asyncio
 import redis.asyncio
 
-from bench.redis_server import RedisServer
+from bench.redis_server import RedisServer, free_port
 from cognition.errors import ConfigurationError
-from cognition.keys import Limiter, RateLimiter, RedisRateLimiter, open_rate_limiter
+from cognition.keys import Limiter, LimiterUnavailable, RateLimiter, RedisRateLimiter, open_rate_limiter
 from cognition.settings import ApiSettings, Settings, get_settings
 
 
@@ -196,3 +196,15 @@ async def test_redis_uses_its_own_clock_by_default(redis_server: RedisServer) ->
 
     assert answers.count(None) == 2
     assert all(0 < wait <= 60 for wait in answers if wait is not None)  # one place a minute
+
+
+async def test_an_unreachable_redis_is_a_retryable_error_not_an_admission() -> None:
+    limiter = open_rate_limiter(Settings(), f"redis://:hunter2@127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(LimiterUnavailable, match="not reachable") as caught:
+            await limiter.admit("k")
+    finally:
+        await limiter.close()
+
+    assert caught.value.retryable
+    assert "hunter2" not in str(caught.value)
