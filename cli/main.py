@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from cli.keys import app as keys_app
 from cli.progress import RichProgress
 from cognition.errors import CognitionError
 from cognition.settings import Settings, get_settings
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Knowledge-graph ingestion and search.")
+
+app.add_typer(keys_app, name="keys")
 
 _DATASET_OPT = typer.Option("--dataset", "-d", help="Dataset name (repeat to search several).")
 
