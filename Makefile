@@ -29,8 +29,8 @@ test: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check cognition ingest cli workers bench tests
-	$(BIN)/ruff format --check cognition ingest cli workers bench tests
+	$(BIN)/ruff check cognition ingest cli workers api bench tests
+	$(BIN)/ruff format --check cognition ingest cli workers api bench tests
 
 typecheck: install
 	$(BIN)/mypy

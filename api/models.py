@@ -280,8 +280,8 @@ class SearchOut(BaseModel):
     def of(cls, answer: SearchAnswer) -> SearchOut:
         return cls(
             query=answer.query,
-            mode=answer.mode,
-            datasets=answer.datasets,  # type: ignore[arg-type]
+            mode=answer.mode,  # type: ignore[arg-type]  # checked by the searcher
+            datasets=answer.datasets,
             status=answer.status,
             message=answer.message,
             pending_documents=answer.pending_documents,

@@ -58,7 +58,7 @@ async def receive_pdf(
     try:
         with os.fdopen(handle, "wb") as out:
             part = _Part(out, limit)
-            parser = MultipartParser(options[b"boundary"], part.callbacks())
+            parser = MultipartParser(options[b"boundary"], part.callbacks())  # type: ignore[arg-type]
             async for chunk in body:
                 parser.write(chunk)
                 if part.error is not None:

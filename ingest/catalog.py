@@ -209,6 +209,10 @@ def job_status(ledger: Ledger, job_id: str, visible: Sequence[str]) -> JobStatus
     job = ledger.job(job_id)
     if job is None or job.dataset not in visible:
         raise NotFound("job", job_id)
+    return status_of(job)
+
+
+def status_of(job: JobRecord) -> JobStatus:
     return JobStatus(job, _eta(job))
 
 

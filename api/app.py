@@ -1,0 +1,40 @@
+"""``create_app(settings)``: the FastAPI app. Its lifespan builds the services once (one
+runtime per process) and closes them; the routes are thin over ``ingest`` and the core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import datasets, documents, graph, health, jobs, search
+from api.services import services
+from cognition.runtime import Runtime
+from cognition.settings import Settings
+
+VERSION = "1"
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None, local_token: str | None = None) -> FastAPI:
+    """The app. ``runtime``: use this process's runtime instead of building one (it is then
+    not closed with the app). ``local_token``: a secret the `cognition` CLI on this host
+    presents (see ``api.local``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with services(settings, runtime, local_token) as built:
+            app.state.services = built
+            yield
+
+    app = FastAPI(
+        title="Cognition",
+        version=VERSION,
+        summary="Knowledge-graph RAG: search and import books and documentation sites.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, datasets, documents, jobs, search, graph):
+        app.include_router(module.router)
+    return app
