@@ -27,6 +27,8 @@ from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
 from tests.helpers import (
+    ApiDataset,
+    ApiHarness,
     BENCH,
     BOOKS,
     CLI_TIMEOUT,
@@ -198,3 +200,52 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+# --------------------------------------------------------------------------- the API
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def api(runtime: Runtime, settings: Settings) -> AsyncIterator[ApiHarness]:
+    """The real app over the session's runtime (its lifespan entered once: no Redis, so it
+    runs submitted imports itself), an httpx client on it, and a way to make keys."""
+    import httpx
+
+    from api import create_app
+    from cognition.keys import open_keys, parse_grant
+
+    app = create_app(settings, runtime=runtime)
+    keys = open_keys(settings)
+
+    def key(*grants: str) -> dict[str, str]:
+        _, secret = keys.create("test", [parse_grant(g) for g in grants])
+        return {"Authorization": f"Bearer {secret}"}
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=120) as client:
+            yield ApiHarness(app, client, key, key("admin:*"))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def api_library(api: ApiHarness, excerpts: dict[str, Path]) -> ApiDataset:
+    """Two excerpts uploaded over HTTP into dataset ``api-library``, imported by the
+    server's own job runner; tests only read it."""
+    dataset = "api-library"
+    created = await api.client.post("/v1/datasets", json={"name": dataset}, headers=api.admin)
+    assert created.status_code == 201, created.text
+    jobs = {}
+    for name in ("git_objects", "bash_expansion"):
+        path = excerpts[name]
+        with path.open("rb") as handle:
+            answer = await api.client.post(
+                f"/v1/datasets/{dataset}/documents",
+                files={"file": (path.name, handle, "application/pdf")},
+                headers=api.admin,
+            )
+        assert answer.status_code == 202, answer.text
+        jobs[name] = answer.json()
+    for name, submitted in jobs.items():
+        jobs[name] = await api.wait_for_job(submitted["job_id"])
+        assert jobs[name]["state"] == "done", jobs[name]
+    return ApiDataset(dataset, jobs)

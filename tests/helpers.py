@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -90,3 +91,32 @@ def sha256_of(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class ApiHarness:
+    """The app, a client on it, ``key(*grants)`` → headers of a new key, an admin's headers."""
+
+    app: Any
+    client: Any  # httpx.AsyncClient
+    key: Callable[..., dict[str, str]]
+    admin: dict[str, str]
+
+    async def wait_for_job(self, job_id: str, seconds: float = 300) -> dict[str, Any]:
+        """Poll a job until it is done or failed (bounded)."""
+        import asyncio
+
+        deadline = time.monotonic() + seconds
+        while True:
+            answer = await self.client.get(f"/v1/jobs/{job_id}", headers=self.admin)
+            assert answer.status_code == 200, answer.text
+            job: dict[str, Any] = answer.json()
+            if job["state"] in ("done", "failed") or time.monotonic() > deadline:
+                return job
+            await asyncio.sleep(0.2)
+
+
+@dataclass
+class ApiDataset:
+    name: str
+    jobs: dict[str, dict[str, Any]]  # excerpt name -> its finished job
