@@ -223,7 +223,9 @@ async def api(runtime: Runtime, settings: Settings) -> AsyncIterator[ApiHarness]
 
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=120) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", timeout=120
+        ) as client:
             yield ApiHarness(app, client, key, key("admin:*"))
 
 

@@ -46,7 +46,9 @@ async def test_an_uploaded_pdf_is_imported_by_its_job_and_found_with_its_pages(
     assert top["document_id"] == job["document_id"]
     assert 1 <= top["page_start"] <= top["page_end"] <= 5
     assert "tree" in top["text"].lower()
-    chunk = await api.client.get(f"/v1/datasets/{api_library.name}/chunks/{top['chunk_id']}", headers=api.admin)
+    chunk = await api.client.get(
+        f"/v1/datasets/{api_library.name}/chunks/{top['chunk_id']}", headers=api.admin
+    )
     assert chunk.status_code == 200 and chunk.json()["text"].startswith(top["text"].removesuffix(" …")[:50])
 
 
@@ -73,7 +75,9 @@ async def test_documents_list_with_state_pages_and_chunks(api: ApiHarness, api_l
     first = page.json()
     assert len(first["documents"]) == 1 and first["next_cursor"]
     rest = await api.client.get(
-        f"/v1/datasets/{api_library.name}/documents", params={"cursor": first["next_cursor"]}, headers=api.admin
+        f"/v1/datasets/{api_library.name}/documents",
+        params={"cursor": first["next_cursor"]},
+        headers=api.admin,
     )
     documents = first["documents"] + rest.json()["documents"]
     assert rest.json()["next_cursor"] is None
