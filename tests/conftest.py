@@ -27,13 +27,13 @@ from cognition.settings import Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
 from tests.helpers import (
-    ApiDataset,
-    ApiHarness,
     BENCH,
     BOOKS,
     CLI_TIMEOUT,
     GIT_INTERNALS,
     REPO_ROOT,
+    ApiDataset,
+    ApiHarness,
     CliRunner,
     ImportedBook,
     StatsReader,
