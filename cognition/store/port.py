@@ -169,6 +169,13 @@ class Store(Protocol):
 
     async def list_datasets(self) -> list[str]: ...
 
+    async def delete_dataset(self, name: str) -> None:
+        """Everything of the dataset goes (graph, vectors, the backend's own records of it),
+        and nothing of any other; afterwards ``dataset_exists(name)`` is False and
+        ``ensure_dataset(name)`` makes a new, empty one. A dataset that does not exist is a
+        no-op. The caller holds the dataset's write gate."""
+        ...
+
     async def write(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
         """Store groups of batches (chunks with their vectors) as they come; each group is
         one write. The caller holds the dataset's write gate."""
@@ -197,6 +204,11 @@ class Store(Protocol):
 
     async def find_entities(self, dataset: str, keys: Sequence[str], limit: int) -> list[EntityInfo]:
         """Entities whose normalized key is one of ``keys``."""
+        ...
+
+    async def get_entities(self, dataset: str, ids: Sequence[str]) -> list[EntityInfo]:
+        """Entities by id, in the order asked; ids that name no entity of this dataset
+        (unknown, another dataset's, a chunk's) are skipped."""
         ...
 
     async def neighbours(self, dataset: str, entity_id: str, limit: int) -> list[Neighbour]:

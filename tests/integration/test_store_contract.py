@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from cognition.datasets import chunk_id, entity_id
+from cognition.errors import DatasetNotFoundError
 from cognition.runtime import Runtime
 from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, SectionNode, Store
 from tests.helpers import new_dataset_name
@@ -183,6 +184,108 @@ async def test_deleting_a_document_keeps_the_entities_others_mention(
     assert sum(counts.vectors.values()) == 2
     assert {s.chunk.document_id for s in left} == {library.bash.document.id}
     assert await backend.get_chunks(library.dataset, [c.id for c in library.git.chunks]) == []
+
+
+async def test_an_entity_two_documents_share_keeps_the_other_documents_mentions(
+    backend: Store, library: Library, runtime: Runtime
+) -> None:
+    git_chunks = {c.id for c in library.git.chunks}
+    async with runtime.gate.hold(library.dataset):
+        await backend.delete_document(library.dataset, library.git.document.id)
+
+    [git] = await backend.find_entities(library.dataset, ["git"], 10)
+    mentioning = await backend.chunks_mentioning(library.dataset, git.id, 10)
+    neighbours = await backend.neighbours(library.dataset, git.id, 10)
+    graph = await backend.graph(library.dataset)
+    counts = await backend.counts(library.dataset)
+    nearest = await backend.search_chunks(library.dataset, _vector(0).tolist(), 10)
+
+    assert git.chunks == 1
+    assert [c.id for c in mentioning] == [library.bash.chunks[1].id]
+    assert {(n.entity.key, n.relation) for n in neighbours} == {("hook", "uses")}  # git -> blob went
+    assert set(graph.chunk_ids) == {c.id for c in library.bash.chunks}
+    assert len(graph.mention_chunk) == 3 and len(graph.relation_source) == 1
+    assert (counts.edges["mentions"], counts.edges["uses"], counts.edges["has_chunk"]) == (3, 1, 2)
+    assert len(nearest) == 2 and not git_chunks & {s.chunk.id for s in nearest}
+
+
+async def test_entities_by_id_skip_unknown_ids_and_other_datasets(backend: Store, library: Library) -> None:
+    git, hook = entity_id(library.dataset, "git"), entity_id(library.dataset, "hook")
+    their_git = entity_id(library.other, "git")
+    asked = [hook, "no-such-id", library.git.chunks[0].id, their_git, git, hook]
+
+    found = await backend.get_entities(library.dataset, asked)
+
+    assert [(e.id, e.key, e.name, e.kind, e.chunks) for e in found] == [
+        (hook, "hook", "Hook", "term", 1),
+        (git, "git", "Git", "term", 2),
+    ]
+    assert await backend.get_entities(library.dataset, []) == []
+    assert [e.key for e in await backend.get_entities(library.other, [their_git, git])] == ["git"]
+
+
+async def test_deleting_a_dataset_leaves_every_other_dataset_as_it_was(
+    backend: Store, library: Library, runtime: Runtime
+) -> None:
+    before = await _snapshot(backend, library.other)
+
+    async with runtime.gate.hold(library.dataset):
+        await backend.delete_dataset(library.dataset)
+
+    assert not await backend.dataset_exists(library.dataset)
+    assert library.dataset not in await backend.list_datasets()
+    assert library.other in await backend.list_datasets()
+    assert await _snapshot(backend, library.other) == before
+    with pytest.raises(DatasetNotFoundError):
+        await backend.search_chunks(library.dataset, _vector(0).tolist(), 10)
+
+
+async def test_a_deleted_dataset_made_again_starts_empty(
+    backend: Store, library: Library, runtime: Runtime
+) -> None:
+    async with runtime.gate.hold(library.dataset):
+        await backend.delete_dataset(library.dataset)
+    await backend.ensure_dataset(library.dataset)
+    assert (await backend.counts(library.dataset)).nodes == {}
+    assert await backend.search_chunks(library.dataset, _vector(0).tolist(), 10) == []
+    fresh = _book(library.dataset, "fresh", ["Blobs again, after the delete."], [["blob"]], 5)
+    async with runtime.gate.hold(library.dataset):
+        await backend.write(library.dataset, _groups(fresh))
+
+    counts = await backend.counts(library.dataset)
+    nearest = await backend.search_chunks(library.dataset, _vector(0).tolist(), 10)
+    [blob] = await backend.find_entities(library.dataset, ["blob"], 10)
+
+    assert await backend.dataset_exists(library.dataset)
+    assert counts.nodes == {"Document": 1, "Section": 1, "Page": 1, "Chunk": 1, "Entity": 1}
+    assert sum(counts.vectors.values()) == 1
+    assert [s.chunk.text for s in nearest] == ["Blobs again, after the delete."]
+    assert blob.chunks == 1
+    assert await backend.find_entities(library.dataset, ["git"], 10) == []
+
+
+async def test_deleting_a_dataset_that_does_not_exist_does_nothing(backend: Store, library: Library) -> None:
+    missing = new_dataset_name("never-made")
+
+    await backend.delete_dataset(missing)
+    await backend.delete_dataset(library.dataset)
+    await backend.delete_dataset(library.dataset)
+
+    assert not await backend.dataset_exists(missing)
+    assert missing not in await backend.list_datasets()
+    assert (await backend.counts(library.other)).nodes["Document"] == 1
+
+
+async def _snapshot(backend: Store, dataset: str) -> tuple[object, ...]:
+    """What a user of ``dataset`` sees: nearest chunks with scores, counts, stats, graph."""
+    graph = await backend.graph(dataset)
+    return (
+        [(s.chunk, round(s.score, 6)) for s in await backend.search_chunks(dataset, _vector(0).tolist(), 10)],
+        await backend.counts(dataset),
+        await backend.stats(dataset),
+        (sorted(graph.entity_keys), sorted(graph.chunk_ids), len(graph.mention_chunk)),
+        await backend.find_entities(dataset, ["git", "blob"], 10),
+    )
 
 
 async def test_datasets_are_isolated(backend: Store, library: Library) -> None:

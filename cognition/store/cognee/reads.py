@@ -140,15 +140,17 @@ RETURN c.id, c.properties ORDER BY c.id LIMIT $limit
 
 
 async def entities(graph: Any, ids: Sequence[str]) -> list[EntityInfo]:
+    """Entities by id, in the order of ``ids`` (each once); other ids are skipped."""
     if not ids:
         return []
-    rows = await graph.query(_ENTITIES, {"ids": list(dict.fromkeys(ids))})
+    order = {eid: i for i, eid in enumerate(dict.fromkeys(ids))}
+    rows = await graph.query(_ENTITIES, {"ids": list(order)})
     found = []
     for eid, name, raw, chunks in rows:
         p = properties(raw)
         key = str(p.get("key") or name).lower()
         found.append(EntityInfo(str(eid), key, str(name), str(p.get("kind", "")), int(chunks)))
-    return found
+    return sorted(found, key=lambda e: order[e.id])
 
 
 async def entities_by_key(graph: Any, dataset: str, keys: Sequence[str]) -> list[EntityInfo]:

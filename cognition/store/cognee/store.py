@@ -50,7 +50,7 @@ class CogneeStore:
     """Implements ``cognition.store.port.Store`` with cognee's embedded stores.
 
     A dataset is resolved once per process (cognee's dataset row, the path of its vector
-    files) and kept; ``forget`` drops it (a deleted dataset). Ladybug admits one process per
+    files) and kept; ``delete_dataset`` drops it. Ladybug admits one process per
     database file: writes close this process's handles when they end, and graph reads take
     the dataset's file lock shared, waiting (at most ``search.busy_wait_seconds``) for a
     write in progress, then close the handles when the last reader leaves.
@@ -152,6 +152,27 @@ class CogneeStore:
         found = await get_authorized_existing_datasets([], "read", self._user)
         return sorted(d.name for d in found)
 
+    async def delete_dataset(self, name: str) -> None:
+        """Drop the dataset's files and cognee's rows of it, and forget it here. The caller
+        holds the dataset's write gate (so no read or write of it runs meanwhile)."""
+        space = await self._space(name)
+        if space is None:
+            return
+        from cognee.infrastructure.locks import dataset_lock
+
+        from cognition.store.cognee.drop import drop_dataset
+
+        await self._release(name)
+        # Forgotten with its vector reader's open table, before and after (a vector search
+        # meanwhile takes no gate and may resolve it again): the next ensure_dataset starts
+        # anew, and nothing here reads the removed files.
+        del self._datasets[name]
+        try:
+            async with dataset_lock(space.dataset.id), self._setup_gate.hold("setup"):
+                await drop_dataset(space.dataset)
+        finally:
+            self._datasets.pop(name, None)
+
     @asynccontextmanager
     async def _context(self, name: str) -> AsyncIterator[tuple[Any, Any]]:
         """The dataset's graph and vector engines (and nobody else's)."""
@@ -247,6 +268,10 @@ class CogneeStore:
     async def find_entities(self, dataset: str, keys: Sequence[str], limit: int) -> list[EntityInfo]:
         async with self._reading(dataset) as graph:
             return (await reads.entities_by_key(graph, dataset, keys))[:limit]
+
+    async def get_entities(self, dataset: str, ids: Sequence[str]) -> list[EntityInfo]:
+        async with self._reading(dataset) as graph:
+            return await reads.entities(graph, ids)
 
     async def neighbours(self, dataset: str, entity_id: str, limit: int) -> list[Neighbour]:
         async with self._reading(dataset) as graph:
