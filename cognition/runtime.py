@@ -119,6 +119,11 @@ class Runtime:
         if record is not None and record.embedding_model is None:
             self.ledger.set_embedding(dataset, self.embedder.model_id, self.embedder.dimensions)
 
+    def forget_dataset(self, name: str) -> None:
+        """Drop what this process keeps of a deleted dataset (its cached graph)."""
+        if self._searcher is not None:
+            self._searcher.forget(name)
+
     async def start(self) -> None:
         """Load the model and the store now (a worker, before its first job)."""
         await self.store.start()

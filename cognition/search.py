@@ -172,6 +172,10 @@ class Searcher:
         ]
         return [h for h in hits if accept is None or accept(chunks[h.chunk_id])][:top_k]
 
+    def forget(self, dataset: str) -> None:
+        """Drop the dataset's cached graph (it was deleted)."""
+        self._graphs.pop(dataset, None)
+
     async def graph_for(self, dataset: str) -> tuple[EntityGraph, Transition]:
         """The dataset's retrieval graph, loaded once per dataset version."""
         version = self._version_of(dataset)

@@ -101,6 +101,7 @@ async def delete_dataset(runtime: Runtime, name: str) -> int:
     async with runtime.gate.hold(name):
         await runtime.store.delete_dataset(name)
         runtime.ledger.forget_dataset(name)
+        runtime.forget_dataset(name)
         shutil.rmtree(runtime.paths.uploads / name, ignore_errors=True)
     return documents
 

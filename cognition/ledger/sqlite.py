@@ -243,10 +243,12 @@ class SqliteLedger:
     def register_dataset(self, name: str, description: str = "") -> None:
         with self._connect() as db:
             db.execute(
-                "INSERT INTO datasets (name, description, created_at) VALUES (?, ?, ?) "
+                "INSERT INTO datasets (name, description, created_at, version) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET description = "
                 "CASE WHEN excluded.description != '' THEN excluded.description ELSE description END",
-                (name, description, time.time()),
+                # A new dataset's version starts from the clock, not 0: a dataset deleted and
+                # made again under its name never repeats a version another process cached.
+                (name, description, time.time(), time.time_ns() // 1000),
             )
 
     def dataset(self, name: str) -> DatasetRecord | None:

@@ -193,15 +193,6 @@ class Store(Protocol):
 
     async def graph(self, dataset: str) -> GraphData: ...
 
-    async def delete_dataset(self, name: str) -> None:
-        """Everything of the dataset goes; no other dataset is touched. The caller holds the
-        dataset's write gate."""
-        ...
-
-    async def get_entities(self, dataset: str, ids: Sequence[str]) -> list[EntityInfo]:
-        """Entities by id; unknown ids are skipped."""
-        ...
-
     async def find_entities(self, dataset: str, keys: Sequence[str], limit: int) -> list[EntityInfo]:
         """Entities whose normalized key is one of ``keys``."""
         ...
