@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.sites import SiteServer, serve_site
+from bench.sites import serve_site
 from tests.helpers import ApiHarness
 
 
