@@ -17,6 +17,9 @@ bytes, and what is read is what was hashed:
   (Parsing the original through the handle that hashed it would cover a rename but not a
   rewrite in place: pypdf reads lazily, between pages.)
 
+Each page comes with its printed number when that is not its position (``page_labels``),
+and a book with the title a person would cite (``titles``).
+
 One pass: one ``PdfReader`` per book, so the cross-reference table and the page tree are
 parsed once. Opening a fresh reader every few hundred pages, as this module once did, cost
 pages x file size (a 50,000-page book: 250 parses of a 50,000-entry table and page tree).
