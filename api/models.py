@@ -257,8 +257,8 @@ class HitOut(BaseModel):
             section=list(hit.section_path),
             page_start=None if web else hit.page_start,
             page_end=None if web else hit.page_end,
-            page_label_start=getattr(hit, "page_label_start", None),
-            page_label_end=getattr(hit, "page_label_end", None),
+            page_label_start=hit.page_label_start,
+            page_label_end=hit.page_label_end,
             chunk_id=hit.chunk_id,
             score=round(hit.score, 6),
             entities=hit.entities,
@@ -317,8 +317,8 @@ class ChunkOut(BaseModel):
             section=list(c.section_path),
             page_start=None if web else c.page_start,
             page_end=None if web else c.page_end,
-            page_label_start=getattr(c, "page_label_start", None),
-            page_label_end=getattr(c, "page_label_end", None),
+            page_label_start=c.page_label_start,
+            page_label_end=c.page_label_end,
             text=c.text,
         )
 

@@ -20,6 +20,7 @@ from cognition.settings import Settings, get_settings
 if TYPE_CHECKING:
     from cognition.ledger import DocumentRecord
     from cognition.runtime import Runtime
+    from cognition.search import Hit
     from ingest.outcomes import ImportSummary
     from workers.client import QueuedImport
 
@@ -138,13 +139,22 @@ def search_command(
         typer.echo(json.dumps({"query": query, "mode": mode, "hits": [h.to_json() for h in hits]}))
         return
     for rank, hit in enumerate(hits, 1):
-        where = " › ".join(hit.section_path) or "-"
-        typer.echo(
-            f"{rank}. [{hit.dataset}] {hit.document_title} — {where} (p. {hit.pages}) score {hit.score:.3f}"
-        )
+        cited = " — ".join(part for part in (hit.document_title, " › ".join(hit.section_path)) if part)
+        typer.echo(f"{rank}. [{hit.dataset}] {cited} — {_citation(hit)}  score {hit.score:.3f}")
         if hit.entities:
             typer.echo(f"   entities: {', '.join(hit.entities[:8])}")
         typer.echo(f"   {hit.text[:300]}")
+
+
+def _citation(hit: Hit) -> str:
+    """Where a person finds the hit: a web page's URL; a book's printed page number, with
+    the PDF's page when they differ ("p. 57, PDF page 81")."""
+    if hit.source.startswith(("http://", "https://")):
+        return hit.source
+    many = hit.page_start != hit.page_end
+    if hit.page_labels is None:
+        return f"{'pp.' if many else 'p.'} {hit.pages}"
+    return f"{'pp.' if many else 'p.'} {hit.page_labels}, PDF {'pages' if many else 'page'} {hit.pages}"
 
 
 @app.command("datasets")

@@ -8,7 +8,13 @@
   (HippoRAG 2's dense–sparse integration).
 
 Each dataset is searched in its own store space; results are merged afterwards, so no query
-can read a dataset it did not name.
+can read a dataset it did not name. Graph scores (PPR mass) from separate graphs are not
+comparable: a small graph concentrates its mass, so its best chunk outscores a large graph's
+exact match. Hits of several datasets are therefore merged by a score that is (see
+``_comparable``): each hit's cosine similarity to the query (one embedding model serves every
+dataset searched together), with a small share of its graph score relative to its dataset's
+best; each dataset's own order is kept. A search of one dataset returns its own ranking and
+scores, unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ Admit = Callable[[str], None]  # raises if a dataset may not be searched (e.g. a
 Accept = Callable[[StoredChunk], bool]  # a filter on hits (documents, source prefix, section)
 FILTERED_DEPTH = 400  # candidates per dataset a filtered search looks through
 
+# Share of the within-dataset graph score in the score that merges several datasets' hits; the
+# rest is cosine similarity, the comparable part. Small: it breaks near-ties in favour of a
+# dataset's own top hits, and never lets an unrelated dataset's best outrank a close match.
+_GRAPH_SHARE = 0.2
+
 
 @dataclass
 class Hit:
@@ -57,12 +68,22 @@ class Hit:
     text: str
     score: float
     entities: list[str] = field(default_factory=list)
+    page_label_start: str | None = None  # the printed page numbers, when they are not the positions
+    page_label_end: str | None = None
 
     @property
     def pages(self) -> str:
-        if self.page_start == self.page_end:
-            return str(self.page_start)
-        return f"{self.page_start}-{self.page_end}"
+        """The pages' positions in the file ("81" or "81-82")."""
+        return _span(str(self.page_start), str(self.page_end))
+
+    @property
+    def page_labels(self) -> str | None:
+        """The pages' printed numbers ("57" or "57-58"); None when the book prints none other
+        than the positions (a web page, a book without front matter)."""
+        if self.page_label_start is None and self.page_label_end is None:
+            return None
+        start = self.page_label_start or str(self.page_start)
+        return _span(start, self.page_label_end or str(self.page_end))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -72,6 +93,8 @@ class Hit:
             "section": list(self.section_path),
             "page_start": self.page_start,
             "page_end": self.page_end,
+            "page_label_start": self.page_label_start,
+            "page_label_end": self.page_label_end,
             "chunk_id": self.chunk_id,
             "text": self.text,
             "score": round(self.score, 6),
@@ -133,7 +156,10 @@ class Searcher:
         per_dataset = await asyncio.gather(
             *(self._one(query, vector, name, mode, top_k, accept) for name in datasets)
         )
-        merged = [hit for hits in per_dataset for hit in hits]
+        if len(per_dataset) > 1 and mode != "vector":  # cosine similarity is comparable already
+            for candidates in per_dataset:
+                _comparable(candidates)
+        merged = [hit for candidates in per_dataset for hit, _ in candidates]
         merged.sort(key=lambda h: -h.score)
         return merged[:top_k]
 
@@ -150,12 +176,15 @@ class Searcher:
 
     async def _one(
         self, query: str, vector: np.ndarray, dataset: str, mode: str, top_k: int, accept: Accept | None
-    ) -> list[Hit]:
+    ) -> list[tuple[Hit, float]]:
+        """The dataset's best hits in its own order, each with its cosine similarity to the
+        query: exact for the ``depth`` nearest chunks; for a chunk only the graph found, the
+        lowest of theirs (it is not among the nearest, so its own is at most that)."""
         depth = max(top_k * 4, 20) if accept is None else max(top_k * 4, FILTERED_DEPTH)
         nearest = await self._store.search_chunks(dataset, vector.tolist(), depth)
         if mode == "vector":
             kept = [s for s in nearest if accept is None or accept(s.chunk)]
-            return [_hit(s.chunk, s.score, []) for s in kept[:top_k]]
+            return [(_hit(s.chunk, s.score, []), s.score) for s in kept[:top_k]]
         dense = _Ranked({s.chunk.id: s.score for s in nearest})
         if mode == "graph":
             ranked = await self._graph_ranking(query, dataset, dense, depth, passage_weight=0.0)
@@ -167,10 +196,13 @@ class Searcher:
         chunks = {s.chunk.id: s.chunk for s in nearest}
         wanted = [cid for cid, _ in best if cid not in chunks]
         chunks.update((c.id, c) for c in await self._store.get_chunks(dataset, wanted))
-        hits = [
-            _hit(chunks[cid], score, ranked.entities.get(cid, [])) for cid, score in best if cid in chunks
+        floor = min(dense.scores.values(), default=0.0)
+        found = [
+            (_hit(chunks[cid], score, ranked.entities.get(cid, [])), dense.scores.get(cid, floor))
+            for cid, score in best
+            if cid in chunks
         ]
-        return [h for h in hits if accept is None or accept(chunks[h.chunk_id])][:top_k]
+        return [pair for pair in found if accept is None or accept(chunks[pair[0].chunk_id])][:top_k]
 
     def forget(self, dataset: str) -> None:
         """Drop the dataset's cached graph (it was deleted)."""
@@ -289,6 +321,25 @@ def _chunk_ranking(graph: EntityGraph, scores: np.ndarray, seeds: dict[int, floa
     return ranked
 
 
+def _comparable(candidates: list[tuple[Hit, float]]) -> None:
+    """Give one dataset's graph-ranked hits (best first, with their cosine similarity) a score
+    comparable with other datasets': ``(1 - share) * cosine + share * graph / best graph``,
+    raised to the best such score further down the list, so the scores never rise down the
+    list and the dataset's own order survives the merge (a strong match ranked fifth in its
+    dataset lifts the four its graph ranks above it)."""
+    if not candidates:
+        return
+    best = max(hit.score for hit, _ in candidates) or 1.0
+    running = -np.inf
+    for hit, similarity in reversed(candidates):
+        running = max(running, (1 - _GRAPH_SHARE) * similarity + _GRAPH_SHARE * hit.score / best)
+        hit.score = float(running)
+
+
+def _span(start: str, end: str) -> str:
+    return start if start == end else f"{start}-{end}"
+
+
 def _hit(chunk: StoredChunk, score: float, entities: list[str]) -> Hit:
     return Hit(
         dataset=chunk.dataset,
@@ -302,4 +353,6 @@ def _hit(chunk: StoredChunk, score: float, entities: list[str]) -> Hit:
         text=chunk.text,
         score=score,
         entities=entities,
+        page_label_start=chunk.page_label_start,
+        page_label_end=chunk.page_label_end,
     )

@@ -7,6 +7,7 @@ A chunk is also cut at ``max_chars`` characters, and a run of text longer than t
 space in it is cut where the chunk is full: book text stays under the cap (150 words are about
 1,000 characters; a table of contents with dot leaders a few thousand), so only input such as
 a 2 MB base64 blob is cut by it.
+Each chunk carries the printed labels of its first and last page (``PageText.label``).
 Running headers and footers (the same line at the top or bottom of three or more pages,
 page numbers masked) are dropped from every page they are on.
 """
@@ -42,6 +43,8 @@ class Chunk:
     page_start: int
     page_end: int
     section: tuple[str, ...]  # outermost first; empty when the book has no structure
+    page_label_start: str | None = None  # printed number of the first page, when not page_start
+    page_label_end: str | None = None  # printed number of the last page, when not page_end
 
 
 @dataclass
@@ -86,10 +89,13 @@ class Chunker:
         self._edge_lines: Counter[str] = Counter()
         self._pending: list[tuple[PageText, list[str]]] = []
         self._fresh = 0  # words added since the last chunk was emitted
+        self._labels: dict[int, str] = {}  # page number -> printed label, where it has one
 
     def feed(self, page: PageText) -> Iterator[Chunk]:
         """Chunks completed by this page (pages are held back ``_LOOKAHEAD`` pages, so a running
         header is recognised on its first pages too)."""
+        if page.label is not None:
+            self._labels[page.number] = page.label
         self._pending.append((page, self._edge_keys(page.text)))
         for key in self._pending[-1][1]:
             self._edge_lines[key] += 1
@@ -184,6 +190,8 @@ class Chunker:
             page_start=words[0][1],
             page_end=words[-1][1],
             section=self._open.section,
+            page_label_start=self._labels.get(words[0][1]),
+            page_label_end=self._labels.get(words[-1][1]),
         )
         self._index += 1
         self._fresh = 0

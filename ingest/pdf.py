@@ -17,6 +17,9 @@ bytes, and what is read is what was hashed:
   (Parsing the original through the handle that hashed it would cover a rename but not a
   rewrite in place: pypdf reads lazily, between pages.)
 
+Each page comes with its printed number when that is not its position (``page_labels``),
+and a book with the title a person would cite (``titles``).
+
 One pass: one ``PdfReader`` per book, so the cross-reference table and the page tree are
 parsed once. Opening a fresh reader every few hundred pages, as this module once did, cost
 pages x file size (a 50,000-page book: 250 parses of a 50,000-entry table and page tree).
@@ -55,6 +58,8 @@ from cognition.errors import (
     UnreadablePdf,
 )
 from cognition.settings import ImportSettings
+from ingest.page_labels import declared_labels, with_printed_numbers
+from ingest.titles import book_title
 
 _HEADER_WINDOW = 1024
 _BLOCK = 1 << 20
@@ -81,6 +86,7 @@ class PageText:
 
     number: int  # 1-based
     text: str
+    label: str | None = None  # the printed page number, when it is not ``number`` (see page_labels)
 
 
 @dataclass
@@ -123,12 +129,13 @@ def open_book(path: Path, password: str | None = None, max_pages: int = _MAX_PAG
             )
         meta = _metadata(reader)
         outline = read_outline(reader)
+        title = book_title(meta.get("title"), reader, path)  # may read the first page
     return PdfBook(
         path=path,
         content_hash=content_hash,
         size_bytes=size,
         page_count=page_count,
-        title=meta.get("title") or path.stem,
+        title=title,
         author=meta.get("author"),
         outline=outline,
         password=password,
@@ -144,11 +151,20 @@ def iter_pages(book: PdfBook, start: int = 1) -> Iterator[PageText]:
     with _private_copy(book.path, book.content_hash) as copy:
         reader = _reader(copy, book.path.name, book.password)
         _page_count(reader)  # parses the page tree, which is kept while the pages are read
+        labels = declared_labels(reader)
         page_tree: _Parsed = dict(reader.resolved_objects)
-        for number in range(start, book.page_count + 1):
-            if number > start and (number - start) % _TRIM_EVERY == 0:
-                _forget_parsed_pages(reader, page_tree)
-            yield PageText(number=number, text=_page_text(reader, number))
+        pages = _pages(reader, page_tree, start, book.page_count, labels)
+        yield from pages if labels is not None else with_printed_numbers(pages)
+
+
+def _pages(
+    reader: PdfReader, page_tree: _Parsed, start: int, last: int, labels: list[str | None] | None
+) -> Iterator[PageText]:
+    for number in range(start, last + 1):
+        if number > start and (number - start) % _TRIM_EVERY == 0:
+            _forget_parsed_pages(reader, page_tree)
+        label = labels[number - 1] if labels is not None and number <= len(labels) else None
+        yield PageText(number=number, text=_page_text(reader, number), label=label)
 
 
 def _open_source(path: Path) -> IO[bytes]:

@@ -214,6 +214,8 @@ class DocumentPipeline:
                 page_end=chunk.page_end,
                 section_id=section_id,
                 section_path=chunk.section,
+                page_label_start=chunk.page_label_start,
+                page_label_end=chunk.page_label_end,
             )
             out.chunks.append(node)
             self._pages(chunk, state, out)

@@ -9,10 +9,11 @@ the CPU the pipeline leaves idle and yields it back at once when the model runs.
 The child is ``python -m ingest.reader`` (not ``multiprocessing``, whose "spawn" re-runs the
 caller's main script in the child). It reads its request (path, password, content hash,
 first page) from stdin, so a password never shows in the process list, and writes one JSON
-line per page to stdout. It reads the bytes whose sha256 is the book's content hash, or
-fails with ``SourceChanged`` (see ``ingest.pdf``): the file may have been replaced since
-the importer hashed it. The pipe is the bound: when the importer stops reading, the child
-blocks on its next write; when the importer dies, the child's write fails and it exits.
+line per page (its number, text and printed label) to stdout. It reads the bytes whose
+sha256 is the book's content hash, or fails with ``SourceChanged`` (see ``ingest.pdf``): the
+file may have been replaced since the importer hashed it. The pipe is the bound: when the
+importer stops reading, the child blocks on its next write; when the importer dies, the
+child's write fails and it exits.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def read_pages(book: PdfBook, start: int = 1, nice: int = 19) -> Iterator[PageTe
         for line in child.stdout:
             message = json.loads(line)
             if "page" in message:
-                yield PageText(number=message["page"], text=message["text"])
+                yield PageText(number=message["page"], text=message["text"], label=message.get("label"))
             elif "error" in message:
                 raise _error(message["error"], message["message"])
             else:
@@ -95,7 +96,7 @@ def _child() -> None:
     out = sys.stdout
     try:
         for page in iter_pages(book, int(request["start"])):
-            out.write(json.dumps({"page": page.number, "text": page.text}) + "\n")
+            out.write(json.dumps({"page": page.number, "text": page.text, "label": page.label}) + "\n")
             out.flush()
     except DocumentError as exc:  # the parent raises the same type again, which adds its reason
         out.write(json.dumps({"error": type(exc).__name__, "message": exc.detail}) + "\n")

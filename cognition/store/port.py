@@ -47,6 +47,8 @@ class ChunkNode:
     page_end: int
     section_id: str | None
     section_path: tuple[str, ...]
+    page_label_start: str | None = None  # the printed page number, when it is not page_start
+    page_label_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,11 @@ class StoredChunk:
     document_title: str
     source: str
     section_path: tuple[str, ...]
-    page_start: int
+    page_start: int  # positions in the file (1-based)
     page_end: int
     text: str
+    page_label_start: str | None = None  # the printed page numbers, when they are not the positions
+    page_label_end: str | None = None
 
 
 @dataclass(frozen=True)

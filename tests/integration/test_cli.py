@@ -32,6 +32,8 @@ HIT_FIELDS = {
     "section",
     "page_start",
     "page_end",
+    "page_label_start",
+    "page_label_end",
     "chunk_id",
     "text",
     "score",

@@ -172,7 +172,7 @@ async def test_no_search_of_one_dataset_returns_anothers_content(
     bash_hits = results[bash_dataset, GIT_QUESTION] + results[bash_dataset, BASH_QUESTION]
     assert git_hits and bash_hits
     assert {(h.dataset, h.source, h.document_title) for h in git_hits} == {
-        (git_internals.dataset, git_source, "git-internals")
+        (git_internals.dataset, git_source, "Git Internals")
     }
     assert {(h.dataset, h.source, h.document_title) for h in bash_hits} == {
         (bash_dataset, bash_source, "Bash parameter expansion")

@@ -76,7 +76,7 @@ async def test_every_hit_cites_book_section_and_pages(
     assert len(hits) == 10
     for hit in hits:
         assert hit.dataset == git_internals.dataset
-        assert hit.document_title == "git-internals"
+        assert hit.document_title == "Git Internals"
         assert hit.source == str(git_internals.path.resolve())
         assert hit.section_path and set(hit.section_path) <= outline_titles
         assert 1 <= hit.page_start <= hit.page_end <= GIT_INTERNALS_PAGES

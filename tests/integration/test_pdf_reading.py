@@ -69,7 +69,7 @@ def test_owner_password_encrypted_book_opens_without_a_password(bench: Path) -> 
     first_pages = [page for page, _ in zip(iter_pages(book), range(12), strict=False)]
 
     assert book.page_count == 121
-    assert book.title == "git-internals"  # no title in the metadata: the file name
+    assert book.title == "Git Internals"  # no title in the metadata: the cover's largest type
     assert book.outline and book.outline[0].title == "About this book"
     assert [p.number for p in first_pages] == list(range(1, 13))
     assert "Git" in first_pages[11].text
@@ -98,8 +98,8 @@ def test_fonts_built_once_per_reader_give_the_text_pypdf_gives(
     assert cached_builds * 10 < builds
 
 
-def test_a_book_without_a_title_is_named_after_its_file(bench: Path) -> None:
-    assert open_book(BOOKS / "bashref.pdf").title == "bashref"
+def test_a_book_without_a_title_is_named_by_its_title_page(bench: Path) -> None:
+    assert open_book(BOOKS / "bashref.pdf").title == "Bash Reference Manual"
 
 
 def test_user_password_pdf_needs_the_password(bench: Path) -> None:

@@ -53,6 +53,8 @@ class Chunk(DataPoint):  # type: ignore[misc]
     page_start: int
     page_end: int
     section: list[str]
+    page_label_start: str | None = None  # printed page numbers, when they are not the positions
+    page_label_end: str | None = None
     metadata: dict[str, Any] = {"index_fields": ["text"]}
 
 
@@ -93,6 +95,8 @@ def chunk_point(chunk: ChunkNode, doc: DocumentNode) -> Chunk:
         page_start=chunk.page_start,
         page_end=chunk.page_end,
         section=list(chunk.section_path),
+        page_label_start=chunk.page_label_start,
+        page_label_end=chunk.page_label_end,
     )
 
 

@@ -50,7 +50,14 @@ def _chunk(dataset: str, chunk_id: str, raw: Any) -> StoredChunk:
         page_start=int(p.get("page_start", 0)),
         page_end=int(p.get("page_end", 0)),
         text=str(p.get("text", "")),
+        page_label_start=_label(p.get("page_label_start")),
+        page_label_end=_label(p.get("page_label_end")),
     )
+
+
+def _label(value: Any) -> str | None:
+    """A printed page label as stored (absent in chunks written before labels were)."""
+    return str(value) if value else None
 
 
 async def graph_data(graph: Any) -> GraphData:

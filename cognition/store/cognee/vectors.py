@@ -11,7 +11,8 @@ writers, in this process or another, so searches run while an import stores.
 Datasets written before payloads carried provenance have cognee's index payload (id, text,
 document id, chunk index); rows are written in whatever payload shape the table already
 has, and :func:`chunk_from_payload` answers None for such rows (the store then reads them
-from the graph).
+from the graph). Likewise a table created before payloads carried printed page labels keeps
+its shape: its rows read with no labels (the graph's chunk nodes have them).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def _payload_type(pa: Any) -> Any:
             ("page_start", pa.int64()),
             ("page_end", pa.int64()),
             ("chunk_index", pa.int64()),
+            ("page_label_start", pa.string()),
+            ("page_label_end", pa.string()),
         ]
     )
 
@@ -55,6 +58,8 @@ def _payloads(chunks: Sequence[tuple[ChunkNode, DocumentNode]]) -> list[dict[str
             "page_start": chunk.page_start,
             "page_end": chunk.page_end,
             "chunk_index": chunk.index,
+            "page_label_start": chunk.page_label_start,
+            "page_label_end": chunk.page_label_end,
         }
         for chunk, doc in chunks
     ]
@@ -120,6 +125,8 @@ def chunk_from_payload(dataset: str, chunk_id: str, payload: dict[str, Any] | No
         page_start=int(payload["page_start"]),
         page_end=int(payload.get("page_end") or payload["page_start"]),
         text=str(payload.get("text") or ""),
+        page_label_start=payload.get("page_label_start") or None,  # absent in older tables
+        page_label_end=payload.get("page_label_end") or None,
     )
 
 
