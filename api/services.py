@@ -6,11 +6,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from arq import ArqRedis
 from cognition.keys import KeyStore, open_keys, open_rate_limiter
 from cognition.keys.rate import Limiter
-
 from cognition.paths import import_roots
 from cognition.runtime import Runtime
 from cognition.settings import Settings
@@ -27,7 +26,7 @@ class Services:
     queue: JobQueue
     local_token: str | None = None  # the `cognition` CLI's token on this host (see api.local)
     runner: InlineRunner | None = None  # runs jobs here when there is no Redis
-    redis: ArqRedis | None = None
+    redis: Any = None  # the queue's Redis client (arq's, made in workers.queue), or None
     owns_runtime: bool = True
     closers: list[object] = field(default_factory=list)
 
@@ -57,7 +56,7 @@ async def services(
     passed in (tests, a process that has one) is used and not closed."""
     own = runtime is None
     built = runtime or Runtime.build(settings)
-    redis: ArqRedis | None = None
+    redis: Any = None
     queue: JobQueue
     runner = None
     if settings.queue.redis_url is not None:

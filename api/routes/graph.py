@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import Caller
 from api.errors import ERROR_RESPONSES, ApiError
-from api.models import ChunkList, ChunkOut, EntityList, EntityOut, HopOut, NeighbourhoodOut, PathList
+from api.graph_models import ChunkList, ChunkOut, EntityList, EntityOut, HopOut, NeighbourhoodOut, PathList
 from api.services import Services
 from api.state import Deps
 from cognition import graphquery
