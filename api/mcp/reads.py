@@ -13,7 +13,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from api.errors import ApiError
-from api.mcp.results import SNIPPET_CHARS, Cursor, check_budget, cite, cut, dumps, fit, tool_error
+from api.mcp.results import SNIPPET_CHARS, Answer, Cursor, check_budget, cite, cut, dumps, fit, tool_error
 from api.services import Services
 from cognition import graphquery
 from cognition.errors import CognitionError, NotFound
@@ -47,12 +47,12 @@ class Access:
         return self.services(), self.scope(ctx)
 
 
-async def guarded(action: Any) -> str:
+async def guarded(action: Any) -> Answer:
     """Run a tool's body; an expected failure is a tool error in the API's words."""
     try:
         answer: str = await action
     except (CognitionError, ApiError) as exc:
-        raise tool_error(exc) from None
+        return tool_error(exc)
     return answer
 
 
@@ -118,7 +118,7 @@ def _search(access: Access) -> Callable[..., Any]:
         detail: Literal["snippets", "full"] = "snippets",
         budget: Budget = None,
         cursor: Page = None,
-    ) -> str:
+    ) -> Answer:
         services, caller = access.of(ctx)
         arguments = {"q": query, "d": datasets, "m": mode, "k": top_k, "x": detail}
         return await guarded(_run_search(services, caller, arguments, budget, cursor))
@@ -172,7 +172,7 @@ def _get_entity(access: Access) -> Callable[..., Any]:
         limit: Annotated[int, Field(ge=1, le=200)] = 20,
         budget: Budget = None,
         cursor: Page = None,
-    ) -> str:
+    ) -> Answer:
         services, caller = access.of(ctx)
         arguments = {"d": dataset, "e": entity, "n": depth, "l": limit}
         return await guarded(_entity(services, caller, arguments, budget, cursor))
@@ -225,7 +225,7 @@ def _find_path(access: Access) -> Callable[..., Any]:
         source: Name,
         target: Name,
         max_length: Annotated[int, Field(ge=1)] = 3,
-    ) -> str:
+    ) -> Answer:
         services, caller = access.of(ctx)
         return await guarded(_paths(services, caller, dataset, source, target, max_length))
 
@@ -285,7 +285,7 @@ async def _stored(services: Services, caller: Scope, dataset: str, what: str, id
 
 
 def _get_chunk(access: Access) -> Callable[..., Any]:
-    async def get_chunk(ctx: Context, dataset: Name, chunk_id: Name, budget: Budget = None) -> str:
+    async def get_chunk(ctx: Context, dataset: Name, chunk_id: Name, budget: Budget = None) -> Answer:
         services, caller = access.of(ctx)
         return await guarded(_chunk(services, caller, dataset, chunk_id, budget))
 
@@ -307,7 +307,7 @@ async def _chunk(services: Services, caller: Scope, dataset: str, chunk_id: str,
 
 
 def _get_document(access: Access) -> Callable[..., Any]:
-    async def get_document(ctx: Context, dataset: Name, document_id: Name) -> str:
+    async def get_document(ctx: Context, dataset: Name, document_id: Name) -> Answer:
         services, caller = access.of(ctx)
         return await guarded(_document(services, caller, dataset, document_id))
 
@@ -329,7 +329,7 @@ async def _document(services: Services, caller: Scope, dataset: str, document_id
 
 
 def _list_datasets(access: Access) -> Callable[..., Any]:
-    async def list_datasets(ctx: Context, cursor: Page = None) -> str:
+    async def list_datasets(ctx: Context, cursor: Page = None) -> Answer:
         services, caller = access.of(ctx)
         return await guarded(_datasets(services, caller, cursor))
 

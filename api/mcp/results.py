@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent
 
 from api.errors import NOT_FOUND_HINT, ApiError, from_cognition
 from cognition.errors import CognitionError
@@ -24,6 +24,7 @@ from ingest.catalog import CursorError
 SNIPPET_CHARS = 300  # a hit's text at detail "snippets"
 MCP_NOT_FOUND_HINT = "check the name or id; list_datasets shows the datasets you can read"
 _ELLIPSIS = " …"
+Answer = str | CallToolResult  # a tool's answer: compact JSON, or an error
 
 
 def dumps(value: object) -> str:
@@ -164,14 +165,17 @@ class Cursor:
 # --------------------------------------------------------------------------- errors
 
 
-def tool_error(exc: Exception) -> ToolError:
+def tool_error(exc: Exception) -> CallToolResult:
     """An expected failure as an MCP tool error whose text is the API's error body (one
-    line of JSON). Out-of-scope targets already answer as nonexistent ones."""
+    line of JSON), as is: the SDK would prefix a raised error's text. Out-of-scope targets
+    already answer as nonexistent ones."""
     error = from_cognition(exc) if isinstance(exc, CognitionError) else exc
     assert isinstance(error, ApiError)
     hint = MCP_NOT_FOUND_HINT if error.hint == NOT_FOUND_HINT else error.hint
     body = {"error": error.error, "detail": error.detail, "hint": hint, "retryable": error.retryable}
-    return ToolError(dumps({**body, **error.extra}))
+    return CallToolResult(
+        content=[TextContent(type="text", text=dumps({**body, **error.extra}))], is_error=True
+    )
 
 
 def check_budget(budget: int | None, default: int, most: int) -> int:

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from api.errors import ApiError
 from api.mcp.reads import Access, Name, guarded, make_tool
-from api.mcp.results import dumps
+from api.mcp.results import Answer, dumps
 from api.services import Services
 from ingest import catalog
 from ingest.jobs import Rejected, Submission
@@ -57,7 +57,7 @@ def write_tools(access: Access) -> list[Tool]:
 def _submit_path(access: Access) -> Any:
     async def submit_path(
         ctx: Context, dataset: Name, path: Annotated[str, Field(min_length=1, max_length=4096)]
-    ) -> str:
+    ) -> Answer:
         services, caller = access.of(ctx)
 
         async def run() -> str:
@@ -71,7 +71,7 @@ def _submit_path(access: Access) -> Any:
 
 
 def _submit_url(access: Access) -> Any:
-    async def submit_url(ctx: Context, dataset: Name, url: Url) -> str:
+    async def submit_url(ctx: Context, dataset: Name, url: Url) -> Answer:
         services, caller = access.of(ctx)
         return await guarded(_crawl(services, caller, dataset, CrawlSpec((url,), max_depth=0, max_pages=1)))
 
@@ -87,7 +87,7 @@ def _submit_crawl(access: Access) -> Any:
         exclude: Annotated[list[str], Field(max_length=50)] = [],  # noqa: B006
         max_depth: Annotated[int | None, Field(ge=0, le=10)] = None,
         max_pages: Annotated[int | None, Field(ge=1, le=100_000)] = None,
-    ) -> str:
+    ) -> Answer:
         services, caller = access.of(ctx)
         spec = CrawlSpec(tuple(seeds), tuple(include), tuple(exclude), max_depth, max_pages)
         return await guarded(_crawl(services, caller, dataset, spec))
@@ -111,7 +111,7 @@ def _submitted(item: Submission) -> str:
 
 
 def _job_status(access: Access) -> Any:
-    async def job_status(ctx: Context, job_id: Name) -> str:
+    async def job_status(ctx: Context, job_id: Name) -> Answer:
         services, caller = access.of(ctx)
 
         async def run() -> str:
@@ -124,7 +124,9 @@ def _job_status(access: Access) -> Any:
 
 
 def _delete_document(access: Access) -> Any:
-    async def delete_document(ctx: Context, dataset: Name, document_id: Name, confirm: bool = False) -> str:
+    async def delete_document(
+        ctx: Context, dataset: Name, document_id: Name, confirm: bool = False
+    ) -> Answer:
         services, caller = access.of(ctx)
         return await guarded(_delete(services, caller, dataset, document_id, confirm))
 
