@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from api import errors
+from api.mcp.http import PATH as MCP_PATH
+from api.mcp.http import McpEndpoint
 from api.routes import datasets, documents, graph, health, jobs, search
 from api.services import services
 from cognition.runtime import Runtime
@@ -24,7 +27,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, local_token: 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with services(settings, runtime, local_token) as built:
+        async with services(settings, runtime, local_token) as built, mcp.running():
             app.state.services = built
             yield
 
@@ -34,6 +37,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None, local_token: 
         summary="Knowledge-graph RAG: search and import books and documentation sites.",
         lifespan=lifespan,
     )
+    mcp = McpEndpoint(settings, lambda: app.state.services)  # same keys, as a bearer header
+    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     errors.install(app)
     for module in (health, datasets, documents, jobs, search, graph):
         app.include_router(module.router)

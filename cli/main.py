@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from cli.keys import app as keys_app
+from cli.mcp import mcp_command
 from cli.progress import RichProgress
 from cognition.errors import CognitionError
 from cognition.settings import Settings, get_settings
@@ -29,6 +30,7 @@ T = TypeVar("T")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Knowledge-graph ingestion and search.")
 
 app.add_typer(keys_app, name="keys")
+app.command("mcp")(mcp_command)
 
 _DATASET_OPT = typer.Option("--dataset", "-d", help="Dataset name (repeat to search several).")
 

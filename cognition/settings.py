@@ -184,6 +184,9 @@ class ApiSettings(BaseModel):
     max_path_length: int = Field(default=4, ge=1, le=6)  # relations on a path between two entities
     mcp_budget: int = Field(default=6000, ge=200)  # characters of one MCP tool result by default
     mcp_write: bool = False  # MCP tools that import or delete (off: read-only tools only)
+    # The API key `cognition mcp` (stdio) acts as when no --key/--dataset is given
+    # (COGNITION_API__MCP_KEY): an agent's config can hold it in its environment, not its argv.
+    mcp_key: SecretStr | None = None
     # Requests one API key may make: ``rate_limit_burst`` at once, then
     # ``rate_limit_per_minute`` a minute on average (a token bucket per key); beyond it, 429
     # with Retry-After. With several API processes on one Redis, the limit is shared.
