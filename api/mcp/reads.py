@@ -155,6 +155,8 @@ def _hit(hit: Hit, answer: SearchAnswer) -> dict[str, Any]:
     found: dict[str, Any] = {"chunk_id": hit.chunk_id, "document_id": hit.document_id}
     found.update(cite(hit.dataset, hit.document_title, hit.source, hit.page_start, hit.page_end, hit))
     found.update(section=" > ".join(hit.section_path), score=round(hit.score, 4), text=hit.text)
+    if hit.entities:  # the entities that led to the hit: names get_entity takes
+        found["entities"] = hit.entities[:5]
     if answer.truncated(hit):
         found["truncated"] = True
     return found

@@ -30,7 +30,6 @@ from cognition.settings import Settings
 from ingest.importer import Importer
 from tests.helpers import new_dataset_name
 
-HAS_ENTITY_READS = True  # set below from the store: get_entities is being added to the adapter
 MISSING = "nope-" + "0" * 12  # a dataset, document, chunk and entity that exist nowhere
 
 
@@ -56,7 +55,6 @@ def _free_port() -> int:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def served(runtime: Runtime, settings: Settings, excerpts: dict[str, Path]) -> AsyncIterator[Served]:
     """Two datasets of one excerpt each, and the app served by uvicorn on 127.0.0.1."""
-    global HAS_ENTITY_READS
     a, b = new_dataset_name("mcp-a"), new_dataset_name("mcp-b")
     importer = Importer(runtime)
     await importer.import_paths([excerpts["git_objects"]], a)
@@ -64,7 +62,6 @@ async def served(runtime: Runtime, settings: Settings, excerpts: dict[str, Path]
     record = runtime.ledger.documents(b)[0]
     graph = await runtime.store.graph(b)
     chunk = (await runtime.store.get_chunks(b, graph.chunk_ids[:1]))[0]
-    HAS_ENTITY_READS = hasattr(runtime.store, "get_entities")
     _, secret = open_keys(settings).create("mcp-a", [parse_grant(f"read:{a}")])
     app = create_app(settings, runtime=runtime)
     port = _free_port()
@@ -159,6 +156,24 @@ async def test_a_small_budget_cuts_the_answer_and_the_cursor_continues_it(served
         assert len(ids) == len(set(ids))  # the next page continues, never repeats
 
 
+async def test_an_entity_with_its_neighbours_and_a_path_to_one_of_them(served: Served) -> None:
+    async with _client(served.url, served.key_a) as client:
+        failed, text = await _call(client, "search", query="git tree object", mode="graph")
+        name = json.loads(text)["hits"][0]["entities"][0]
+        failed, text = await _call(client, "get_entity", dataset=served.a, entity=name.upper(), depth=2)
+        assert not failed, text
+        found = json.loads(text)
+        assert found["entity"]["name"] == name and found["mentioned_in"]
+        assert all(m["dataset"] == served.a for m in found["mentioned_in"])
+        assert found["relations"] and {r["depth"] for r in found["relations"]} <= {1, 2}
+        far = found["relations"][-1]
+        failed, text = await _call(client, "find_path", dataset=served.a, source=name, target=far["id"])
+        assert not failed, text
+        paths = json.loads(text)["paths"]
+        assert paths and paths[0]["ids"][0] == found["entity"]["id"] and paths[0]["ids"][-1] == far["id"]
+        assert 1 <= len(paths[0]["hops"]) <= far["depth"]
+
+
 async def test_list_datasets_shows_only_the_keys_datasets_with_their_health(served: Served) -> None:
     async with _client(served.url, served.key_a) as client:
         failed, text = await _call(client, "list_datasets")
@@ -204,18 +219,17 @@ def _probes(s: Served) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
         probe("entity by id", "get_entity", ("dataset",), dataset=s.b, entity=entity_id),
         probe("path", "find_path", ("dataset",), dataset=s.b, source=entity_id, target=entity_name),
     ]
-    if HAS_ENTITY_READS:
-        probes += [
-            probe("entity id in A", "get_entity", ("entity",), dataset=s.a, entity=entity_id),
-            probe(
-                "path in A",
-                "find_path",
-                ("source", "target"),
-                dataset=s.a,
-                source=entity_id,
-                target=entity_id,
-            ),
-        ]
+    probes += [
+        probe("entity id in A", "get_entity", ("entity",), dataset=s.a, entity=entity_id),
+        probe(
+            "path in A",
+            "find_path",
+            ("source", "target"),
+            dataset=s.a,
+            source=entity_id,
+            target=entity_id,
+        ),
+    ]
     return probes
 
 
