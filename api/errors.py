@@ -119,6 +119,8 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI's own: a body it could not decode at all
+            return ApiError(422, "InvalidRequest", f"body: {exc.detail}", "send valid UTF-8 JSON").response()
         names = {404: "NotFound", 405: "MethodNotAllowed"}
         hint = "see /docs for the routes" if exc.status_code in names else "see detail"
         error = ApiError(exc.status_code, names.get(exc.status_code, "HttpError"), str(exc.detail), hint)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 from api.errors import ApiError
@@ -59,11 +60,19 @@ async def receive_pdf(
         with os.fdopen(handle, "wb") as out:
             part = _Part(out, limit)
             parser = MultipartParser(options[b"boundary"], part.callbacks())  # type: ignore[arg-type]
-            async for chunk in body:
-                parser.write(chunk)
-                if part.error is not None:
-                    raise part.error
-            parser.finalize()
+            try:
+                async for chunk in body:
+                    parser.write(chunk)
+                    if part.error is not None:
+                        raise part.error
+                parser.finalize()
+            except MultipartParseError as exc:
+                raise _fail(
+                    422,
+                    "InvalidRequest",
+                    f"the multipart body cannot be parsed: {exc}",
+                    "send a well-formed multipart/form-data body",
+                ) from None
         if part.error is not None:
             raise part.error
         if not part.seen_file:

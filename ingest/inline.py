@@ -8,13 +8,20 @@ failure waits until its ``not_before``. A process that stops mid-job leaves the 
 ``running``: the next runner to start puts it back in the queue, and the importer redoes
 the document whose owner has ended. A job that was taken more than ``queue.max_tries``
 times without finishing (it stopped the server every time) fails instead of looping.
+
+One runner per data directory: it holds ``locks/inline-runner.lock`` (an flock, released
+when its process ends, however it ends). Another server on the same data directory accepts
+submissions into the same ledger and leaves them to the runner that holds the lock, taking
+over if that one stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import time
 
 from cognition.ledger import LIVE, JobRecord, Ledger
@@ -53,12 +60,27 @@ class InlineRunner:
         self._queue = queue
         self._task: asyncio.Task[None] | None = None
         self.current: str | None = None  # the job running now
+        self.holds_lock = False  # this process runs the data directory's jobs
 
     def start(self) -> None:
-        requeued = self._runtime.ledger.requeue_running_jobs()
-        if requeued:
-            log.warning("%d job(s) were running when this server last stopped: queued again", requeued)
-        self._task = asyncio.create_task(self._loop(), name="cognition-inline-jobs")
+        self._task = asyncio.create_task(self._run_when_first(), name="cognition-inline-jobs")
+
+    async def _run_when_first(self) -> None:
+        """Wait to be the data directory's one runner, then run jobs until stopped."""
+        path = self._runtime.paths.locks / "inline-runner.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while not _try_lock(handle):
+                await asyncio.sleep(IDLE_SECONDS)
+            self.holds_lock = True
+            requeued = self._runtime.ledger.requeue_running_jobs()
+            if requeued:
+                log.warning("%d job(s) were running when the last runner stopped: queued again", requeued)
+            await self._loop()
+        finally:
+            self.holds_lock = False
+            os.close(handle)  # releases the lock
 
     async def stop(self) -> None:
         """Stop taking jobs; the one running is cancelled and will run again at next start."""
@@ -106,3 +128,11 @@ class InlineRunner:
             )
         finally:
             self.current = None
+
+
+def _try_lock(handle: int) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

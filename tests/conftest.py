@@ -9,6 +9,7 @@ script) in a subprocess with ``COGNITION_DATA_DIR``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -221,12 +222,24 @@ async def api(runtime: Runtime, settings: Settings) -> AsyncIterator[ApiHarness]
         _, secret = keys.create("test", [parse_grant(g) for g in grants])
         return {"Authorization": f"Bearer {secret}"}
 
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", timeout=120
-        ) as client:
-            yield ApiHarness(app, client, key, key("admin:*"))
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:  # the lifespan's task groups are entered and left in one task
+        async with app.router.lifespan_context(app):
+            started.set()
+            await stop.wait()
+
+    lifespan = asyncio.create_task(serve())
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait([lifespan, waiting], return_when=asyncio.FIRST_COMPLETED)
+    if lifespan.done():
+        waiting.cancel()
+        lifespan.result()  # the app failed to start: its error, here
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=120) as client:
+        yield ApiHarness(app, client, key, key("admin:*"))
+    stop.set()
+    await lifespan
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

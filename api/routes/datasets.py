@@ -33,7 +33,13 @@ async def list_datasets(caller: Caller, services: Deps) -> DatasetList:
 
 
 @router.post(
-    "", response_model=DatasetCreated, status_code=201, summary="Create a dataset and import its sources"
+    "",
+    response_model=DatasetCreated,
+    status_code=201,
+    summary="Create a dataset and import its sources",
+    responses={
+        200: {"model": DatasetCreated, "description": "the dataset existed: its sources are submitted"}
+    },
 )
 async def create_dataset(
     body: DatasetIn, caller: Caller, services: Deps, response: Response

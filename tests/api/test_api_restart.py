@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def _server(data_dir: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     command = [
         sys.executable,
         "-m",
@@ -40,7 +40,9 @@ def _server(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
         str(port),
     ]
     log = (data_dir / f"server-{time.monotonic_ns()}.log").open("wb")
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=subprocess_env(data_dir), stdout=log, stderr=log)
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=subprocess_env(data_dir, **env), stdout=log, stderr=log
+    )
     try:
         _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200)
         yield process
