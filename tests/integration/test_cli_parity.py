@@ -365,6 +365,18 @@ def test_a_search_error_reads_the_same_with_a_server_running(served: Served, run
     assert done.stderr.strip() == "error: unknown mode 'fuzzy': use one of vector, graph, hybrid"
 
 
+def test_describe_and_documents_count_the_stored_excerpt(served: Served, run_cli: CliRunner) -> None:
+    described = run_cli("describe", "git", "--json", data_dir=served.data_dir)
+    listed = run_cli("documents", "-d", "git", data_dir=served.data_dir)
+
+    assert described.returncode == 0, described.stderr[-2000:]
+    body = last_json_line(described.stdout)
+    assert (body["name"], body["documents"], body["pending"], body["pages"]) == ("git", {"stored": 1}, 0, 5)
+    assert body["stats"]["chunks"] == body["chunks"] >= 1
+    [line] = listed.stdout.splitlines()
+    assert " stored " in line and "pages 5 " in line and line.endswith("git-objects.pdf  'Git objects'")
+
+
 def test_a_second_server_on_the_same_data_directory_is_refused(served: Served, run_cli: CliRunner) -> None:
     done = run_cli("serve", "--port", str(free_port()), data_dir=served.data_dir)
 
