@@ -6,17 +6,23 @@ import asyncio
 import gc
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli import catalog, serve
+from cli.common import fail as _fail
+from cli.common import from_setting, require_datasets
+from cli.common import settings as _settings
+from cli.common import with_runtime as _with_runtime
 from cli.keys import app as keys_app
 from cli.mcp import mcp_command
 from cli.progress import RichProgress
 from cognition.errors import CognitionError
-from cognition.settings import Settings, get_settings
+from cognition.settings import SearchSettings, Settings
 
 if TYPE_CHECKING:
     from cognition.ledger import DocumentRecord
@@ -25,14 +31,37 @@ if TYPE_CHECKING:
     from ingest.outcomes import ImportSummary
     from workers.client import QueuedImport
 
-T = TypeVar("T")
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Knowledge-graph ingestion and search.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Knowledge-graph ingestion and search.",
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every subcommand
+)
 
 app.add_typer(keys_app, name="keys")
 app.command("mcp")(mcp_command)
 
 _DATASET_OPT = typer.Option("--dataset", "-d", help="Dataset name (repeat to search several).")
+_TOP_K = SearchSettings.model_fields["top_k"].default
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        try:
+            typer.echo(f"cognition {version('cognition')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("cognition (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit"),
+    ] = False,
+) -> None:
+    """Knowledge-graph ingestion and search."""
 
 
 @app.command("import")
@@ -122,24 +151,34 @@ def crawl_command(
 def search_command(
     query: Annotated[str, typer.Argument(help="What to look for")],
     dataset: Annotated[list[str], _DATASET_OPT],
-    mode: Annotated[str, typer.Option(help="vector | graph | hybrid")] = "hybrid",
+    mode: Annotated[str, typer.Option(help="vector | graph | hybrid", show_default=True)] = "hybrid",
     top_k: Annotated[
-        int | None, typer.Option("--top-k", "-k", help="Number of hits [default: search.top_k, 5]")
+        int | None,
+        typer.Option(
+            "--top-k", "-k", help=f"Number of hits {from_setting(_TOP_K, 'search.top_k')}", show_default=False
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON")] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Search in this process even when a server runs")
+    ] = False,
 ) -> None:
-    """Search one or more datasets."""
-    from ingest.service import run_search
+    """Search one or more datasets (through `cognition serve` when it runs, else here)."""
+    from cli.search import answer
 
     settings = _settings()
     k = settings.search.top_k if top_k is None else top_k
+    require_datasets(settings, dataset)
     try:
-        hits = _with_runtime(lambda runtime: run_search(runtime, query, dataset, mode, k), settings)
+        reply = answer(settings, query, dataset, mode, k, local)
     except CognitionError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps({"query": query, "mode": mode, "hits": [h.to_json() for h in hits]}))
+        typer.echo(json.dumps(reply.body))
         return
+    hits = reply.hits
+    if not hits:
+        typer.echo(reply.message)
     for rank, hit in enumerate(hits, 1):
         cited = " — ".join(part for part in (hit.document_title, " › ".join(hit.section_path)) if part)
         typer.echo(f"{rank}. [{hit.dataset}] {cited} — {_citation(hit)}  score {hit.score:.3f}")
@@ -186,18 +225,11 @@ def worker_command(
         _fail(exc)
 
 
-def _with_runtime(action: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run ``action`` on this process's one runtime, closed when it ends."""
-    from cognition.runtime import Runtime
-
-    async def main() -> T:
-        runtime = Runtime.build(settings or get_settings())
-        try:
-            return await action(runtime)
-        finally:
-            await runtime.close()
-
-    return asyncio.run(main())
+app.command("documents")(catalog.documents_command)
+app.command("describe")(catalog.describe_command)
+app.command("delete-document")(catalog.delete_document_command)
+app.command("delete-dataset")(catalog.delete_dataset_command)
+app.command("serve")(serve.serve_command)
 
 
 def _run_with_progress(
@@ -309,19 +341,6 @@ def _queued_nothing_done(queued: QueuedImport) -> bool:
     )
     failed = "failed" in ended or any(isinstance(s, Rejected) for s in queued.submissions)
     return failed and good == 0
-
-
-def _settings() -> Settings:
-    """The settings; a bad value ends the command with one line naming its variable."""
-    try:
-        return get_settings()
-    except CognitionError as exc:
-        _fail(exc)
-
-
-def _fail(exc: CognitionError) -> NoReturn:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(code=2)
 
 
 def main() -> None:

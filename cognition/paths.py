@@ -10,6 +10,7 @@
       crawl4ai/          crawl4ai's folders (it creates them when imported)
       browser/           Chromium's throw-away profiles (browser-mode crawls)
       uploads/           files received by the API, named by their sha256
+      server.json        the running `cognition serve`: url, pid, token (mode 0600)
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ class DataPaths:
     @property
     def uploads(self) -> Path:
         return self.root / "uploads"
+
+    @property
+    def server_file(self) -> Path:
+        """Where a running ``cognition serve`` tells the CLI on this host how to reach it."""
+        return self.root / "server.json"
 
 
 def import_roots(settings: Settings) -> tuple[Path, ...]:

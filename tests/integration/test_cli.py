@@ -25,8 +25,9 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.slow
 
-HIT_FIELDS = {
+HIT_FIELDS = {  # the API's hit (``POST /v1/search``): the CLI prints the same body
     "dataset",
+    "document_id",
     "document_title",
     "source",
     "section",
@@ -36,6 +37,7 @@ HIT_FIELDS = {
     "page_label_end",
     "chunk_id",
     "text",
+    "truncated",
     "score",
     "entities",
 }
@@ -167,7 +169,10 @@ ERRORS = {
         ["search", "git", "--dataset", "batch", "--top-k", "0"],
         "error: top-k must be between 1 and 100",
     ),
-    "missing dataset": (["search", "git", "--dataset", "nope", "--json"], "error: dataset not found: 'nope'"),
+    "missing dataset": (
+        ["search", "git", "--dataset", "nope", "--json"],
+        "error: no dataset named 'nope'; datasets: batch",
+    ),
     "import without dataset": (
         ["import", str(BAD / "pypdf_issue-297.pdf")],
         "error: name the target dataset with --dataset (or import a manifest .toml)",

@@ -1,0 +1,147 @@
+"""Where ``cognition search`` is answered: by the server running on this data directory when
+one answers (``api.local``; a search then costs milliseconds, not cognee's start-up), else
+in this process. Both give the API's ``SearchOut`` body and its hits rebuilt from that body,
+so both print the same."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Literal
+
+import typer
+
+from cli.common import with_runtime
+from cognition.errors import CognitionError, SearchError
+from cognition.search import MODES, Hit
+from cognition.settings import Settings
+
+if TYPE_CHECKING:
+    from api.local import LocalServer
+    from cognition.runtime import Runtime
+
+AnsweredBy = Literal["server", "process"]
+SEARCH_TIMEOUT = 600.0  # seconds a running server may take (a first search loads a dataset's graph)
+_HIT_FIELDS = {f.name for f in fields(Hit)}
+
+
+@dataclass(frozen=True)
+class Request:
+    query: str
+    datasets: list[str]
+    mode: str
+    top_k: int
+    text_budget: int
+
+    def body(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "datasets": self.datasets,
+            "mode": self.mode,
+            "top_k": self.top_k,
+            "text_budget": self.text_budget,
+        }
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: dict[str, Any]  # the API's SearchOut, with "answered_by"
+    hits: list[Hit]
+
+    @property
+    def message(self) -> str:
+        return str(self.body.get("message", ""))
+
+
+def answer(
+    settings: Settings, query: str, datasets: Sequence[str], mode: str, top_k: int, local: bool
+) -> Reply:
+    """Search through the running server unless ``local``; in this process otherwise."""
+    from api import local as card
+    from cognition.paths import DataPaths
+
+    check(settings, query, datasets, mode, top_k)
+    request = Request(query, list(datasets), mode, top_k, settings.api.text_budget)
+    if not local:
+        server = card.find(DataPaths.of(settings).server_file)
+        body = None if server is None else ask_server(server, request)
+        if body is not None:
+            return reply(body, "server")
+    return reply(with_runtime(lambda runtime: in_process(runtime, request), settings), "process")
+
+
+def check(settings: Settings, query: str, datasets: Sequence[str], mode: str, top_k: int) -> None:
+    """Refuse what the searcher refuses, with its words, before choosing who answers."""
+    if not query.strip():
+        raise SearchError("the query is empty")
+    if not datasets:
+        raise SearchError("name at least one dataset to search")
+    if mode not in MODES:
+        raise SearchError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if not 1 <= top_k <= settings.search.max_top_k:
+        raise SearchError(f"top-k must be between 1 and {settings.search.max_top_k}")
+
+
+async def in_process(runtime: Runtime, request: Request) -> dict[str, Any]:
+    """What ``POST /v1/search`` answers, computed here."""
+    from api.models import SearchOut
+    from ingest.query import search
+
+    found = await search(
+        runtime,
+        request.query,
+        request.datasets,
+        request.mode,
+        request.top_k,
+        text_budget=request.text_budget,
+    )
+    return SearchOut.of(found).model_dump(mode="json")
+
+
+def ask_server(server: LocalServer, request: Request) -> dict[str, Any] | None:
+    """The server's answer; None if it went away or no longer knows the token (then this
+    process answers). An error the server gives is this search's error."""
+    import httpx
+
+    try:
+        answered = httpx.post(
+            f"{server.url}/v1/search",
+            json=request.body(),
+            headers={"Authorization": f"Bearer {server.token}"},
+            timeout=httpx.Timeout(SEARCH_TIMEOUT, connect=2.0),
+        )
+    except httpx.TransportError as exc:
+        typer.echo(f"the server at {server.url} did not answer ({exc}); searching here", err=True)
+        return None
+    if answered.status_code == 401:
+        return None
+    try:
+        body: dict[str, Any] = answered.json()
+    except ValueError:
+        body = {"detail": answered.text[:200]}
+    if answered.status_code != 200:
+        raise CognitionError(str(body.get("detail") or f"the server answered {answered.status_code}"))
+    return body
+
+
+def reply(body: dict[str, Any], by: AnsweredBy) -> Reply:
+    return Reply({**body, "answered_by": by}, [hit_of(h) for h in body.get("hits", [])])
+
+
+def hit_of(data: dict[str, Any]) -> Hit:
+    """A hit of the API's JSON as a ``Hit`` (a web page has no page number there: 1 here)."""
+    extra = {name: data.get(name) for name in ("page_label_start", "page_label_end") if name in _HIT_FIELDS}
+    return Hit(
+        dataset=data["dataset"],
+        chunk_id=data["chunk_id"],
+        document_id=data["document_id"],
+        document_title=data["document_title"],
+        source=data["source"],
+        section_path=tuple(data["section"]),
+        page_start=data["page_start"] or 1,
+        page_end=data["page_end"] or 1,
+        text=data["text"],
+        score=data["score"],
+        entities=list(data["entities"]),
+        **extra,
+    )
