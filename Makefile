@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query clean
+.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-crawl: install
 
 bench-query: install
 	$(BIN)/python -m bench.query --queries 200 --json
+
+bench-api: install
+	$(BIN)/python -m bench.api --queries 200 --json
 
 bench-retrieval: install
 	for set in musique_hipporag_train100 hotpotqa_hipporag_train100; do \

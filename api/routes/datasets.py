@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Response
 
 from api.auth import Caller
@@ -19,7 +21,8 @@ from api.models import (
 from api.state import Deps
 from cognition.datasets import validate_dataset_name
 from ingest import catalog
-from ingest.jobs import Submission
+from ingest.files import collect_files
+from ingest.jobs import Rejected, Submission
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -63,10 +66,14 @@ async def create_dataset(
         if source.kind == "crawl":
             submissions.append(await submitter.submit_crawl(body.name, source.crawl_spec()))
             continue
-        for path in source.paths:
-            from pathlib import Path
-
-            submissions.append(await submitter.submit_file(body.name, Path(path), source.kind))
+        for text in source.paths:
+            path = Path(text)
+            if not path.is_absolute():  # relative to what? The server's working directory is nobody's
+                reason = f"{text}: a path in a manifest sent to the API must be absolute"
+                submissions.append(Rejected(body.name, text, reason))
+                continue
+            for found, kind in collect_files([path], source.kind):
+                submissions.append(await submitter.submit_file(body.name, found, kind))
     if not created:
         response.status_code = 200
     summary = catalog.dataset_summaries(ledger, [body.name])[0]

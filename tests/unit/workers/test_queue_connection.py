@@ -32,7 +32,7 @@ def test_a_plain_url_has_no_credentials_and_no_tls() -> None:
 
 
 def test_workers_wait_for_redis_and_clients_do_not() -> None:
-    queue = QueueSettings()
+    queue = QueueSettings(redis_url="redis://127.0.0.1:6379/0")
 
     worker, client = redis_settings(queue), redis_settings(queue, patient=False)
 
@@ -71,3 +71,10 @@ def test_an_unreachable_queue_is_one_line_without_the_password() -> None:
         str(error)
         == "the queue is not reachable at redis://:***@127.0.0.1:1/0: Error 111 connecting *** refused"
     )
+
+
+def test_without_a_redis_url_there_is_no_queue_and_its_users_are_told_which_variable_to_set() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        redis_settings(QueueSettings())
+
+    assert "set COGNITION_QUEUE__REDIS_URL" in str(error.value)
