@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import typer
 
 from cli.common import with_runtime
-from cognition.errors import CognitionError, SearchError
-from cognition.search import MODES, Hit
+from cognition.errors import CognitionError
+from cognition.search import Hit, validate
 from cognition.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,14 +72,7 @@ def answer(
 
 def check(settings: Settings, query: str, datasets: Sequence[str], mode: str, top_k: int) -> None:
     """Refuse what the searcher refuses, with its words, before choosing who answers."""
-    if not query.strip():
-        raise SearchError("the query is empty")
-    if not datasets:
-        raise SearchError("name at least one dataset to search")
-    if mode not in MODES:
-        raise SearchError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-    if not 1 <= top_k <= settings.search.max_top_k:
-        raise SearchError(f"top-k must be between 1 and {settings.search.max_top_k}")
+    validate(settings.search, query, datasets, mode, top_k)
 
 
 async def in_process(runtime: Runtime, request: Request) -> dict[str, Any]:

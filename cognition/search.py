@@ -164,15 +164,7 @@ class Searcher:
         return merged[:top_k]
 
     def validate(self, query: str, datasets: Sequence[str], mode: str, top_k: int) -> None:
-        """Refuse a search that cannot run (empty query, unknown mode, top-k out of range)."""
-        if not query.strip():
-            raise SearchError("the query is empty")
-        if not datasets:
-            raise SearchError("name at least one dataset to search")
-        if mode not in MODES:
-            raise SearchError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-        if not 1 <= top_k <= self._settings.max_top_k:
-            raise SearchError(f"top-k must be between 1 and {self._settings.max_top_k}")
+        validate(self._settings, query, datasets, mode, top_k)
 
     async def _one(
         self, query: str, vector: np.ndarray, dataset: str, mode: str, top_k: int, accept: Accept | None
@@ -213,8 +205,9 @@ class Searcher:
         version = self._version_of(dataset)
         cached = self._graphs.get(dataset)
         if cached is None or cached.version != version or version is None:
-            graph = entity_graph(await self._store.graph(dataset))
-            cached = _GraphCache(version, graph, transition(graph))
+            data = await self._store.graph(dataset)
+            graph, matrix = await asyncio.to_thread(_ranking_structure, data)
+            cached = _GraphCache(version, graph, matrix)
             self._graphs[dataset] = cached
         return cached.graph, cached.matrix
 
@@ -222,11 +215,24 @@ class Searcher:
         self, query: str, dataset: str, dense: _Ranked, depth: int, passage_weight: float
     ) -> _Ranked:
         """PPR from the query's entities; with ``passage_weight`` > 0 the dense hits seed the
-        walk too, in proportion to their similarity (HippoRAG 2's dense–sparse integration)."""
+        walk too, in proportion to their similarity (HippoRAG 2's dense–sparse integration).
+        The walk runs on a worker thread (numpy releases the GIL), so a server's event loop
+        keeps answering while it runs."""
         graph, matrix = await self.graph_for(dataset)
         if not graph.chunk_ids:
             return _Ranked({})
-        seeds = await self._seeds(query, dataset, graph)
+        return await asyncio.to_thread(self._rank, query, graph, matrix, dense, depth, passage_weight)
+
+    def _rank(
+        self,
+        query: str,
+        graph: EntityGraph,
+        matrix: Transition,
+        dense: _Ranked,
+        depth: int,
+        passage_weight: float,
+    ) -> _Ranked:
+        seeds = self._seeds(query, graph)
         if not seeds and passage_weight <= 0:
             seeds = _seeds_from_chunks(graph, list(dense.scores)[:3])
         reset = _entity_reset(graph, seeds)
@@ -240,7 +246,7 @@ class Searcher:
         )
         return _chunk_ranking(graph, scores, seeds, depth)
 
-    async def _seeds(self, query: str, dataset: str, graph: EntityGraph) -> dict[int, float]:
+    def _seeds(self, query: str, graph: EntityGraph) -> dict[int, float]:
         seeds: dict[int, float] = {}
         unlinked: list[str] = []
         for key in self._analyzer.keys(query):
@@ -253,6 +259,24 @@ class Searcher:
             for index, score in graph.similar_entities(key, self._settings.link_min_overlap).items():
                 seeds[index] = max(seeds.get(index, 0.0), score)
         return seeds
+
+
+def validate(settings: SearchSettings, query: str, datasets: Sequence[str], mode: str, top_k: int) -> None:
+    """Refuse a search that cannot run (empty query, no dataset, unknown mode, top-k out of
+    range), in the words every entry point shows."""
+    if not query.strip():
+        raise SearchError("the query is empty")
+    if not datasets:
+        raise SearchError("name at least one dataset to search")
+    if mode not in MODES:
+        raise SearchError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if not 1 <= top_k <= settings.max_top_k:
+        raise SearchError(f"top-k must be between 1 and {settings.max_top_k}")
+
+
+def _ranking_structure(data: GraphData) -> tuple[EntityGraph, Transition]:
+    graph = entity_graph(data)
+    return graph, transition(graph)
 
 
 def entity_graph(data: GraphData) -> EntityGraph:

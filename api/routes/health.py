@@ -27,9 +27,8 @@ async def healthz() -> Health:
 async def readyz(services: Deps) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        await asyncio.to_thread(
-            services.runtime.ledger.update_job, "__readyz__", state="queued"
-        )  # no row: a write that changes nothing
+        ledger = services.runtime.ledger  # an UPDATE of no row: it takes the write lock, changes nothing
+        await asyncio.to_thread(ledger.update_job, "__readyz__", state="queued")
         checks["ledger"] = "ok"
     except Exception as exc:
         checks["ledger"] = f"not writable: {type(exc).__name__}"

@@ -10,11 +10,12 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from cognition.keys.port import ApiKey, Grant, InvalidGrant, check_key_name, parse_grant
+from cognition.sqlite_file import Connections, use_wal
 
 SECRET_PREFIX = "cog_"
 _TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 random bits
@@ -50,6 +51,7 @@ class SqliteKeyStore:
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
+        self._connections = Connections(path)
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._use_wal()
@@ -60,28 +62,10 @@ class SqliteKeyStore:
             db.execute("COMMIT")
 
     def _use_wal(self) -> None:
-        """WAL mode, as the ledger sets it on the same file; a switch that meets another
-        process's lock fails at once, so it is retried briefly."""
-        for _ in range(200):
-            try:
-                with closing(sqlite3.connect(self.path, timeout=30.0, isolation_level=None)) as db:
-                    db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
-                    raise
-                time.sleep(0.05)
-        raise sqlite3.OperationalError(f"{self.path}: locked by another process for 10 s")
+        use_wal(self.path)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.row_factory = sqlite3.Row
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connections.connect()
 
     def create(self, name: str, grants: Sequence[Grant]) -> tuple[ApiKey, str]:
         """A new key with a fresh secret; the secret is returned here and nowhere else."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from cognition.ledger.port import (
     Failure,
     State,
 )
+from cognition.sqlite_file import Connections, use_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -70,6 +71,7 @@ class SqliteLedger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._connections = Connections(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._use_wal()
         with self._connect() as db:
@@ -86,29 +88,10 @@ class SqliteLedger:
             db.execute("COMMIT")
 
     def _use_wal(self) -> None:
-        """Switch the file to WAL once (the mode is stored in the file). SQLite answers a
-        switch that meets another process's lock with "database is locked" at once, without
-        waiting: two processes opening a new ledger together retry, briefly."""
-        for _ in range(200):
-            try:
-                with closing(sqlite3.connect(self.path, timeout=30.0, isolation_level=None)) as db:
-                    db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
-                    raise
-                time.sleep(0.05)
-        raise sqlite3.OperationalError(f"{self.path}: locked by another process for 10 s")
+        use_wal(self.path)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.row_factory = sqlite3.Row
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connections.connect()
 
     def upsert(self, record: DocumentRecord) -> None:
         """Write a whole record (insert or replace)."""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.redis_server import RedisServer
-from tests.api.test_api_restart import _free_port, _server
+from bench.redis_server import RedisServer, free_port
+from tests.api.test_api_restart import _server
 from tests.helpers import CliRunner, new_dataset_name
 
 
@@ -22,7 +22,7 @@ def test_submissions_go_to_the_workers_when_a_queue_is_configured(
     }
     made = run_cli("keys", "create", "ops", "--grant", "admin:*", data_dir=data_dir)
     headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     pdf = excerpts["git_objects"].read_bytes()
     with _server(data_dir, port, **queue):

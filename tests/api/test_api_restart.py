@@ -5,9 +5,7 @@ ends stored once."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,42 +13,18 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import GIT_INTERNALS, REPO_ROOT, CliRunner, StatsReader, subprocess_env
+from bench.api_server import served_api
+from bench.redis_server import free_port
+from tests.helpers import GIT_INTERNALS, CliRunner, StatsReader, subprocess_env
 
 BOUND = 240.0  # seconds any wait below may take at most
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _server(data_dir: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.main:app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    log = (data_dir / f"server-{time.monotonic_ns()}.log").open("wb")
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=subprocess_env(data_dir, **env), stdout=log, stderr=log
-    )
-    try:
-        _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200)
+    log = data_dir / f"server-{time.monotonic_ns()}.log"
+    with served_api(data_dir, port, subprocess_env(data_dir, **env), log) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=60)
-        log.close()
 
 
 def _wait(ready: object) -> None:
@@ -73,7 +47,7 @@ def test_a_server_killed_mid_import_resumes_the_job_after_a_restart_and_stores_t
     made = run_cli("keys", "create", "ops", "--grant", "admin:*", data_dir=data_dir)
     assert made.returncode == 0, made.stderr
     headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with _server(data_dir, port) as first:
         assert httpx.post(f"{base}/v1/datasets", json={"name": "books"}, headers=headers).status_code == 201

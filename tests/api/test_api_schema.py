@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.api.test_api_restart import _free_port, _server
+from bench.redis_server import free_port
+from tests.api.test_api_restart import _server
 from tests.helpers import REPO_ROOT, CliRunner, subprocess_env
 
 CHECKS = ",".join(
@@ -32,7 +33,7 @@ def test_generated_requests_get_no_5xx_and_answers_that_match_the_schema(
     assert run_cli("import", str(notes), "-d", "docs", data_dir=data_dir).returncode == 0
     made = run_cli("keys", "create", "fuzz", "--grant", "admin:*", data_dir=data_dir)
     key = made.stdout.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     limits = {"COGNITION_API__RATE_LIMIT_BURST": "1000000", "COGNITION_API__RATE_LIMIT_PER_MINUTE": "1000000"}
     with _server(data_dir, port, **limits):
         done = subprocess.run(
