@@ -8,12 +8,12 @@ import hmac
 import math
 from typing import Annotated
 
-from cognition.keys import ApiKey
 from fastapi import Depends, Request
 
 from api.errors import ApiError
 from api.services import Services
 from api.state import services_of
+from cognition.keys import ApiKey
 from ingest.scope import Scope
 
 
