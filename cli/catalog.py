@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, get_args
+from typing import Annotated, Any, get_args
+from urllib.parse import quote
 
 import typer
 
 from cli.common import confirm, fail, from_setting, require_datasets, settings, with_runtime
+from cli.remote import ask, running_server
 from cognition.errors import CognitionError
 from cognition.ledger import DocumentRecord
 from cognition.ledger.port import State
-from cognition.settings import ApiSettings
+from cognition.settings import ApiSettings, Settings
 
 STATES = get_args(State)
 _PAGE_SIZE = ApiSettings.model_fields["page_size"].default
@@ -109,7 +111,8 @@ def delete_document_command(
         fail(f"{exc} in dataset {dataset} (see `cognition documents -d {dataset}`)")
     confirm(f"Delete document {record.doc_id} ({record.source}) from dataset {dataset}?", yes)
     try:
-        with_runtime(lambda runtime: delete_document(runtime, dataset, doc_id), given)
+        if _by_server(given, f"/v1/datasets/{quote(dataset)}/documents/{quote(doc_id)}") is None:
+            with_runtime(lambda runtime: delete_document(runtime, dataset, doc_id), given)
     except CognitionError as exc:
         fail(exc)
     typer.echo(f"deleted document {record.doc_id} ({record.source}) from dataset {dataset}")
@@ -128,10 +131,21 @@ def delete_dataset_command(
     count = len(open_ledger(given).documents(dataset))
     confirm(f"Delete dataset {dataset} and its {count} document(s): graph, vectors, files?", yes)
     try:
-        documents = with_runtime(lambda runtime: delete_dataset(runtime, dataset), given)
+        answered = _by_server(given, f"/v1/datasets/{quote(dataset)}")
+        if answered is not None:
+            documents = int(answered["documents"])
+        else:
+            documents = with_runtime(lambda runtime: delete_dataset(runtime, dataset), given)
     except CognitionError as exc:
         fail(exc)
     typer.echo(f"deleted dataset {dataset} ({documents} document(s))")
+
+
+def _by_server(given: Settings, path: str) -> dict[str, Any] | None:
+    """Delete through the server running on this data directory, if one answers: it drops
+    what it keeps of the dataset. None: no server, do it here."""
+    server = running_server(given)
+    return None if server is None else ask(server, "DELETE", path)
 
 
 def _print_document(record: DocumentRecord) -> None:

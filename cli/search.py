@@ -9,10 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
-import typer
-
 from cli.common import with_runtime
-from cognition.errors import CognitionError
+from cli.remote import ask, running_server
 from cognition.search import Hit, validate
 from cognition.settings import Settings
 
@@ -21,7 +19,6 @@ if TYPE_CHECKING:
     from cognition.runtime import Runtime
 
 AnsweredBy = Literal["server", "process"]
-SEARCH_TIMEOUT = 600.0  # seconds a running server may take (a first search loads a dataset's graph)
 _HIT_FIELDS = {f.name for f in fields(Hit)}
 
 
@@ -57,13 +54,10 @@ def answer(
     settings: Settings, query: str, datasets: Sequence[str], mode: str, top_k: int, local: bool
 ) -> Reply:
     """Search through the running server unless ``local``; in this process otherwise."""
-    from api import local as card
-    from cognition.paths import DataPaths
-
     check(settings, query, datasets, mode, top_k)
     request = Request(query, list(datasets), mode, top_k, settings.api.text_budget)
     if not local:
-        server = card.find(DataPaths.of(settings).server_file)
+        server = running_server(settings)
         body = None if server is None else ask_server(server, request)
         if body is not None:
             return reply(body, "server")
@@ -94,27 +88,7 @@ async def in_process(runtime: Runtime, request: Request) -> dict[str, Any]:
 def ask_server(server: LocalServer, request: Request) -> dict[str, Any] | None:
     """The server's answer; None if it went away or no longer knows the token (then this
     process answers). An error the server gives is this search's error."""
-    import httpx
-
-    try:
-        answered = httpx.post(
-            f"{server.url}/v1/search",
-            json=request.body(),
-            headers={"Authorization": f"Bearer {server.token}"},
-            timeout=httpx.Timeout(SEARCH_TIMEOUT, connect=2.0),
-        )
-    except httpx.TransportError as exc:
-        typer.echo(f"the server at {server.url} did not answer ({exc}); searching here", err=True)
-        return None
-    if answered.status_code == 401:
-        return None
-    try:
-        body: dict[str, Any] = answered.json()
-    except ValueError:
-        body = {"detail": answered.text[:200]}
-    if answered.status_code != 200:
-        raise CognitionError(str(body.get("detail") or f"the server answered {answered.status_code}"))
-    return body
+    return ask(server, "POST", "/v1/search", request.body())
 
 
 def reply(body: dict[str, Any], by: AnsweredBy) -> Reply:

@@ -387,6 +387,28 @@ def test_a_second_server_on_the_same_data_directory_is_refused(served: Served, r
     )
 
 
+def test_a_delete_goes_through_the_running_server_which_then_serves_the_dataset_made_again(
+    served: Served, run_cli: CliRunner
+) -> None:
+    """The server that holds a dataset's cached state (its store space, vector table handle
+    and graph) is the one that deletes it, so it drops them; the CLI no longer deletes files
+    under its feet."""
+    excerpt = served.data_dir.parent / "git-objects.pdf"
+    for _ in range(2):  # made, searched through the server, deleted; made again, searched
+        imported = run_cli("import", str(excerpt), "-d", "again", "--json", data_dir=served.data_dir)
+        assert imported.returncode == 0, imported.stderr[-2000:]
+        found = run_cli("search", QUESTION, "-d", "again", "--json", data_dir=served.data_dir)
+        assert found.returncode == 0, found.stderr[-2000:]
+        body = last_json_line(found.stdout)
+        assert body["answered_by"] == "server" and body["hits"], body
+        deleted = run_cli("delete-dataset", "again", "--yes", data_dir=served.data_dir)
+        assert deleted.returncode == 0, deleted.stderr[-2000:]
+        assert deleted.stdout.strip() == "deleted dataset again (1 document(s))"
+    assert "DELETE /v1/datasets/again" in served.log.read_text()
+    gone = run_cli("search", QUESTION, "-d", "again", data_dir=served.data_dir)
+    assert gone.returncode == 2 and "no dataset named 'again'" in gone.stderr
+
+
 def test_a_stopped_server_removes_its_card_and_search_answers_here(
     served: Served, run_cli: CliRunner
 ) -> None:
