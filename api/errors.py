@@ -20,6 +20,7 @@ from cognition.errors import (
     CognitionError,
     ConfigurationError,
     DatasetNotFoundError,
+    DocumentBusy,
     DocumentError,
     EmbeddingMismatch,
     Forbidden,
@@ -85,6 +86,15 @@ def from_cognition(exc: CognitionError) -> ApiError:
         return ApiError(404, f"{exc.what.capitalize()}NotFound", str(exc), NOT_FOUND_HINT)
     if isinstance(exc, Forbidden):
         return ApiError(403, name, str(exc), "ask an admin for a key with this right on the dataset")
+    if isinstance(exc, DocumentBusy):
+        return ApiError(
+            503,
+            name,
+            str(exc),
+            "poll the job; delete the document when it has ended",
+            True,
+            {"Retry-After": "10"},
+        )
     if isinstance(exc, StoreBusy):
         return ApiError(503, name, str(exc), "retry in a few seconds", True, {"Retry-After": "5"})
     if isinstance(exc, EmbeddingMismatch):

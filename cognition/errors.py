@@ -6,6 +6,7 @@
     ├── ConfigurationError        settings or environment cannot work (bad model files, ...)
     │   └── EmbeddingMismatch     a dataset's vectors were made by another embedding model
     ├── StoreBusy                 a dataset is being written; retry shortly (retryable)
+    ├── DocumentBusy              a document is being imported; delete it when that ends (retryable)
     ├── DatasetError
     │   ├── DatasetNotFoundError  a read names a dataset that does not exist
     │   └── InvalidDatasetName    a name that cannot be a dataset
@@ -73,6 +74,13 @@ class StoreBusy(CognitionError):
             f"dataset {dataset!r} is being written by another process (waited {waited:.0f} s): retry shortly"
         )
         self.dataset = dataset
+
+
+class DocumentBusy(CognitionError):
+    """A document that is queued or being imported cannot be deleted now: its import would
+    write it again. Retry when its job has ended."""
+
+    retryable = True
 
 
 class DatasetError(CognitionError):

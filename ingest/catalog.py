@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from cognition.errors import CognitionError, DatasetNotFoundError, NotFound
+from cognition.errors import CognitionError, DatasetNotFoundError, DocumentBusy, NotFound
 from cognition.ledger import IN_FLIGHT, DocumentRecord, JobRecord, Ledger, owner_alive
 from cognition.runtime import Runtime
 from cognition.store.port import DatasetStats
@@ -159,8 +159,14 @@ def get_document(ledger: Ledger, dataset: str, doc_id: str) -> DocumentRecord:
 
 async def delete_document(runtime: Runtime, dataset: str, doc_id: str) -> DocumentRecord:
     """The document's chunks, vectors and mentions go; entities other documents mention
-    stay. A document being imported right now is deleted once its write ends."""
+    stay. A document queued or being imported is refused (``DocumentBusy``): its import
+    would store it again; one whose import was interrupted may go."""
     record = get_document(runtime.ledger, dataset, doc_id)
+    if document_state(record) in IN_FLIGHT:
+        raise DocumentBusy(
+            f"document {doc_id} is {record.state} (job {record.job_id or '-'}): "
+            "delete it when its import has ended"
+        )
     async with runtime.gate.hold(dataset):
         if await runtime.store.dataset_exists(dataset):
             await runtime.store.delete_document(dataset, doc_id)

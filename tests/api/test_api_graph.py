@@ -125,3 +125,24 @@ async def test_deleting_a_dataset_needs_admin_and_removes_everything(
     assert not (runtime.paths.uploads / dataset_name).exists()
     names = [d["name"] for d in (await api.client.get("/v1/datasets", headers=api.admin)).json()["datasets"]]
     assert dataset_name not in names
+
+
+async def test_a_document_being_imported_is_not_deleted_under_its_import(
+    api: ApiHarness, runtime: Runtime, dataset_name: str
+) -> None:
+    """Its import would write it again after the delete; the answer is "retry later"."""
+    from cognition.ledger import DocumentRecord, this_process
+
+    await api.client.post("/v1/datasets", json={"name": dataset_name}, headers=api.admin)
+    row = DocumentRecord(
+        dataset_name, "doc-1", "/books/a.pdf", "ab" * 32, "pdf", "embedding", owner=this_process()
+    )
+    runtime.ledger.upsert(row)
+    answer = await api.client.delete(f"/v1/datasets/{dataset_name}/documents/doc-1", headers=api.admin)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "DocumentBusy" and answer.json()["retryable"] is True
+    assert answer.headers["retry-after"] == "10"
+    assert runtime.ledger.get(dataset_name, "doc-1") is not None
+    runtime.ledger.set_state(dataset_name, "doc-1", "failed", error="stopped")
+    gone = await api.client.delete(f"/v1/datasets/{dataset_name}/documents/doc-1", headers=api.admin)
+    assert gone.status_code == 200 and runtime.ledger.get(dataset_name, "doc-1") is None
