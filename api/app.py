@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from api import errors
+from api import errors, telemetry
 from api.mcp.http import PATH as MCP_PATH
 from api.mcp.http import McpEndpoint
-from api.routes import datasets, documents, graph, health, jobs, search
+from api.routes import datasets, documents, graph, health, jobs, metrics, search
 from api.services import services
 from cognition.runtime import Runtime
 from cognition.settings import Settings
@@ -40,6 +40,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, local_token: 
     mcp = McpEndpoint(settings, lambda: app.state.services)  # same keys, as a bearer header
     app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     errors.install(app)
-    for module in (health, datasets, documents, jobs, search, graph):
+    app.add_middleware(telemetry.RequestCounter)  # requests by route template and status
+    for module in (health, datasets, documents, jobs, search, graph, metrics):
         app.include_router(module.router)
     return app

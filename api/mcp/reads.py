@@ -12,6 +12,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from api import telemetry
 from api.errors import ApiError
 from api.mcp.results import SNIPPET_CHARS, Answer, Cursor, check_budget, cite, cut, dumps, fit, tool_error
 from api.services import Services
@@ -145,7 +146,8 @@ async def _run_search(
     cursor = Cursor.resume("search", args, given)
     wanted = min(cursor.offset + args["k"], settings.search.max_top_k)
     share = SNIPPET_CHARS * wanted if args["x"] == "snippets" else settings.api.max_text_budget
-    answer = await search(services.runtime, args["q"], datasets, args["m"], wanted, None, share)
+    with telemetry.timed_search(args["m"]):
+        answer = await search(services.runtime, args["q"], datasets, args["m"], wanted, None, share)
     head = {"status": answer.status, "message": answer.message, "pending_documents": answer.pending_documents}
     hits = [_hit(h, answer) for h in answer.hits[cursor.offset :]]
     return fit(head, "hits", hits, limit, cursor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from api import telemetry
 from api.auth import Caller
 from api.errors import ERROR_RESPONSES, ApiError
 from api.models import SearchIn, SearchOut
@@ -40,6 +41,7 @@ async def search_route(body: SearchIn, caller: Caller, services: Deps) -> Respon
     filters = SearchFilters(
         tuple(body.filters.document_ids), body.filters.source_prefix, body.filters.section
     )
-    answer = await search(services.runtime, body.query, datasets, body.mode, body.top_k, filters, budget)
+    with telemetry.timed_search(body.mode):
+        answer = await search(services.runtime, body.query, datasets, body.mode, body.top_k, filters, budget)
     # The body is built by SearchOut itself, so FastAPI's second validation of it is skipped.
     return Response(SearchOut.of(answer).model_dump_json(), media_type="application/json")

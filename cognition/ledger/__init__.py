@@ -10,7 +10,9 @@ from cognition.ledger.port import (
     DocumentRecord,
     Failure,
     Ledger,
+    LedgerCounts,
     State,
+    StateCount,
 )
 from cognition.ledger.sqlite import SqliteLedger
 from cognition.paths import DataPaths
@@ -33,8 +35,10 @@ __all__ = [
     "JobRecord",
     "JobState",
     "Ledger",
+    "LedgerCounts",
     "SqliteLedger",
     "State",
+    "StateCount",
     "open_ledger",
     "owner_alive",
     "this_process",

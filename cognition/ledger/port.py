@@ -85,6 +85,31 @@ class DatasetRecord:
 
 
 @dataclass(frozen=True)
+class StateCount:
+    """Documents of one dataset in one state, counted by the database."""
+
+    dataset: str
+    state: str
+    documents: int
+    pages: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class LedgerCounts:
+    """The ledger in numbers (for ``/metrics``): counted by the database, not row by row.
+
+    A document in a working state with an owner is ``interrupted`` if its owner has ended,
+    which only this process can tell: those rows (a few at any time) come whole, in
+    ``working``, and are left out of ``documents``."""
+
+    datasets: list[str]
+    documents: list[StateCount]
+    working: list[DocumentRecord]
+    jobs: dict[tuple[str, str], int]  # (dataset, state) -> how many jobs
+
+
+@dataclass(frozen=True)
 class Claim:
     """The answer to :meth:`Ledger.claim`: the row as it was, and who holds it if not us."""
 
@@ -166,3 +191,7 @@ class Ledger(Protocol):
         ...
 
     def requeue_running_jobs(self) -> int: ...
+
+    def counts(self) -> LedgerCounts:
+        """Documents and jobs counted by dataset and state, in one read (one moment)."""
+        ...

@@ -18,7 +18,9 @@ from cognition.ledger.port import (
     DatasetRecord,
     DocumentRecord,
     Failure,
+    LedgerCounts,
     State,
+    StateCount,
 )
 from cognition.sqlite_file import Connections, use_wal
 
@@ -331,6 +333,28 @@ class SqliteLedger:
                 "UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'running'", (time.time(),)
             )
             return cursor.rowcount
+
+    def counts(self) -> LedgerCounts:
+        """GROUP BY in one read transaction (a WAL snapshot): a scrape of hundreds of
+        datasets loads no document row but those in a working state with an owner."""
+        working = f"state IN ({', '.join('?' for _ in IN_FLIGHT)}) AND owner IS NOT NULL"
+        with self._connect() as db:
+            db.execute("BEGIN")
+            names = [str(r["name"]) for r in db.execute("SELECT name FROM datasets ORDER BY name")]
+            grouped = db.execute(
+                "SELECT dataset, state, COUNT(*) AS n, SUM(pages) AS pages, SUM(chunks) AS chunks "
+                f"FROM documents WHERE NOT ({working}) GROUP BY dataset, state",
+                IN_FLIGHT,
+            ).fetchall()
+            owned = db.execute(f"SELECT * FROM documents WHERE {working}", IN_FLIGHT).fetchall()
+            jobs = db.execute("SELECT dataset, state, COUNT(*) AS n FROM jobs GROUP BY dataset, state")
+            jobs_by = {(str(r["dataset"]), str(r["state"])): int(r["n"]) for r in jobs}
+            db.execute("COMMIT")
+        documents = [
+            StateCount(str(r["dataset"]), str(r["state"]), int(r["n"]), int(r["pages"]), int(r["chunks"]))
+            for r in grouped
+        ]
+        return LedgerCounts(names, documents, [r for r in map(_record, owned) if r is not None], jobs_by)
 
 
 def _get(db: sqlite3.Connection, dataset: str, doc_id: str) -> DocumentRecord | None:
