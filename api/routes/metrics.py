@@ -25,6 +25,7 @@ from api.auth import Caller
 from api.errors import ERROR_RESPONSES
 from api.services import Services
 from api.state import Deps
+from cognition.keys import ALL
 from cognition.ledger import IN_FLIGHT, TERMINAL, JobState, LedgerCounts
 from ingest.catalog import document_state
 
@@ -43,8 +44,14 @@ JOB_STATES: tuple[str, ...] = get_args(JobState)
 async def metrics_route(caller: Caller, services: Deps) -> Response:
     counts = await asyncio.to_thread(services.runtime.ledger.counts)
     visible = set(caller.visible(counts.datasets))
+    if caller.may(ALL, "read"):  # the whole queue: only a key that may see every dataset
+        depth = await queue_depth(services, counts)
+    else:  # the queued jobs of the key's datasets, never a figure that counts another's
+        depth = sum(
+            n for (dataset, state), n in counts.jobs.items() if state == "queued" and dataset in visible
+        )
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(LedgerCollector(counts, visible, await queue_depth(services, counts)))
+    registry.register(LedgerCollector(counts, visible, depth))
     registry.register(ProcessCollector())
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
