@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol
 
+from cognition.ledger.audits import AuditRecord
 from cognition.ledger.jobs import JobRecord
 
 State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
@@ -166,3 +167,11 @@ class Ledger(Protocol):
         ...
 
     def requeue_running_jobs(self) -> int: ...
+
+    def add_audit(self, record: AuditRecord) -> int:
+        """Store one dataset's audit; its id."""
+        ...
+
+    def audits(self, dataset: str, limit: int = 100) -> list[AuditRecord]:
+        """The dataset's audits, newest first."""
+        ...
