@@ -22,26 +22,17 @@ from cognition.store.port import AuditFacts, Degrees, Offenders
 
 PAGE = 2000  # ids per page of a streamed comparison
 
-# Patterns go in as parameters (no Cypher escaping); a string value may hold escaped quotes.
-_STRING = r'"{}": "((?:[^"\\]|\\.)*)"'
-RE = {
-    "doc_re": _STRING.format("document_id"),
-    "key_re": _STRING.format("key"),
-    "hash_re": _STRING.format("content_hash"),
-    "index_re": r'"chunk_index": ([0-9]+)',
-}
-_DOC_OF = "regexp_extract(c.properties, $doc_re, 1)"
-_DOC_OF_N = "regexp_extract(n.properties, $doc_re, 1)"
-_KEY_OF = "regexp_extract(n.properties, $key_re, 1)"
-_HASH_OF = "regexp_extract(n.properties, $hash_re, 1)"
-_INDEX_OF = "regexp_extract(n.properties, $index_re, 1)"
+# Patterns are Cypher literals (Ladybug binds a pattern given as a parameter too late to
+# count its groups). A backslash is written ``\x5c``: Cypher's own escapes would eat it.
+_DOC_OF = """regexp_extract(c.properties, '"document_id": "([^"]*)"', 1)"""
+_DOC_OF_N = _DOC_OF.replace("c.properties", "n.properties")
+_KEY_OF = r"""regexp_extract(n.properties, '"key": "((?:[^"\x5c]|\x5c.)*)"', 1)"""
+_HASH_OF = """regexp_extract(n.properties, '"content_hash": "([^"]*)"', 1)"""
+_INDEX_OF = """regexp_extract(n.properties, '"chunk_index": ([0-9]+)', 1)"""
 
 
 async def _query(graph: Any, query: str, **params: Any) -> list[Any]:
-    """``graph.query`` with the patterns that ``query`` names (only those: Ladybug refuses
-    parameters a query does not use)."""
-    patterns = {name: value for name, value in RE.items() if f"${name}" in query}
-    return list(await graph.query(query, {**patterns, **params}))
+    return list(await graph.query(query, params))
 
 
 _ORPHAN = (
