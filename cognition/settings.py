@@ -194,6 +194,32 @@ class ApiSettings(BaseModel):
     rate_limit_burst: int = Field(default=60, ge=1)
 
 
+class AuditSettings(BaseModel):
+    """Health audits (`cognition audit`): how much each finding weighs.
+
+    Integrity checks (orphan entities, documents without chunks, chunks without a document
+    or a vector, vectors without a chunk, ledger ↔ store drift) warn at their first
+    offender and are critical beyond ``critical_share`` of what they count. Isolation
+    breaches and vectors of the wrong dimension or model are always critical.
+    """
+
+    max_offenders: int = Field(default=50, ge=1)  # ids listed per check (the total is always counted)
+    critical_share: float = Field(default=0.01, ge=0, le=1)
+    # A document in a working state (queued, reading, embedding, storing) not updated for this
+    # long is stuck: its process died or hangs.
+    stuck_seconds: float = Field(default=3600.0, gt=0)
+    failed_critical_share: float = Field(default=0.25, ge=0, le=1)  # any failed document warns
+    # Duplicate-entity candidates (names one edit or one acronym apart), as a share of the
+    # entities: a real book has some ("blob"/"blobs" is merged already, "tree"/"three" is not).
+    duplicate_warn_share: float = Field(default=0.05, ge=0, le=1)
+    duplicate_critical_share: float = Field(default=0.2, ge=0, le=1)
+    duplicate_min_chars: int = Field(default=5, ge=2)  # shorter keys ("git"/"got") are not compared
+    duplicate_max_keys: int = Field(default=200_000, ge=1)  # keys compared at most (memory bound)
+    # Share of chunks that mention no entity: warn, critical above these.
+    bare_chunks_warn_share: float = Field(default=0.5, ge=0, le=1)
+    bare_chunks_critical_share: float = Field(default=0.9, ge=0, le=1)
+
+
 class Settings(BaseSettings):
     """Every setting of Cognition, from ``COGNITION_*`` variables."""
 
@@ -218,6 +244,7 @@ class Settings(BaseSettings):
     crawl: CrawlSettings = CrawlSettings()
     queue: QueueSettings = QueueSettings()
     api: ApiSettings = ApiSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol
 
+from cognition.ledger.audits import AuditRecord
 from cognition.ledger.jobs import JobRecord
 
 State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
@@ -194,4 +195,12 @@ class Ledger(Protocol):
 
     def counts(self) -> LedgerCounts:
         """Documents and jobs counted by dataset and state, in one read (one moment)."""
+        ...
+
+    def add_audit(self, record: AuditRecord) -> int:
+        """Store one dataset's audit; its id."""
+        ...
+
+    def audits(self, dataset: str, limit: int = 100) -> list[AuditRecord]:
+        """The dataset's audits, newest first."""
         ...

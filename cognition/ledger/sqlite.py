@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from cognition.ledger.audits import AUDITS_SCHEMA, AuditRecord, add_audit, audits
 from cognition.ledger.jobs import JOBS_SCHEMA, JobRecord, add_job, job_record, take_next, update_job
 from cognition.ledger.port import (
     COLUMNS,
@@ -79,7 +80,7 @@ class SqliteLedger:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # one process at a time creates or migrates the schema
             for statement in filter(
-                str.strip, (_SCHEMA + ";" + JOBS_SCHEMA).split(";")
+                str.strip, (_SCHEMA + ";" + JOBS_SCHEMA + ";" + AUDITS_SCHEMA).split(";")
             ):  # executescript would commit
                 db.execute(statement)
             for table, added in _MIGRATIONS.items():  # older ledgers
@@ -285,10 +286,15 @@ class SqliteLedger:
         return [r for r in map(_record, rows) if r is not None]
 
     def forget_dataset(self, name: str) -> None:
-        """Its documents, jobs and dataset row go (the store's data is the caller's)."""
+        """Its documents, jobs, audits and dataset row go (the store's data is the caller's)."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            for table, column in (("documents", "dataset"), ("jobs", "dataset"), ("datasets", "name")):
+            for table, column in (
+                ("documents", "dataset"),
+                ("jobs", "dataset"),
+                ("audits", "dataset"),  # a new dataset of the name starts its own history
+                ("datasets", "name"),
+            ):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
             db.execute("COMMIT")
 
@@ -355,6 +361,16 @@ class SqliteLedger:
             for r in grouped
         ]
         return LedgerCounts(names, documents, [r for r in map(_record, owned) if r is not None], jobs_by)
+
+    # ---------------------------------------------------------------- audits
+
+    def add_audit(self, record: AuditRecord) -> int:
+        with self._connect() as db:
+            return add_audit(db, record)
+
+    def audits(self, dataset: str, limit: int = 100) -> list[AuditRecord]:
+        with self._connect() as db:
+            return audits(db, dataset, limit)
 
 
 def _get(db: sqlite3.Connection, dataset: str, doc_id: str) -> DocumentRecord | None:

@@ -160,6 +160,43 @@ class Counts:
     vectors: dict[str, int]
 
 
+@dataclass(frozen=True)
+class Offenders:
+    """How many items fail one check, and the first of them (ids in order, at most the cap)."""
+
+    total: int = 0
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Degrees:
+    """Entity degrees (every edge, mentions included), summarized: a histogram by powers of
+    two ("0", "1", "2-3", "4-7", ...), the mean and maximum, and the heaviest hubs."""
+
+    buckets: dict[str, int]
+    mean: float
+    max: int
+    hubs: tuple[tuple[str, str, int], ...]  # (id, name, degree), heaviest first
+
+
+@dataclass(frozen=True)
+class AuditFacts:
+    """What an audit needs from one dataset's stores, computed inside them (aggregates and
+    bounded pages, never the whole graph or every vector in memory)."""
+
+    counts: Counts
+    vector_dimensions: int | None  # of the chunk vectors as stored (None: no vector yet)
+    orphan_entities: Offenders  # entities no chunk mentions
+    documents_without_chunks: Offenders
+    chunks_without_document: Offenders  # their document node is missing
+    chunks_without_vector: Offenders
+    vectors_without_chunk: Offenders
+    foreign_ids: Offenders  # nodes whose id is not the one this dataset derives for them
+    degrees: Degrees
+    mentions: int  # chunk → entity mentions
+    chunks_without_entity: int
+
+
 class Store(Protocol):
     """Graph + vector storage, one isolated space per dataset."""
 
@@ -215,5 +252,17 @@ class Store(Protocol):
     async def counts(self, dataset: str) -> Counts: ...
 
     async def stats(self, dataset: str) -> DatasetStats: ...
+
+    async def audit_facts(self, dataset: str, cap: int) -> AuditFacts:
+        """The dataset's audit facts; offender lists hold at most ``cap`` ids each."""
+        ...
+
+    async def document_ids(self, dataset: str, after: str, limit: int) -> list[str]:
+        """A page of the dataset's document ids, in order, after ``after`` ("" first)."""
+        ...
+
+    async def entity_keys(self, dataset: str, after: str, limit: int) -> list[tuple[str, str]]:
+        """A page of (entity id, normalized key), in id order, after ``after`` ("" first)."""
+        ...
 
     async def close(self) -> None: ...

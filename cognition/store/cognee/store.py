@@ -23,10 +23,11 @@ from cognition.embedding.port import Embedder
 from cognition.gate import FileGate
 from cognition.paths import DataPaths
 from cognition.settings import Settings
-from cognition.store.cognee import reads
+from cognition.store.cognee import audit, reads
 from cognition.store.cognee.env import cognee_root, prepare_cognee
 from cognition.store.cognee.vectors import VectorReader
 from cognition.store.port import (
+    AuditFacts,
     Counts,
     DatasetStats,
     DocumentBatch,
@@ -292,6 +293,19 @@ class CogneeStore:
             from cognee.infrastructure.databases.vector import get_vector_engine_async
 
             return await reads.stats(graph, await get_vector_engine_async())
+
+    async def audit_facts(self, dataset: str, cap: int) -> AuditFacts:
+        table = await (await self._required(dataset)).vectors.table()
+        async with self._reading(dataset) as graph:
+            return await audit.audit_facts(graph, table, dataset, cap)
+
+    async def document_ids(self, dataset: str, after: str, limit: int) -> list[str]:
+        async with self._reading(dataset) as graph:
+            return await audit.document_ids(graph, after, limit)
+
+    async def entity_keys(self, dataset: str, after: str, limit: int) -> list[tuple[str, str]]:
+        async with self._reading(dataset) as graph:
+            return await audit.entity_keys(graph, after, limit)
 
     async def _release(self, dataset: str) -> None:
         """Close this process's handles on ``dataset``'s graph and vector files.

@@ -191,6 +191,10 @@ class VectorReader:
         missing = [i for i in ids if by_id.get(i) is None]
         return found, missing
 
+    async def table(self) -> Any:
+        """The chunk table (None before the first write), for the audits' column scans."""
+        return await self._chunks()
+
     async def count(self) -> int:
         table = await self._chunks()
         return 0 if table is None else int(await table.count_rows())

@@ -1,0 +1,271 @@
+"""Audit facts of one dataset, computed inside Ladybug and LanceDB.
+
+Every graph question is an aggregate (``count``, grouped counts) or a bounded page (keyset
+paging on the primary key, ``LIMIT``); LanceDB is read one column at a time in record
+batches. Python holds per-document sets (a dataset has thousands of documents, not
+millions) and one page at a time, never every node, edge or vector.
+
+Fields of a node's JSON ``properties`` are read in Cypher with ``regexp_extract``: the blob
+is ``json.dumps`` output, whose string values escape their quotes, so ``"document_id": "``
+cannot occur inside a chunk's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from cognition.datasets import chunk_id, document_id, entity_id
+from cognition.store.cognee.reads import counts
+from cognition.store.port import AuditFacts, Degrees, Offenders
+
+PAGE = 2000  # ids per page of a streamed comparison
+
+# Patterns are Cypher literals (Ladybug binds a pattern given as a parameter too late to
+# count its groups). A backslash is written ``\x5c``: Cypher's own escapes would eat it.
+_DOC_OF = """regexp_extract(c.properties, '"document_id": "([^"]*)"', 1)"""
+_DOC_OF_N = _DOC_OF.replace("c.properties", "n.properties")
+_KEY_OF = r"""regexp_extract(n.properties, '"key": "((?:[^"\x5c]|\x5c.)*)"', 1)"""
+_HASH_OF = """regexp_extract(n.properties, '"content_hash": "([^"]*)"', 1)"""
+_INDEX_OF = """regexp_extract(n.properties, '"chunk_index": ([0-9]+)', 1)"""
+
+
+async def _query(graph: Any, query: str, **params: Any) -> list[Any]:
+    return list(await graph.query(query, params))
+
+
+_ORPHAN = (
+    "MATCH (e:Node) WHERE e.type = 'Entity' AND NOT EXISTS "
+    "{ MATCH (:Node)-[r:EDGE]->(e) WHERE r.relationship_name = 'mentions' } "
+)
+_CHUNKS_PER_DOC = f"MATCH (c:Node) WHERE c.type = 'Chunk' WITH {_DOC_OF} AS d, count(*) AS n RETURN d, n"
+_CHUNKS_OF_DOCS = (
+    f"MATCH (c:Node) WHERE c.type = 'Chunk' AND {_DOC_OF} IN $docs RETURN c.id ORDER BY c.id LIMIT $cap"
+)
+_MENTIONS_PER_CHUNK = """
+MATCH (c:Node) WHERE c.type = 'Chunk'
+OPTIONAL MATCH (c)-[r:EDGE]->(:Node) WHERE r.relationship_name = 'mentions'
+WITH c, count(r) AS m
+RETURN count(*), sum(m), sum(CASE WHEN m = 0 THEN 1 ELSE 0 END)
+"""
+_DEGREE = """
+MATCH (e:Node) WHERE e.type = 'Entity'
+OPTIONAL MATCH (e)-[r:EDGE]-(:Node)
+WITH e, count(r) AS degree
+"""
+_CHUNK_IDS_PAGE = (
+    "MATCH (n:Node) WHERE n.type = 'Chunk' AND n.id > $after RETURN n.id ORDER BY n.id LIMIT $limit"
+)
+_CHUNKS_BY_ID = "UNWIND $ids AS i MATCH (n:Node {id: i}) WHERE n.type = 'Chunk' RETURN n.id"
+
+
+async def audit_facts(graph: Any, table: Any, dataset: str, cap: int) -> AuditFacts:
+    """Every fact of the port's ``AuditFacts``; ``table`` is the chunk vectors (or None)."""
+    stray = await vectors_without_chunk(graph, table, cap)
+    vector_rows = 0 if table is None else int(await table.count_rows())
+    found = await counts(graph, vector_rows)
+    chunks = found.nodes.get("Chunk", 0)
+    chunk_total, mentions, bare = await _mentions(graph)
+    docs_without, chunks_without = await _documents_and_chunks(graph, cap)
+    return AuditFacts(
+        counts=found,
+        vector_dimensions=None if table is None else await _dimensions(table),
+        orphan_entities=await _offenders(graph, _ORPHAN, "e", cap),
+        documents_without_chunks=docs_without,
+        chunks_without_document=chunks_without,
+        chunks_without_vector=await _chunks_without_vector(
+            graph, table, chunks - (vector_rows - stray.total), cap
+        ),
+        vectors_without_chunk=stray,
+        foreign_ids=await foreign_ids(graph, dataset, cap),
+        degrees=await degrees(graph),
+        mentions=mentions,
+        chunks_without_entity=bare if chunk_total else 0,
+    )
+
+
+async def _offenders(graph: Any, match: str, var: str, cap: int) -> Offenders:
+    total = await graph.query(match + "RETURN count(*)")
+    ids = await graph.query(match + f"RETURN {var}.id ORDER BY {var}.id LIMIT $cap", {"cap": cap})
+    return Offenders(int(total[0][0]) if total else 0, tuple(str(r[0]) for r in ids))
+
+
+async def _mentions(graph: Any) -> tuple[int, int, int]:
+    rows = await graph.query(_MENTIONS_PER_CHUNK)
+    if not rows or rows[0][0] is None:
+        return 0, 0, 0
+    return tuple(int(v or 0) for v in rows[0])  # type: ignore[return-value]
+
+
+async def _documents_and_chunks(graph: Any, cap: int) -> tuple[Offenders, Offenders]:
+    """Documents no chunk names, and chunks whose document node is missing: per-document
+    chunk counts (one row per document) against the documents' ids, page by page."""
+    per_doc = {str(d): int(n) for d, n in await _query(graph, _CHUNKS_PER_DOC)}
+    documents: set[str] = set()
+    async for page in id_pages(lambda after: document_ids(graph, after, PAGE)):
+        documents.update(page)
+    lonely = sorted(documents - per_doc.keys())
+    missing = sorted(per_doc.keys() - documents)
+    chunk_ids = await _query(graph, _CHUNKS_OF_DOCS, docs=missing, cap=cap) if missing else []
+    return (
+        Offenders(len(lonely), tuple(lonely[:cap])),
+        Offenders(sum(per_doc[d] for d in missing), tuple(str(r[0]) for r in chunk_ids)),
+    )
+
+
+async def document_ids(graph: Any, after: str, limit: int) -> list[str]:
+    rows = await graph.query(
+        "MATCH (n:Node) WHERE n.type = 'Document' AND n.id > $after RETURN n.id ORDER BY n.id LIMIT $limit",
+        {"after": after, "limit": limit},
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def entity_keys(graph: Any, after: str, limit: int) -> list[tuple[str, str]]:
+    rows = await _query(
+        graph,
+        f"MATCH (n:Node) WHERE n.type = 'Entity' AND n.id > $after RETURN n.id, {_KEY_OF} "
+        "ORDER BY n.id LIMIT $limit",
+        after=after,
+        limit=limit,
+    )
+    return [(str(i), _unescape(str(k or ""))) for i, k in rows]
+
+
+def _unescape(raw: str) -> str:
+    """A JSON string's content as written in the blob (``\\u00e9`` → ``é``)."""
+    import json
+
+    try:
+        return str(json.loads(f'"{raw}"'))
+    except ValueError:
+        return raw
+
+
+async def id_pages(fetch: Callable[[str], Any]) -> Any:
+    """Pages from a keyset-paged query until one comes back empty."""
+    after = ""
+    while True:
+        page = await fetch(after)
+        if not page:
+            return
+        yield page
+        last = page[-1]
+        after = last[0] if isinstance(last, tuple) else last
+
+
+async def degrees(graph: Any, hubs: int = 10) -> Degrees:
+    histogram = await graph.query(_DEGREE + "RETURN degree, count(*)")
+    top = await graph.query(
+        _DEGREE + "RETURN e.id, e.name, degree ORDER BY degree DESC, e.id LIMIT $n", {"n": hubs}
+    )
+    buckets: dict[str, int] = {}
+    total = entities = peak = 0
+    for degree, n in sorted((int(d), int(n)) for d, n in histogram):
+        buckets[_bucket(degree)] = buckets.get(_bucket(degree), 0) + n
+        total, entities, peak = total + degree * n, entities + n, max(peak, degree)
+    return Degrees(
+        buckets=buckets,
+        mean=round(total / entities, 3) if entities else 0.0,
+        max=peak,
+        hubs=tuple((str(i), str(name), int(d)) for i, name, d in top),
+    )
+
+
+def _bucket(degree: int) -> str:
+    if degree < 2:
+        return str(degree)
+    low = 1 << (degree.bit_length() - 1)
+    return f"{low}-{2 * low - 1}"
+
+
+_FOREIGN: dict[str, tuple[str, Callable[[str, str], str]]] = {  # type → (property read, id derived)
+    "Document": (_HASH_OF, lambda dataset, value: document_id(dataset, value)),
+    "Entity": (_KEY_OF, lambda dataset, value: entity_id(dataset, _unescape(value))),
+}
+
+
+async def foreign_ids(graph: Any, dataset: str, cap: int) -> Offenders:
+    """Documents, entities and chunks whose id is not the one this dataset derives from
+    their content (another dataset's node, or one written by something else)."""
+    bad: list[str] = []
+    total = 0
+    for kind, (field, derive) in _FOREIGN.items():
+        async for page in id_pages(partial(_fields, graph, kind, field)):
+            lost = [node_id for node_id, value in page if node_id != derive(dataset, value)]
+            total, bad = total + len(lost), sorted(bad + lost)[:cap]
+    async for page in id_pages(partial(_chunk_fields, graph)):
+        lost = [node_id for node_id, doc, index in page if node_id != chunk_id(doc, index)]
+        total, bad = total + len(lost), sorted(bad + lost)[:cap]
+    return Offenders(total, tuple(bad))
+
+
+async def _fields(graph: Any, kind: str, field: str, after: str) -> list[tuple[str, str]]:
+    rows = await _query(
+        graph,
+        f"MATCH (n:Node) WHERE n.type = $kind AND n.id > $after RETURN n.id, {field} "
+        "ORDER BY n.id LIMIT $limit",
+        kind=kind,
+        after=after,
+        limit=PAGE,
+    )
+    return [(str(i), str(v or "")) for i, v in rows]
+
+
+async def _chunk_fields(graph: Any, after: str) -> list[tuple[str, str, int]]:
+    rows = await _query(
+        graph,
+        f"MATCH (n:Node) WHERE n.type = 'Chunk' AND n.id > $after RETURN n.id, {_DOC_OF_N}, {_INDEX_OF} "
+        "ORDER BY n.id LIMIT $limit",
+        after=after,
+        limit=PAGE,
+    )
+    return [(str(i), str(d or ""), int(x) if x else -1) for i, d, x in rows]
+
+
+async def _dimensions(table: Any) -> int | None:
+    kind = (await table.schema()).field("vector").type
+    return int(kind.list_size) if hasattr(kind, "list_size") else None
+
+
+async def vectors_without_chunk(graph: Any, table: Any, cap: int) -> Offenders:
+    """Vector rows whose id names no chunk node: the id column read in record batches,
+    each looked up in the graph by primary key."""
+    if table is None:
+        return Offenders()
+    stray: list[str] = []
+    total = 0
+    async for batch in await table.query().select(["id"]).to_batches(max_batch_length=PAGE):
+        ids = [str(i) for i in batch.column("id").to_pylist()]
+        known = {str(r[0]) for r in await graph.query(_CHUNKS_BY_ID, {"ids": ids})}
+        lost = [i for i in ids if i not in known]
+        total += len(lost)
+        stray.extend(lost)
+        stray = sorted(stray)[:cap]
+    return Offenders(total, tuple(stray))
+
+
+async def _chunks_without_vector(graph: Any, table: Any, expected: int, cap: int) -> Offenders:
+    """Chunks with no vector row. Rows are unique by id (written by ``merge_insert``), so
+    when the counts agree none is missing and nothing is scanned; otherwise the chunk ids
+    are paged and each page looked up in the vector table."""
+    if expected <= 0:
+        return Offenders()
+    missing: list[str] = []
+    total = 0
+    async for page in id_pages(lambda after: _chunk_page(graph, after)):
+        present: set[str] = set()
+        if table is not None:
+            quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in page)
+            rows = await table.query().where(f"id IN ({quoted})").select(["id"]).to_list()
+            present = {str(r["id"]) for r in rows}
+        lost = [i for i in page if i not in present]
+        total += len(lost)
+        missing = (missing + lost)[:cap]
+    return Offenders(total, tuple(missing))
+
+
+async def _chunk_page(graph: Any, after: str) -> list[str]:
+    rows = await graph.query(_CHUNK_IDS_PAGE, {"after": after, "limit": PAGE})
+    return [str(r[0]) for r in rows]
