@@ -376,5 +376,6 @@ async def reap(ledger: Ledger, queue: JobQueue, older_than: float, now: float) -
             "died and retries ran out, or the queue lost it); submit it again"
         )
         ledger.set_state(record.dataset, record.doc_id, "failed", permanent=0, error=reason)
+        ledger.update_job(record.job_id, state="failed", error=reason, finished_at=now)  # its status too
         reaped.append(record)
     return reaped

@@ -19,7 +19,7 @@ from arq.constants import in_progress_key_prefix
 from bench.redis_server import RedisServer
 from cognition.datasets import document_id
 from cognition.gate import FileGate
-from cognition.ledger import DocumentRecord, Ledger
+from cognition.ledger import DocumentRecord, JobRecord, Ledger
 from cognition.runtime import Runtime
 from cognition.settings import QueueSettings
 from ingest.jobs import (
@@ -232,6 +232,7 @@ async def test_the_reaper_fails_documents_whose_job_is_gone_and_leaves_live_ones
 ) -> None:
     queue = ArqQueue(redis, queue_settings(redis_server))
     for name, job in (("lost", "job-lost"), ("alive", "job-alive")):
+        ledger.add_job(JobRecord(job, dataset_name, "file", f"/books/{name}.pdf", {}, state="running"))
         ledger.upsert(
             DocumentRecord(
                 dataset=dataset_name,
@@ -251,3 +252,6 @@ async def test_the_reaper_fails_documents_whose_job_is_gone_and_leaves_live_ones
         lost is not None and lost.state == "failed" and "abandoned in state embedding" in (lost.error or "")
     )
     assert alive is not None and alive.state == "embedding"
+    lost_job, alive_job = ledger.job("job-lost"), ledger.job("job-alive")
+    assert lost_job is not None and lost_job.state == "failed" and lost_job.error == lost.error
+    assert alive_job is not None and alive_job.state == "running"
