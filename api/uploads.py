@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
@@ -104,7 +105,7 @@ def _too_large(limit: int) -> ApiError:
 class _Part:
     """Collects the ``file`` part of a multipart body; other parts are ignored."""
 
-    def __init__(self, out: object, limit: int) -> None:
+    def __init__(self, out: BinaryIO, limit: int) -> None:
         self._out = out
         self._limit = limit
         self._header_name = b""
@@ -170,7 +171,7 @@ class _Part:
         if len(self.head) < HEADER_WINDOW:
             self.head += piece[: HEADER_WINDOW - len(self.head)]
         self.digest.update(piece)
-        self._out.write(piece)  # type: ignore[attr-defined]
+        self._out.write(piece)
 
     def _end(self) -> None:
         self._in_file = False
