@@ -5,7 +5,7 @@ submit-then-poll job variant is future work."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
@@ -21,6 +21,15 @@ from cognition.ledger import Ledger
 from cognition.ledger.audits import AuditRecord
 
 router = APIRouter(prefix="/v1/datasets/{dataset}", tags=["audits"], responses=ERROR_RESPONSES)
+# The HTML route's errors are JSON like every route's: said explicitly, or FastAPI would
+# document them as text/html (the route's own media type).
+_JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, response in ERROR_RESPONSES.items()
+}
 
 
 def _latest(ledger: Ledger, dataset: str) -> AuditRecord:
@@ -50,6 +59,7 @@ async def latest_audit(dataset: str, caller: Caller, services: Deps) -> AuditOut
 @router.get(
     "/audits/latest.html",
     response_class=HTMLResponse,
+    responses=_JSON_ERRORS,
     summary="The latest audit as a self-contained HTML page, with trends over past audits",
 )
 async def latest_audit_html(dataset: str, caller: Caller, services: Deps) -> HTMLResponse:

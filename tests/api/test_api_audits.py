@@ -69,3 +69,10 @@ async def test_rights_and_scope(api: ApiHarness, runtime: Runtime, excerpts: dic
             "no-such-dataset", "X"
         )
     assert (await api.client.get(base, headers={})).status_code == 401
+
+
+async def test_the_html_route_documents_its_errors_as_json(api: ApiHarness) -> None:
+    schema = (await api.client.get("/openapi.json")).json()
+    answers = schema["paths"]["/v1/datasets/{dataset}/audits/latest.html"]["get"]["responses"]
+    assert list(answers["200"]["content"]) == ["text/html"]
+    assert all(list(answers[code]["content"]) == ["application/json"] for code in ("401", "403", "404"))
