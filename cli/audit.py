@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from cli.common import fail, require_datasets, settings, with_runtime
+from cognition.audit.report import FORMATS
 from cognition.errors import CognitionError
 
-FORMATS = ("text", "json", "md")
 EXIT = {"ok": 0, "warn": 1, "critical": 2}
 
 
@@ -24,7 +24,7 @@ def audit_command(
 ) -> None:
     """Audit datasets: orphans, missing vectors, drift, duplicates...; exit 0 ok, 1 warn, 2 critical."""
     from cognition.audit import audit_datasets, worst
-    from cognition.audit.report import render
+    from cognition.audit.report import html_report, render
     from cognition.ledger import open_ledger
 
     if form not in FORMATS:
@@ -38,7 +38,8 @@ def audit_command(
         audits = with_runtime(lambda runtime: audit_datasets(runtime, names), given)
     except CognitionError as exc:
         fail(exc)
-    report = render(audits, form)
+    # the HTML page reads the stored audits back, for their trends
+    report = html_report(open_ledger(given), names) if form == "html" else render(audits, form)
     if out is None:
         typer.echo(report)
     else:

@@ -1,4 +1,5 @@
-"""Audits as text (a terminal), Markdown (a ticket, a wiki) and JSON (scripts, the API)."""
+"""Audits as text (a terminal), Markdown (a ticket, a wiki), JSON (scripts, the API) and
+HTML (a self-contained page with trends, read from the audits stored in the ledger)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,19 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from cognition.audit import html
 from cognition.audit.checks import worst
 from cognition.audit.run import DatasetAudit
+from cognition.ledger import Ledger
 
 _SHOWN = 5  # offenders named per check in text and Markdown (JSON has the whole capped list)
+FORMATS = ("text", "json", "md", "html")
+HISTORY = 60  # past audits a trend in the HTML report spans
+
+
+def html_report(ledger: Ledger, names: Sequence[str], history: int = HISTORY) -> str:
+    """The HTML page of each dataset's stored audits (the latest first), trends included."""
+    return html.page([(name, ledger.audits(name, limit=history)) for name in names])
 
 
 def render(audits: Sequence[DatasetAudit], form: str) -> str:
