@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -10,35 +10,74 @@ from cognition.graphquery import Edge, Hop, Neighbourhood
 from cognition.store.port import EntityInfo, StoredChunk
 
 
+class Cited(Protocol):
+    """What a search hit and a stored chunk both carry to be cited (read-only)."""
+
+    @property
+    def dataset(self) -> str: ...
+
+    @property
+    def document_id(self) -> str: ...
+
+    @property
+    def document_title(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def section_path(self) -> tuple[str, ...]: ...
+
+    @property
+    def page_start(self) -> int: ...
+
+    @property
+    def page_end(self) -> int: ...
+
+    @property
+    def page_label_start(self) -> str | None: ...
+
+    @property
+    def page_label_end(self) -> str | None: ...
+
+    @property
+    def text(self) -> str: ...
+
+
 class ChunkOut(BaseModel):
     dataset: str
     chunk_id: str
     document_id: str
     document_title: str
-    source: str
+    source: str = Field(description="the file's path or the page's URL")
     section: list[str]
-    page_start: int | None
+    page_start: int | None = Field(description="PDF page position; null for a web page")
     page_end: int | None
-    page_label_start: str | None
+    page_label_start: str | None = Field(description="the printed page number, where it differs")
     page_label_end: str | None
     text: str
 
     @classmethod
     def of(cls, c: StoredChunk) -> ChunkOut:
-        web = c.source.startswith(("http://", "https://"))
-        return cls(
-            dataset=c.dataset,
-            chunk_id=c.id,
-            document_id=c.document_id,
-            document_title=c.document_title,
-            source=c.source,
-            section=list(c.section_path),
-            page_start=None if web else c.page_start,
-            page_end=None if web else c.page_end,
-            page_label_start=c.page_label_start,
-            page_label_end=c.page_label_end,
-            text=c.text,
-        )
+        return cls(**cited(c, c.id))
+
+
+def cited(c: Cited, chunk_id: str) -> dict[str, Any]:
+    """The citation fields of a chunk or a hit (a web page has no page numbers)."""
+    web = c.source.startswith(("http://", "https://"))
+    return {
+        "dataset": c.dataset,
+        "chunk_id": chunk_id,
+        "document_id": c.document_id,
+        "document_title": c.document_title,
+        "source": c.source,
+        "section": list(c.section_path),
+        "page_start": None if web else c.page_start,
+        "page_end": None if web else c.page_end,
+        "page_label_start": c.page_label_start,
+        "page_label_end": c.page_label_end,
+        "text": c.text,
+    }
 
 
 class ChunkList(BaseModel):

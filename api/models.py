@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.graph_models import ChunkOut, cited
 from cognition.ledger import DocumentRecord
 from cognition.search import Hit
 from cognition.store.port import DatasetStats
@@ -229,40 +230,15 @@ class SearchIn(Strict):
     text_budget: int | None = Field(default=None, ge=100, description="characters of hit text in all")
 
 
-class HitOut(BaseModel):
-    dataset: str
-    document_id: str
-    document_title: str
-    source: str = Field(description="the file's path or the page's URL")
-    section: list[str]
-    page_start: int | None = Field(description="PDF page position; null for a web page")
-    page_end: int | None
-    page_label_start: str | None = Field(description="the printed page number, where it differs")
-    page_label_end: str | None
-    chunk_id: str
+class HitOut(ChunkOut):
     score: float
     entities: list[str] = Field(description="the entities that led to the hit")
-    text: str
     truncated: bool = Field(description="the text was cut to the budget; GET the chunk for all of it")
 
     @classmethod
-    def of(cls, hit: Hit, truncated: bool) -> HitOut:
-        web = hit.source.startswith(("http://", "https://"))
+    def of(cls, hit: Hit, truncated: bool) -> HitOut:  # type: ignore[override]
         return cls(
-            dataset=hit.dataset,
-            document_id=hit.document_id,
-            document_title=hit.document_title,
-            source=hit.source,
-            section=list(hit.section_path),
-            page_start=None if web else hit.page_start,
-            page_end=None if web else hit.page_end,
-            page_label_start=hit.page_label_start,
-            page_label_end=hit.page_label_end,
-            chunk_id=hit.chunk_id,
-            score=round(hit.score, 6),
-            entities=hit.entities,
-            text=hit.text,
-            truncated=truncated,
+            **cited(hit, hit.chunk_id), score=round(hit.score, 6), entities=hit.entities, truncated=truncated
         )
 
 

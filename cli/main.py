@@ -202,7 +202,7 @@ def _citation(hit: Hit) -> str:
 def datasets_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List datasets with their document states."""
     from cognition.ledger import open_ledger
-    from ingest.service import dataset_overview
+    from ingest.catalog import dataset_overview
 
     overview = dataset_overview(open_ledger(_settings()))
     if as_json:

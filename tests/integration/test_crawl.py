@@ -17,7 +17,8 @@ from cognition.runtime import Runtime
 from cognition.search import Searcher
 from cognition.settings import CrawlSettings, Settings
 from cognition.store.port import Store
-from ingest.service import dataset_overview, run_crawl
+from ingest.catalog import dataset_overview
+from ingest.service import run_crawl
 from ingest.web.spec import CrawlSpec
 from tests.helpers import CLI_TIMEOUT, REPO_ROOT, subprocess_env
 
