@@ -42,3 +42,14 @@ class AuditOut(BaseModel):
 
 class AuditList(BaseModel):
     audits: list[AuditOut] = Field(description="newest first")
+
+
+class AuditJobOut(BaseModel):
+    """A submitted audit: poll ``/v1/jobs/{job_id}`` until it is done; its result names the
+    stored audit (``audit_id``), which ``/audits/latest`` then returns."""
+
+    job_id: str
+    dataset: str
+    status: Literal["accepted", "in_progress"] = Field(
+        description="accepted: queued now; in_progress: an audit of the dataset was already queued or running"
+    )

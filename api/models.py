@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -191,7 +191,7 @@ class FailureOut(BaseModel):
 class JobOut(BaseModel):
     job_id: str
     dataset: str
-    kind: Literal["file", "crawl"]
+    kind: Literal["file", "crawl", "audit"]
     source: str
     state: Literal["queued", "running", "done", "failed"]
     document_id: str | None
@@ -200,6 +200,7 @@ class JobOut(BaseModel):
     pages: Counted
     failures: list[FailureOut]
     error: str | None
+    result: dict[str, Any] | None = None  # what the job returned (an audit: its id and status)
     eta_seconds: float | None
     created_at: float
     started_at: float | None

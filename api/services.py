@@ -13,6 +13,7 @@ from cognition.keys.rate import Limiter
 from cognition.paths import import_roots
 from cognition.runtime import Runtime
 from cognition.settings import Settings
+from ingest.audit_jobs import PeriodicAudits
 from ingest.inline import InlineQueue, InlineRunner
 from ingest.jobs import JobQueue, Submitter
 
@@ -69,11 +70,17 @@ async def services(
         queue, runner = inline, InlineRunner(built, inline)
     limiter = open_rate_limiter(settings, settings.queue.redis_url)
     found = Services(settings, built, open_keys(settings), limiter, queue, local_token, runner, redis, own)
+    periodic = None
     if runner is not None:
         runner.start()
+        if settings.audit.every_seconds > 0:  # with Redis, the workers' cron does it
+            periodic = PeriodicAudits(found.submitter(), built.ledger, settings.audit.every_seconds)
+            periodic.start()
     try:
         yield found
     finally:
+        if periodic is not None:
+            await periodic.stop()
         if runner is not None:
             await runner.stop()
         await limiter.close()

@@ -139,6 +139,7 @@ def measure(data_dir: Path, count: int, clients: list[int]) -> dict[str, Any]:
         "COGNITION_DATA_DIR": str(data_dir),
         "COGNITION_API__RATE_LIMIT_BURST": "1000000",
         "COGNITION_API__RATE_LIMIT_PER_MINUTE": "1000000",
+        "COGNITION_AUDIT__EVERY_SECONDS": "0",  # no audit job beside the measured queries
     }
     with served_api(data_dir, port, env):
         http = asyncio.run(over_http(f"http://127.0.0.1:{port}", key, queries, clients))

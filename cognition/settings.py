@@ -203,6 +203,9 @@ class AuditSettings(BaseModel):
     breaches and vectors of the wrong dimension or model are always critical.
     """
 
+    # The periodic audit: every dataset whose latest audit is this old is audited again (an
+    # Arq cron job checks each minute; a server without Redis, its own timer). 0: never.
+    every_seconds: float = Field(default=86400.0, ge=0)
     max_offenders: int = Field(default=50, ge=1)  # ids listed per check (the total is always counted)
     critical_share: float = Field(default=0.01, ge=0, le=1)
     # A document in a working state (queued, reading, embedding, storing) not updated for this

@@ -204,6 +204,7 @@ class JobStatus:
             "pages": {"total": job.pages_total, "done": job.pages_done},
             "failures": job.failures,
             "error": job.error,
+            "result": job.result,
             "eta_seconds": self.eta_seconds,
             "created_at": job.created_at,
             "started_at": job.started_at,

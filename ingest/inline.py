@@ -26,6 +26,8 @@ import time
 
 from cognition.ledger import LIVE, JobRecord, Ledger
 from cognition.runtime import Runtime
+from ingest.audit_jobs import run_audit_job
+from ingest.background import cancel
 from ingest.jobs import RetryLater, run_crawl_job, run_file_job
 
 log = logging.getLogger("cognition.inline")
@@ -84,11 +86,8 @@ class InlineRunner:
 
     async def stop(self) -> None:
         """Stop taking jobs; the one running is cancelled and will run again at next start."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         ledger = self._runtime.ledger
@@ -115,7 +114,7 @@ class InlineRunner:
             if job.doc_id:
                 ledger.set_state(job.dataset, job.doc_id, "failed", permanent=0, error=reason)
             return
-        body = run_file_job if job.kind == "file" else run_crawl_job
+        body = {"file": run_file_job, "crawl": run_crawl_job, "audit": run_audit_job}[job.kind]
         self.current = job.job_id
         try:
             await body(self._runtime, job.arguments, job.attempts, job.job_id)

@@ -187,12 +187,17 @@ class Submitter:
         digest = hashlib.sha256(json.dumps(arguments, sort_keys=True).encode()).hexdigest()
         job_id = f"crawl:{dataset}:{digest}:{PIPELINE_VERSION}"
         source = " ".join(spec.seeds)
-        if not await self._queue.is_live(job_id):
-            await self._queue.forget(job_id)
-            job = JobRecord(job_id, dataset, "crawl", source, arguments)
-            if await self._record_job(job) and await self._queue.enqueue(job_id, CRAWL_SITE, arguments):
-                return Accepted(dataset, source, "", job_id)
+        if await self.submit_job(JobRecord(job_id, dataset, "crawl", source, arguments), CRAWL_SITE):
+            return Accepted(dataset, source, "", job_id)
         return Conflict("in_progress", dataset, source, "", job_id, "queued")
+
+    async def submit_job(self, job: JobRecord, function: str) -> bool:
+        """Record and queue a job whose id may run again once finished (a crawl, an audit);
+        False if a job with its id is queued or running."""
+        if await self._queue.is_live(job.job_id):
+            return False
+        await self._queue.forget(job.job_id)
+        return await self._record_job(job) and await self._queue.enqueue(job.job_id, function, job.arguments)
 
     async def _record_job(self, job: JobRecord) -> bool:
         """Record the job in the ledger before it is queued. A row the ledger still calls

@@ -24,7 +24,7 @@ from bench.redis_server import RedisServer
 from cognition.ledger import Ledger
 from cognition.runtime import Runtime
 from cognition.search import Searcher
-from cognition.settings import Settings
+from cognition.settings import AuditSettings, Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
 from tests.helpers import (
@@ -96,8 +96,10 @@ def excerpts(bench: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The one data directory of this test process."""
-    return Settings(data_dir=tmp_path_factory.mktemp("cognition-data"))
+    """The one data directory of this test process. No periodic audit: a test that wants
+    one asks for it (an audit the session's server ran by itself would change what other
+    tests see)."""
+    return Settings(data_dir=tmp_path_factory.mktemp("cognition-data"), audit=AuditSettings(every_seconds=0))
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

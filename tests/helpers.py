@@ -62,9 +62,11 @@ def new_dataset_name(hint: str) -> str:
 
 
 def subprocess_env(data_dir: Path, home: Path | None = None, **extra: str) -> dict[str, str]:
-    """A child's environment: this process's, with no COGNITION_ setting but the data dir."""
+    """A child's environment: this process's, with no COGNITION_ setting but the data dir
+    (and the periodic audit off)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITION_")}
     env["COGNITION_DATA_DIR"] = str(data_dir)
+    env["COGNITION_AUDIT__EVERY_SECONDS"] = "0"  # no periodic audit unless a test asks for one
     env["PYTHONUNBUFFERED"] = "1"
     if home is not None:
         env["HOME"] = str(home)

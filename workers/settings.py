@@ -10,10 +10,11 @@ from arq.connections import RedisSettings
 from arq.worker import func
 
 from cognition.settings import Settings, get_settings
+from ingest.audit_jobs import AUDIT_DATASET
 from ingest.jobs import CRAWL_SITE, INGEST_FILE
 from workers.queue import deserialize, redacted, redis_settings, serialize
 from workers.runtime import WorkerRuntime
-from workers.tasks import crawl_site, ingest_file, reap_abandoned
+from workers.tasks import audit_dataset, crawl_site, ingest_file, periodic_audit, reap_abandoned
 
 log = logging.getLogger("cognition.workers")
 
@@ -50,8 +51,12 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "functions": [
             func(ingest_file, name=INGEST_FILE, max_tries=queue.max_tries),
             func(crawl_site, name=CRAWL_SITE, max_tries=queue.max_tries),
+            func(audit_dataset, name=AUDIT_DATASET, max_tries=1),  # a failed audit is not retried
         ],
-        "cron_jobs": [cron(reap_abandoned, second={0}, run_at_startup=False, unique=True)],
+        "cron_jobs": [
+            cron(reap_abandoned, second={0}, run_at_startup=False, unique=True),
+            cron(periodic_audit, second={30}, run_at_startup=False, unique=True),
+        ],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(queue),

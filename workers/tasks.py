@@ -8,7 +8,9 @@ from typing import Any
 
 from arq import Retry
 
-from ingest.jobs import RetryLater, reap, run_crawl_job, run_file_job
+from cognition.paths import import_roots
+from ingest.audit_jobs import run_audit_job, submit_due
+from ingest.jobs import RetryLater, Submitter, reap, run_crawl_job, run_file_job
 from workers.leases import job_lease
 from workers.runtime import WorkerRuntime
 
@@ -60,3 +62,23 @@ async def reap_abandoned(ctx: dict[str, Any]) -> int:
         runtime.runtime.ledger, runtime.queue, older_than=queue.lease_seconds * 2, now=time.time()
     )
     return len(reaped)
+
+
+async def audit_dataset(ctx: dict[str, Any], *positional: Any, **arguments: Any) -> dict[str, object]:
+    """Audit a dataset and store the audit; the dataset argument is checked by the body."""
+    runtime = _runtime(ctx)
+    if positional:
+        arguments = {**arguments, "positional": positional}
+    async with job_lease(runtime.settings.queue.url, ctx["job_id"], runtime.settings.queue.lease_seconds):
+        return await run_audit_job(runtime.runtime, arguments, ctx["job_try"], ctx["job_id"])
+
+
+async def periodic_audit(ctx: dict[str, Any]) -> int:
+    """Arq cron, each minute on one worker: queue the audits that are due."""
+    runtime = _runtime(ctx)
+    every = runtime.settings.audit.every_seconds
+    if every <= 0:
+        return 0
+    ledger = runtime.runtime.ledger
+    submitter = Submitter(ledger, runtime.queue, import_roots(runtime.settings))
+    return len(await submit_due(submitter, ledger, every, time.time()))

@@ -1,24 +1,23 @@
 """Audits of a dataset: the stored history, the latest (JSON or a self-contained HTML page),
-and running one now. Running is synchronous for now (the request waits for the audit); a
-submit-then-poll job variant is future work."""
+and submitting one (a job, like an import: 202, then poll ``/v1/jobs/{job_id}``)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
-from api.audit_models import AuditList, AuditOut
+from api.audit_models import AuditJobOut, AuditList, AuditOut
 from api.auth import Caller
 from api.errors import ERROR_RESPONSES
 from api.state import Deps
-from cognition.audit import audit_datasets
 from cognition.audit.report import html_report
 from cognition.errors import NotFound
 from cognition.ledger import Ledger
 from cognition.ledger.audits import AuditRecord
+from ingest.audit_jobs import submit_audit
 
 router = APIRouter(prefix="/v1/datasets/{dataset}", tags=["audits"], responses=ERROR_RESPONSES)
 # The HTML route's errors are JSON like every route's: said explicitly, or FastAPI would
@@ -71,11 +70,12 @@ async def latest_audit_html(dataset: str, caller: Caller, services: Deps) -> HTM
 
 @router.post(
     "/audits",
-    response_model=AuditOut,
-    summary="Audit the dataset now (admin), store the audit and return it; synchronous",
+    response_model=AuditJobOut,
+    status_code=202,
+    summary="Queue an audit of the dataset (admin); poll the job, then read the latest audit",
 )
-async def run_audit(dataset: str, caller: Caller, services: Deps) -> AuditOut:
-    runtime = services.runtime
-    caller.require(runtime.ledger, dataset, "admin")
-    await audit_datasets(runtime, [dataset])
-    return AuditOut.of(_latest(runtime.ledger, dataset))
+async def run_audit(dataset: str, caller: Caller, services: Deps, response: Response) -> AuditJobOut:
+    caller.require(services.runtime.ledger, dataset, "admin")
+    job_id, accepted = await submit_audit(services.submitter(), dataset)
+    response.headers["Location"] = f"/v1/jobs/{job_id}"
+    return AuditJobOut(job_id=job_id, dataset=dataset, status="accepted" if accepted else "in_progress")

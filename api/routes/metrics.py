@@ -2,7 +2,8 @@
 
 Each scrape builds a registry of its own: the ledger's numbers read at scrape time (so the
 documents and jobs of every worker process are counted, with no multiprocess files) and this
-process's own measurements (``api.telemetry``). A series labelled with a dataset is shown
+process's own measurements (``api.telemetry``), and each dataset's latest audit
+(``api.audit_metrics``). A series labelled with a dataset is shown
 only to a key that may read that dataset; series without a dataset label (requests, search
 latency, queue depth, build) are shown to any key.
 """
@@ -21,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from api import telemetry
+from api.audit_metrics import AuditCollector, latest_audits
 from api.auth import Caller
 from api.errors import ERROR_RESPONSES
 from api.services import Services
@@ -50,8 +52,10 @@ async def metrics_route(caller: Caller, services: Deps) -> Response:
         depth = sum(
             n for (dataset, state), n in counts.jobs.items() if state == "queued" and dataset in visible
         )
+    audits = await asyncio.to_thread(latest_audits, services.runtime.ledger, sorted(visible))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(counts, visible, depth))
+    registry.register(AuditCollector(audits))
     registry.register(ProcessCollector())
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -89,8 +93,6 @@ class LedgerCollector:
                 "Import jobs in the queue (Arq's in Redis, or the ledger's)",
                 self.depth,
             )
-        # The audits' gauges join here once audits are stored in the ledger:
-        # cognition_audit_status{dataset,check}, read at scrape time like the documents.
 
     def _documents(self, names: list[str]) -> Metric:
         by: dict[tuple[str, ...], int] = {(d, s): 0 for d in names for s in DOCUMENT_STATES}

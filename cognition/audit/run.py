@@ -13,7 +13,7 @@ from cognition.ledger import Ledger
 from cognition.ledger.audits import AuditRecord
 from cognition.runtime import Runtime
 from cognition.settings import AuditSettings
-from cognition.store.port import Store
+from cognition.store.port import AuditFacts, Counts, Degrees, Offenders, Store
 
 _PAGE = 2000
 
@@ -60,17 +60,18 @@ async def audit_dataset(runtime: Runtime, dataset: str, now: float | None = None
     started = time.time()
     limits = runtime.settings.audit
     store, ledger = runtime.store, runtime.ledger
-    facts = await store.audit_facts(dataset, limits.max_offenders)
+    stored = await store.dataset_exists(dataset)  # a dataset with nothing stored yet is empty
+    facts = await store.audit_facts(dataset, limits.max_offenders) if stored else nothing_stored()
     rows = ledger.documents(dataset)
     embedder = runtime.embedder
     checks = [
         counts_check(facts, _previous_counts(ledger, dataset)),
         *fact_checks(facts, embedder.dimensions, limits),
         ledger_checks.embedding(ledger.dataset(dataset), embedder.model_id, embedder.dimensions),
-        *ledger_checks.drift(rows, await _document_ids(store, dataset), limits),
+        *ledger_checks.drift(rows, await _document_ids(store, dataset) if stored else set(), limits),
         ledger_checks.failed(rows, limits),
         ledger_checks.stuck(rows, time.time() if now is None else now, limits),
-        await duplicates(store, dataset, facts.counts.nodes.get("Entity", 0), limits),
+        await duplicates(store, dataset, facts.counts.nodes.get("Entity", 0), limits, stored),
     ]
     return DatasetAudit(dataset, started, time.time(), worst([c.status for c in checks]), checks)
 
@@ -93,11 +94,34 @@ async def _document_ids(store: Store, dataset: str) -> set[str]:
     return found
 
 
-async def duplicates(store: Store, dataset: str, entities: int, limits: AuditSettings) -> Check:
+def nothing_stored() -> AuditFacts:
+    """The facts of a dataset the store holds nothing of (registered, nothing imported yet)."""
+    return AuditFacts(
+        counts=Counts({}, {}, {}),
+        vector_dimensions=None,
+        orphan_entities=Offenders(),
+        documents_without_chunks=Offenders(),
+        chunks_without_document=Offenders(),
+        chunks_without_vector=Offenders(),
+        vectors_without_chunk=Offenders(),
+        foreign_ids=Offenders(),
+        degrees=Degrees({}, 0.0, 0, ()),
+        mentions=0,
+        chunks_without_entity=0,
+    )
+
+
+async def duplicates(
+    store: Store, dataset: str, entities: int, limits: AuditSettings, stored: bool = True
+) -> Check:
     """Candidate pairs among at most ``duplicate_max_keys`` keys, streamed in pages."""
     keys: list[tuple[str, str]] = []
     after = ""
-    while len(keys) < limits.duplicate_max_keys and (page := await store.entity_keys(dataset, after, _PAGE)):
+    while (
+        stored
+        and len(keys) < limits.duplicate_max_keys
+        and (page := await store.entity_keys(dataset, after, _PAGE))
+    ):
         keys += page[: limits.duplicate_max_keys - len(keys)]
         after = page[-1][0]
     pairs = candidates(keys, limits.duplicate_min_chars)

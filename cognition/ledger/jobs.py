@@ -24,7 +24,7 @@ MAX_FAILURES = 50  # reasons kept on a job's row (a crawl may fail hundreds of U
 class JobRecord:
     job_id: str
     dataset: str
-    kind: Literal["file", "crawl"]
+    kind: Literal["file", "crawl", "audit"]
     source: str
     arguments: dict[str, Any]
     state: JobState = "queued"

@@ -1,10 +1,12 @@
-"""The audit routes: run one (admin), the history newest first, the latest as JSON and as a
-self-contained HTML page; scoped keys as every route (out of scope = not found)."""
+"""The audit routes: submit one (admin; a job, polled to its end), the history newest first,
+the latest as JSON and as a self-contained HTML page; scoped keys as every route (out of
+scope = not found)."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 from cognition.ledger import DocumentRecord
 from cognition.runtime import Runtime
@@ -26,18 +28,21 @@ async def test_run_list_latest_and_html(api: ApiHarness, runtime: Runtime, excer
     runtime.ledger.upsert(
         DocumentRecord(dataset, bad, "/x.pdf", f"h-{bad}", "pdf", "failed", error="<script>x</script>")
     )
-    first = await api.client.post(base, headers=api.admin)
-    second = await api.client.post(base, headers=api.admin)
-    assert first.status_code == 200 and second.status_code == 200, first.text
-    ran = second.json()
-    assert ran["dataset"] == dataset and ran["status"] == "critical"  # one failed of two documents
-    failed = next(c for c in ran["checks"] if c["name"] == "failed_documents")
-    assert failed["offenders"] == [bad]
+    first = await _audited(api, base)
+    second = await _audited(api, base)
+    assert first["state"] == second["state"] == "done", second
+    assert first["kind"] == "audit" and first["job_id"] == f"audit:{dataset}"
+    assert second["result"]["status"] == "critical"  # one failed of two documents
+    assert second["result"]["checks"]["failed_documents"] == "critical"
 
     history = (await api.client.get(base, params={"limit": 5}, headers=reader)).json()["audits"]
-    assert [a["id"] for a in history] == [second.json()["id"], first.json()["id"]]
+    assert [a["id"] for a in history] == [second["result"]["audit_id"], first["result"]["audit_id"]]
     latest = await api.client.get(f"{base}/latest", headers=reader)
-    assert latest.status_code == 200 and latest.json() == ran
+    ran = latest.json()
+    assert latest.status_code == 200 and ran["id"] == second["result"]["audit_id"]
+    assert ran["dataset"] == dataset and ran["status"] == "critical"
+    failed = next(c for c in ran["checks"] if c["name"] == "failed_documents")
+    assert failed["offenders"] == [bad]
 
     page = await api.client.get(f"{base}/latest.html", headers=reader)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -54,7 +59,7 @@ async def test_rights_and_scope(api: ApiHarness, runtime: Runtime, excerpts: dic
 
     assert (await api.client.post(base, headers=reader)).status_code == 403
     assert (await api.client.post(base, headers=writer)).status_code == 403
-    assert (await api.client.post(base, headers=api.admin)).status_code == 200
+    assert (await api.client.post(base, headers=api.admin)).status_code == 202
 
     for method, path in (
         ("GET", base),
@@ -76,3 +81,30 @@ async def test_the_html_route_documents_its_errors_as_json(api: ApiHarness) -> N
     answers = schema["paths"]["/v1/datasets/{dataset}/audits/latest.html"]["get"]["responses"]
     assert list(answers["200"]["content"]) == ["text/html"]
     assert all(list(answers[code]["content"]) == ["application/json"] for code in ("401", "403", "404"))
+
+
+async def _audited(api: ApiHarness, base: str) -> dict[str, Any]:
+    """Submit an audit, then poll its job to the end, as a client does."""
+    submitted = await api.client.post(base, headers=api.admin)
+    assert submitted.status_code == 202, submitted.text
+    body = submitted.json()
+    assert submitted.headers["location"] == f"/v1/jobs/{body['job_id']}"
+    return await api.wait_for_job(body["job_id"], seconds=120)
+
+
+async def test_an_audit_already_queued_is_answered_with_its_job(
+    api: ApiHarness, runtime: Runtime, excerpts: dict[str, Path]
+) -> None:
+    dataset = await _imported(runtime, excerpts["git_objects"], "api-audits-twice")
+    base = f"/v1/datasets/{dataset}/audits"
+    answers = [await api.client.post(base, headers=api.admin) for _ in range(2)]
+    bodies = [a.json() for a in answers]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert bodies[0]["job_id"] == bodies[1]["job_id"] == f"audit:{dataset}"
+    # the second submission either found the first still queued or running, or (it was
+    # quick) queued the next audit: never two live audits of one dataset
+    assert bodies[0]["status"] == "accepted" and bodies[1]["status"] in ("in_progress", "accepted")
+    done = await api.wait_for_job(bodies[0]["job_id"], seconds=120)
+    assert done["state"] == "done" and done["result"]["dataset"] == dataset
+    stored = runtime.ledger.audits(dataset, limit=5)
+    assert len(stored) == (1 if bodies[1]["status"] == "in_progress" else 2)

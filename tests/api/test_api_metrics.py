@@ -249,3 +249,32 @@ async def _mcp(api: ApiHarness, headers: dict[str, str]) -> AsyncIterator[Client
         Client(streamable_http_client("http://127.0.0.1/mcp", http_client=http)) as client,
     ):
         yield client
+
+
+async def test_the_latest_audit_of_each_readable_dataset_is_a_series(
+    api: ApiHarness, imported: Imported
+) -> None:
+    d = imported.name
+    _, before = await scrape(api, imported.reader)
+    assert not [k for k in before if k[0].startswith("cognition_audit")]  # never audited: absent
+
+    submitted = await api.client.post(f"/v1/datasets/{d}/audits", headers=api.admin)
+    assert submitted.status_code == 202, submitted.text
+    job = await api.wait_for_job(submitted.json()["job_id"], seconds=120)
+    assert job["state"] == "done", job
+    audit = (await api.client.get(f"/v1/datasets/{d}/audits/latest", headers=imported.reader)).json()
+
+    _, samples = await scrape(api, imported.reader)
+    rank = {"ok": 0, "warn": 1, "critical": 2}
+    assert value(samples, "cognition_audit_status", dataset=d) == rank[audit["status"]]
+    assert value(samples, "cognition_audit_timestamp_seconds", dataset=d) == audit["finished_at"]
+    for check in audit["checks"]:
+        labels = {"dataset": d, "check": check["name"]}
+        assert (("cognition_audit_check_status", frozenset(labels.items()))) in samples
+        assert value(samples, "cognition_audit_check_status", **labels) == rank[check["status"]]
+        assert value(samples, "cognition_audit_offenders", **labels) == check["total"]
+    assert labelled(samples, "dataset") == {d}  # the other dataset: not readable, not shown
+
+    _, everything = await scrape(api, api.admin)
+    audited = {v for (name, labels) in everything if name == "cognition_audit_status" for _, v in labels}
+    assert d in audited and imported.other not in audited  # never audited: no series at all
