@@ -9,15 +9,18 @@ import asyncio
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from bench.redis_server import RedisServer
+from bench.api_server import served_api
+from bench.redis_server import RedisServer, free_port
+from cognition.keys import open_keys, parse_grant
 from cognition.ledger.audits import AuditRecord
 from cognition.ledger.sqlite import SqliteLedger
 from cognition.paths import DataPaths
-from cognition.runtime import Runtime
 from cognition.settings import AuditSettings, QueueSettings, Settings, get_settings
 from ingest.audit_jobs import due
+from tests.helpers import subprocess_env
 from tests.integration.test_queue_trust import _enqueue_raw, _results, _workers
 
 
@@ -37,30 +40,37 @@ def test_due_datasets_are_those_never_audited_or_audited_long_enough_ago(tmp_pat
     assert sorted(due(ledger, every_seconds=10_000, now=1000.0)) == ["never"]
 
 
-async def test_a_server_without_redis_audits_due_datasets_on_its_timer(tmp_path: Path) -> None:
-    from api import create_app
+@pytest.mark.slow
+def test_a_server_without_redis_audits_due_datasets_on_its_timer(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    ledger = _ledger(data_dir)
+    ledger.register_dataset("nothing-yet")  # registered, nothing imported: empty
+    _, secret = open_keys(Settings(data_dir=data_dir)).create("sre", [parse_grant("read:nothing-yet")])
+    headers = {"Authorization": f"Bearer {secret}"}
+    port = free_port()
+    env = subprocess_env(data_dir, COGNITION_AUDIT__EVERY_SECONDS="3600")
+    with served_api(data_dir, port, env, log=tmp_path / "server.log"):
+        base = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 120
+        job: dict[str, object] = {}
+        while job.get("state") not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.3)
+            answer = httpx.get(f"{base}/jobs/audit:nothing-yet", headers=headers, timeout=10)
+            job = answer.json() if answer.status_code == 200 else {}
+        time.sleep(0.5)  # the timer's next turn is an hour away: no second audit
+        history = httpx.get(f"{base}/datasets/nothing-yet/audits", headers=headers, timeout=10).json()
 
-    settings = Settings(data_dir=tmp_path / "data", audit=AuditSettings(every_seconds=3600))
-    runtime = Runtime.build(settings)
-    runtime.ledger.register_dataset("nothing-yet")  # registered, nothing imported: empty
-    app = create_app(settings, runtime=runtime)
-    try:
-        async with app.router.lifespan_context(app):
-            deadline = time.monotonic() + 120
-            while not runtime.ledger.audits("nothing-yet", limit=1) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            job = runtime.ledger.job("audit:nothing-yet")
-            await asyncio.sleep(0.5)  # the timer's next turn is an hour away: no second audit
-            audits = runtime.ledger.audits("nothing-yet", limit=5)
-    finally:
-        await runtime.close()
-
-    assert len(audits) == 1
-    assert audits[0].status == "ok"
-    counts = next(c for c in audits[0].checks if c["name"] == "counts")
+    audits = history["audits"]
+    assert job["state"] == "done" and job["kind"] == "audit", job
+    assert len(audits) == 1 and audits[0]["status"] == "ok"
+    assert job["result"] == {
+        "dataset": "nothing-yet",
+        "audit_id": audits[0]["id"],
+        "status": "ok",
+        "checks": {c["name"]: "ok" for c in audits[0]["checks"]},
+    }
+    counts = next(c for c in audits[0]["checks"] if c["name"] == "counts")
     assert counts["summary"] == "0 nodes, 0 edges"
-    assert job is not None and job.kind == "audit" and job.state == "done"
-    assert job.result is not None and job.result["audit_id"] == audits[0].id
 
 
 @pytest.mark.slow
