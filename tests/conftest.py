@@ -110,6 +110,16 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     await built.close()
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def book(runtime: Runtime, bench: Path) -> str:
+    """A whole real book (Git Internals, 121 pages) imported once per session into dataset
+    ``book-git-internals``; tests only read it."""
+    dataset = "book-git-internals"
+    summary = await Importer(runtime).import_paths([bench / "pdfs" / "books" / "git-internals.pdf"], dataset)
+    assert summary.to_json()["added"] == 1, summary.to_json()
+    return dataset
+
+
 @pytest.fixture(scope="session")
 def ledger(runtime: Runtime) -> Ledger:
     return runtime.ledger
