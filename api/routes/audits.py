@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from api.audit_models import AuditList, AuditOut
-from api.auth import Caller
+from api.auth import Caller, PageCaller
 from api.errors import ERROR_RESPONSES
 from api.state import Deps
 from cognition.audit import audit_datasets
@@ -62,7 +62,7 @@ async def latest_audit(dataset: str, caller: Caller, services: Deps) -> AuditOut
     responses=_JSON_ERRORS,
     summary="The latest audit as a self-contained HTML page, with trends over past audits",
 )
-async def latest_audit_html(dataset: str, caller: Caller, services: Deps) -> HTMLResponse:
+async def latest_audit_html(dataset: str, caller: PageCaller, services: Deps) -> HTMLResponse:
     ledger = services.runtime.ledger
     caller.require(ledger, dataset)
     await asyncio.to_thread(_latest, ledger, dataset)  # no audit yet: 404

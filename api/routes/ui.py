@@ -1,0 +1,94 @@
+"""The operator page (``GET /ui``) and its login: a person's view of the datasets a key may
+read, in a browser. None of these routes is in the OpenAPI document: they answer HTML to a
+person, not JSON to a program.
+
+A browser cannot send a Bearer header, so ``POST /ui/login`` checks the key (a scoped key,
+or the local token of ``cognition serve``) and keeps it in a cookie: HttpOnly (no script
+reads it), SameSite=Strict (no other site's page sends it), ``Secure`` over https. The
+cookie is read only by the GET routes of HTML pages (``api.auth.PageCaller``); the login
+and logout forms refuse a POST another origin sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.auth import COOKIE, authenticate, page_scope
+from api.errors import ApiError
+from api.state import Deps
+from api.ui.page import login_page, operator_page
+from api.ui.view import operator_view
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+MAX_KEY = 512  # characters: longer is no key of ours, and is not looked up
+SAFE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+
+
+@router.get("", response_class=HTMLResponse)
+async def operator(request: Request, services: Deps) -> Response:
+    """The page; with no key (header or cookie) the login page, and with a key that is no
+    longer valid the login page saying so (the stale cookie removed)."""
+    has_cookie = COOKIE in request.cookies
+    if not has_cookie and not (request.headers.get("authorization") or request.headers.get("x-api-key")):
+        return RedirectResponse("/ui/login", status_code=303, headers=SAFE_HEADERS)
+    try:
+        caller = await page_scope(request)
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        answer = _html(login_page(f"{exc.detail}: log in again with a valid key."), 401)
+        answer.delete_cookie(COOKIE, path="/")
+        return answer
+    view = await asyncio.to_thread(operator_view, services.runtime.ledger, caller)
+    return _html(operator_page(view))
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form() -> HTMLResponse:
+    return _html(login_page())
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, services: Deps) -> Response:
+    """Check the key, set the cookie, and go to the page (303: the browser GETs it)."""
+    _same_origin(request)
+    form = await request.form()
+    key = form.get("key")
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
+        return _html(login_page("Enter an API key."), 400)
+    try:
+        await authenticate(services, None, key.strip())
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        return _html(login_page("That key is not valid (unknown or revoked)."), 401)
+    answer = RedirectResponse("/ui", status_code=303, headers=SAFE_HEADERS)
+    secure = request.url.scheme == "https"
+    answer.set_cookie(COOKIE, key.strip(), path="/", httponly=True, samesite="strict", secure=secure)
+    return answer
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    _same_origin(request)
+    answer = RedirectResponse("/ui/login", status_code=303, headers=SAFE_HEADERS)
+    answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return answer
+
+
+def _same_origin(request: Request) -> None:
+    """A form POST from another site's page (login CSRF: logging a person in with the
+    attacker's key) is refused: a browser names the page's origin in ``Origin``."""
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser's form (or a browser too old to say): SameSite still holds
+        return
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin != own:
+        raise ApiError(403, "Forbidden", "a form of another site posted here", "log in from /ui/login")
+
+
+def _html(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers=SAFE_HEADERS)
