@@ -22,12 +22,12 @@ from api.state import Deps
 from api.ui.page import login_page, operator_page
 from api.ui.view import operator_view
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 MAX_KEY = 512  # characters: longer is no key of ours, and is not looked up
 SAFE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 
 
-@router.get("", response_class=HTMLResponse)
+@router.get("/ui", response_class=HTMLResponse)
 async def operator(request: Request, services: Deps) -> Response:
     """The page; with no key (header or cookie) the login page, and with a key that is no
     longer valid the login page saying so (the stale cookie removed)."""
@@ -46,12 +46,12 @@ async def operator(request: Request, services: Deps) -> Response:
     return _html(operator_page(view))
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/ui/login", response_class=HTMLResponse)
 async def login_form() -> HTMLResponse:
     return _html(login_page())
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/ui/login", response_class=HTMLResponse)
 async def login(request: Request, services: Deps) -> Response:
     """Check the key, set the cookie, and go to the page (303: the browser GETs it)."""
     _same_origin(request)
@@ -71,12 +71,18 @@ async def login(request: Request, services: Deps) -> Response:
     return answer
 
 
-@router.post("/logout")
+@router.post("/ui/logout")
 async def logout(request: Request) -> Response:
     _same_origin(request)
     answer = RedirectResponse("/ui/login", status_code=303, headers=SAFE_HEADERS)
     answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return answer
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Nothing: a browser asks for it on every page, and a 404 is an error in its console."""
+    return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
 
 def _same_origin(request: Request) -> None:

@@ -13,6 +13,7 @@ from html import escape
 from urllib.parse import quote
 
 from api.ui.view import DatasetHealth, FailureRow, OperatorView
+from cognition.ledger import JobRecord
 from ingest.catalog import JobStatus
 
 REFRESH = 15  # seconds between reloads of the operator page
@@ -25,7 +26,8 @@ th,td{border-bottom:1px solid #d0d7de;padding:.35rem .6rem;text-align:left;verti
 .critical,.failed{background:#c62828}.never{background:#656d76}
 .muted{color:#656d76}.error{color:#c62828;font-weight:600}progress{width:12rem}
 header{display:flex;justify-content:space-between;align-items:baseline}
-form.inline{display:inline}label{display:block;margin:.5rem 0}input[type=password]{width:24rem}
+form.inline{display:inline}td code{word-break:break-all}
+label{display:block;margin:.5rem 0}input[type=password]{width:24rem}
 """
 
 
@@ -56,6 +58,18 @@ def _badge(status: str, css: str | None = None) -> str:
 
 def _document(title: str) -> str:
     return f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
+
+
+def _source(source: str) -> str:
+    """A file by its name (the whole path on hover: an upload's is long and says little);
+    a URL whole."""
+    if not source.startswith("/"):
+        return _e(source)
+    return f'<span title="{_e(source)}">{_e(source.rsplit("/", 1)[-1])}</span>'
+
+
+def _job(job: JobRecord) -> str:
+    return f'{_source(job.source)}<br><code class="muted">{_e(job.job_id)}</code>'
 
 
 def report_url(dataset: str) -> str:
@@ -140,12 +154,11 @@ def _progress(status: JobStatus) -> str:
 
 def _running(jobs: list[JobStatus]) -> str:
     rows = [
-        f"<tr><td>{_e(s.job.dataset)}</td><td>{_e(s.job.source)}</td><td>{_badge(s.job.state)}</td>"
-        f"<td>{_progress(s)}</td><td>{_e(_duration(s.eta_seconds))}</td><td>{_when(s.job.created_at)}</td>"
-        f"<td><code>{_e(s.job.job_id)}</code></td></tr>"
+        f"<tr><td>{_e(s.job.dataset)}</td><td>{_job(s.job)}</td><td>{_badge(s.job.state)}</td>"
+        f"<td>{_progress(s)}</td><td>{_e(_duration(s.eta_seconds))}</td><td>{_when(s.job.created_at)}</td></tr>"
         for s in jobs
     ]
-    headings = ["dataset", "source", "state", "progress", "ETA", "submitted", "job"]
+    headings = ["dataset", "source and job", "state", "progress", "ETA", "submitted"]
     return "<h2>Imports in progress</h2>" + _table(headings, rows, "No import is queued or running.")
 
 
@@ -155,18 +168,17 @@ def _finished(jobs: list[JobStatus]) -> str:
         job = s.job
         took = (job.finished_at - job.started_at) if job.finished_at and job.started_at else None
         rows.append(
-            f"<tr><td>{_e(job.dataset)}</td><td>{_e(job.source)}</td><td>{_badge(job.state)}</td>"
+            f"<tr><td>{_e(job.dataset)}</td><td>{_job(job)}</td><td>{_badge(job.state)}</td>"
             f"<td>{job.documents_done} stored, {job.documents_failed} failed; {job.pages_done} pages</td>"
-            f"<td>{_e(_duration(took))}</td><td>{_when(job.finished_at)}</td>"
-            f"<td><code>{_e(job.job_id)}</code></td></tr>"
+            f"<td>{_e(_duration(took))}</td><td>{_when(job.finished_at)}</td></tr>"
         )
-    headings = ["dataset", "source", "state", "result", "took", "finished", "job"]
+    headings = ["dataset", "source and job", "state", "result", "took", "finished"]
     return "<h2>Recent imports</h2>" + _table(headings, rows, "No import has finished yet.")
 
 
 def _failures(failures: list[FailureRow]) -> str:
     rows = [
-        f"<tr><td>{_e(f.dataset)}</td><td>{_e(f.what)}"
+        f"<tr><td>{_e(f.dataset)}</td><td>{_source(f.what)}"
         + (f'<br><code class="muted">{_e(f.doc_id)}</code>' if f.doc_id else "")
         + f"</td><td>{_badge(f.state, 'failed')}</td><td>{_e(f.reason)}</td><td>{_when(f.at)}</td></tr>"
         for f in failures
