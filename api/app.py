@@ -40,6 +40,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, local_token: 
     mcp = McpEndpoint(settings, lambda: app.state.services)  # same keys, as a bearer header
     app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     errors.install(app)
+    ui.install(app)  # a stale login cookie: the login page, not JSON
     app.add_middleware(telemetry.RequestCounter)  # requests by route template and status
     for module in (health, datasets, documents, jobs, search, graph, metrics, audits, ui):
         app.include_router(module.router)

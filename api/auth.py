@@ -83,12 +83,21 @@ async def _scope(request: Request) -> Scope:
 Caller = Annotated[Scope, Depends(_scope)]
 
 
+class LoginNeeded(Exception):
+    """The login cookie's key is not valid (unknown or revoked): a browser is shown the
+    login page saying so, not a JSON error (``api.routes.ui`` renders it)."""
+
+
 async def page_scope(request: Request) -> Scope:
     """As ``_scope``, and the login cookie on a GET (the HTML pages are GET routes)."""
+    authorization, api_key = request.headers.get("authorization"), request.headers.get("x-api-key")
     cookie = request.cookies.get(COOKIE) if request.method in ("GET", "HEAD") else None
-    return await authenticate(
-        services_of(request), request.headers.get("authorization"), request.headers.get("x-api-key"), cookie
-    )
+    try:
+        return await authenticate(services_of(request), authorization, api_key, cookie)
+    except ApiError as exc:
+        if exc.status == 401 and cookie and not (api_key or _bearer(authorization)):
+            raise LoginNeeded(exc.detail) from None
+        raise
 
 
 PageCaller = Annotated[Scope, Depends(page_scope)]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import COOKIE, authenticate, page_scope
+from api.auth import COOKIE, LoginNeeded, authenticate, page_scope
 from api.errors import ApiError
 from api.state import Deps
 from api.ui.page import login_page, operator_page
@@ -29,19 +29,12 @@ SAFE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referre
 
 @router.get("/ui", response_class=HTMLResponse)
 async def operator(request: Request, services: Deps) -> Response:
-    """The page; with no key (header or cookie) the login page, and with a key that is no
-    longer valid the login page saying so (the stale cookie removed)."""
-    has_cookie = COOKIE in request.cookies
-    if not has_cookie and not (request.headers.get("authorization") or request.headers.get("x-api-key")):
+    """The page; with no key (header or cookie) the login page (a cookie whose key is no
+    longer valid: the login page saying so, see ``install``)."""
+    headers = request.headers
+    if not (request.cookies.get(COOKIE) or headers.get("authorization") or headers.get("x-api-key")):
         return RedirectResponse("/ui/login", status_code=303, headers=SAFE_HEADERS)
-    try:
-        caller = await page_scope(request)
-    except ApiError as exc:
-        if exc.status != 401:
-            raise
-        answer = _html(login_page(f"{exc.detail}: log in again with a valid key."), 401)
-        answer.delete_cookie(COOKIE, path="/")
-        return answer
+    caller = await page_scope(request)
     view = await asyncio.to_thread(operator_view, services.runtime.ledger, caller)
     return _html(operator_page(view))
 
@@ -83,6 +76,18 @@ async def logout(request: Request) -> Response:
 async def favicon() -> Response:
     """Nothing: a browser asks for it on every page, and a 404 is an error in its console."""
     return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
+
+def install(app: FastAPI) -> None:
+    """A page asked with a stale login cookie (its key revoked, or never valid) answers the
+    login page saying why, and removes the cookie: never a JSON error or a 500."""
+
+    async def login_needed(request: Request, exc: Exception) -> Response:
+        answer = _html(login_page(f"{exc}: log in again with a valid key."), 401)
+        answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return answer
+
+    app.add_exception_handler(LoginNeeded, login_needed)
 
 
 def _same_origin(request: Request) -> None:

@@ -125,8 +125,10 @@ async def test_the_cookie_opens_html_pages_and_nothing_else(api: ApiHarness, run
 
 
 async def test_a_bad_or_revoked_key_gets_the_login_page_saying_so(
-    api: ApiHarness, settings: Settings
+    api: ApiHarness, settings: Settings, runtime: Runtime
 ) -> None:
+    dataset, _, _ = _planted(runtime)
+    report = f"/v1/datasets/{dataset}/audits/latest.html"
     keys = open_keys(settings)
     key, secret = keys.create("soon-revoked", [parse_grant("read:*")])
 
@@ -137,10 +139,11 @@ async def test_a_bad_or_revoked_key_gets_the_login_page_saying_so(
     assert empty.status_code == 400 and "Enter an API key." in empty.text
 
     assert (await api.client.get("/ui", cookies={COOKIE: secret})).status_code == 200
+    assert (await api.client.get(report, cookies={COOKIE: secret})).status_code == 200
     assert keys.revoke(key.id)
-    for cookie in (secret, "forged"):
-        page = await api.client.get("/ui", cookies={COOKIE: cookie})
-        assert page.status_code == 401, page.text
+    for cookie, path in ((secret, "/ui"), ("forged", "/ui"), (secret, report)):
+        page = await api.client.get(path, cookies={COOKIE: cookie})
+        assert page.status_code == 401 and page.headers["content-type"].startswith("text/html"), page.text
         assert "the API key is not valid (unknown or revoked): log in again with a valid key." in page.text
         assert 'action="/ui/login"' in page.text
         assert (
