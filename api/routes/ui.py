@@ -12,6 +12,7 @@ and logout forms refuse a POST another origin sends.
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +25,19 @@ from api.ui.view import operator_view
 
 router = APIRouter(include_in_schema=False)
 MAX_KEY = 512  # characters: longer is no key of ours, and is not looked up
-SAFE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+MAX_FORM = 4096  # bytes of a login form: a key and little else
+# The pages hold no script and fetch nothing: say so, so that a string that escaped escaping
+# still could not run or load anything.
+POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+SAFE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 @router.get("/ui", response_class=HTMLResponse)
@@ -48,9 +61,8 @@ async def login_form() -> HTMLResponse:
 async def login(request: Request, services: Deps) -> Response:
     """Check the key, set the cookie, and go to the page (303: the browser GETs it)."""
     _same_origin(request)
-    form = await request.form()
-    key = form.get("key")
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
+    key = await _form_key(request)
+    if key is None or not key.strip() or len(key) > MAX_KEY:
         return _html(login_page("Enter an API key."), 400)
     try:
         await authenticate(services, None, key.strip())
@@ -76,6 +88,18 @@ async def logout(request: Request) -> Response:
 async def favicon() -> Response:
     """Nothing: a browser asks for it on every page, and a 404 is an error in its console."""
     return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
+
+async def _form_key(request: Request) -> str | None:
+    """The ``key`` field of a urlencoded form, read to at most ``MAX_FORM`` bytes (a larger
+    body is no login form, and is not held in memory)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            return None
+    values = parse_qs(body.decode("utf-8", errors="replace")).get("key")
+    return values[0] if values else None
 
 
 def install(app: FastAPI) -> None:

@@ -95,6 +95,7 @@ async def test_login_sets_a_strict_cookie_and_the_page_shows_what_the_key_may_re
     assert "Recent imports" in text and '<span class="status done">done</span>' in text
     assert "<script" not in text and text.count(ESCAPED) == 3  # description, source, reason
     assert 'http-equiv="refresh"' in text and "http://" not in text and "https://" not in text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
 
 async def test_a_dataset_never_audited_says_so(api: ApiHarness, runtime: Runtime) -> None:
@@ -135,8 +136,11 @@ async def test_a_bad_or_revoked_key_gets_the_login_page_saying_so(
     wrong = await _login(api, "not-a-key")
     assert wrong.status_code == 401 and "That key is not valid (unknown or revoked)." in wrong.text
     assert "set-cookie" not in wrong.headers
-    empty = await _login(api, "   ")
-    assert empty.status_code == 400 and "Enter an API key." in empty.text
+    for blank in ("   ", "k" * 5000):
+        empty = await _login(api, blank)
+        assert empty.status_code == 400 and "Enter an API key." in empty.text
+    as_json = await api.client.post("/ui/login", json={"key": _secret(api.admin)})
+    assert as_json.status_code == 400 and "set-cookie" not in as_json.headers
 
     assert (await api.client.get("/ui", cookies={COOKIE: secret})).status_code == 200
     assert (await api.client.get(report, cookies={COOKIE: secret})).status_code == 200
