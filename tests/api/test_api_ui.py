@@ -22,13 +22,17 @@ from tests.helpers import ApiHarness, new_dataset_name
 
 EVIL = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+_RUNNING: list[str] = []  # the running jobs a test planted
 
 
 @pytest.fixture(autouse=True)
-def _forget_cookies(api: ApiHarness) -> Iterator[None]:
-    """The session's client keeps what a login sets: gone after each test here."""
+def _clean_up(api: ApiHarness, runtime: Runtime) -> Iterator[None]:
+    """The session's client keeps what a login sets, and a planted running job would be
+    requeued by the next runner to start in this session: both gone after each test."""
     yield
     api.client.cookies.clear()
+    while _RUNNING:
+        runtime.ledger.update_job(_RUNNING.pop(), state="done", finished_at=time.time())
 
 
 def _secret(headers: dict[str, str]) -> str:
@@ -49,14 +53,13 @@ def _planted(runtime: Runtime) -> tuple[str, str, str]:
     ledger.upsert(
         DocumentRecord(dataset, failed, f"/b/{EVIL}.pdf", f"h-{failed}", "pdf", "failed", error=EVIL)
     )
-    running = JobRecord(f"job-{uuid.uuid4()}", dataset, "file", "/b/big.pdf", {})
-    ledger.add_job(running)
-    ledger.update_job(
-        running.job_id, state="running", started_at=time.time() - 60, pages_total=100, pages_done=25
-    )
-    done = JobRecord(f"job-{uuid.uuid4()}", dataset, "file", "/b/git.pdf", {})
-    ledger.add_job(done)
-    ledger.update_job(done.job_id, state="done", documents_done=1, pages_done=5, finished_at=time.time())
+    now = time.time()
+    running = JobRecord(f"job-{uuid.uuid4()}", dataset, "file", "/b/big.pdf", {}, state="running")
+    running.started_at, running.pages_total, running.pages_done = now - 60, 100, 25
+    done = JobRecord(f"job-{uuid.uuid4()}", dataset, "file", "/b/git.pdf", {}, state="done")
+    done.documents_done, done.pages_done, done.started_at, done.finished_at = 1, 5, now - 9, now
+    assert ledger.add_job(running) and ledger.add_job(done)  # never queued: no runner takes them
+    _RUNNING.append(running.job_id)
     checks = [{"name": "counts", "status": "ok", "values": {"nodes": {"Entity": 42}}}]
     ledger.add_audit(AuditRecord(dataset, time.time() - 5, time.time(), "warn", checks))
     return dataset, other, running.job_id
@@ -92,6 +95,7 @@ async def test_login_sets_a_strict_cookie_and_the_page_shows_what_the_key_may_re
     assert f'href="/v1/datasets/{dataset}/audits/latest.html"' in text
     assert "failed 1, stored 1" in text and "<td>5</td><td>9</td>" in text  # documents, pages, chunks
     assert running in text and '<progress max="100" value="25"></progress> 25 / 100 pages' in text
+    assert "<td>3 min " in text  # its ETA: 75 pages left at about 25 pages a minute
     assert "Recent imports" in text and '<span class="status done">done</span>' in text
     assert "<script" not in text and text.count(ESCAPED) == 3  # description, source, reason
     assert 'http-equiv="refresh"' in text and "http://" not in text and "https://" not in text
