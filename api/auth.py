@@ -1,6 +1,11 @@
 """Who is asking: an API key (``Authorization: Bearer …`` or ``X-API-Key``), its scope, and
 its request rate. Every route but the health checks depends on ``scope``; no default key
-or password exists."""
+or password exists.
+
+A browser cannot send a header, so the HTML pages (the operator page, the audit report)
+also take the key from the login cookie (``COOKIE``, set by ``POST /ui/login``), and only on
+a GET: no route that changes anything ever reads the cookie, so there is nothing to forge
+across sites (``PageCaller``)."""
 
 from __future__ import annotations
 
@@ -16,10 +21,15 @@ from api.state import services_of
 from cognition.keys import ApiKey
 from ingest.scope import Scope
 
+COOKIE = "cognition_key"  # the login cookie: the key itself, HttpOnly, SameSite=Strict
 
-async def authenticate(services: Services, authorization: str | None, api_key: str | None) -> Scope:
-    """The scope of the key in the headers, or a 401; a key over its rate, a 429."""
-    secret = api_key or _bearer(authorization)
+
+async def authenticate(
+    services: Services, authorization: str | None, api_key: str | None, cookie: str | None = None
+) -> Scope:
+    """The scope of the key in the headers (else the cookie), or a 401; a key over its
+    rate, a 429."""
+    secret = api_key or _bearer(authorization) or cookie
     if not secret:
         raise ApiError(
             401,
@@ -71,3 +81,24 @@ async def _scope(request: Request) -> Scope:
 
 
 Caller = Annotated[Scope, Depends(_scope)]
+
+
+class LoginNeeded(Exception):
+    """The login cookie's key is not valid (unknown or revoked): a browser is shown the
+    login page saying so, not a JSON error (``api.routes.ui`` renders it)."""
+
+
+async def page_scope(request: Request) -> Scope:
+    """As ``_scope``, and the login cookie on a GET (the HTML pages are GET routes)."""
+    authorization, api_key = request.headers.get("authorization"), request.headers.get("x-api-key")
+    cookie = request.cookies.get(COOKIE) if request.method in ("GET", "HEAD") else None
+    try:
+        return await authenticate(services_of(request), authorization, api_key, cookie)
+    except ApiError as exc:
+        if exc.status == 401 and cookie and not (api_key or _bearer(authorization)):
+            raise LoginNeeded(exc.detail) from None
+        raise
+
+
+PageCaller = Annotated[Scope, Depends(page_scope)]
+"""The caller of an HTML page: a header's key, or the login cookie's."""

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
 from api.audit_models import AuditJobOut, AuditList, AuditOut
-from api.auth import Caller
+from api.auth import Caller, PageCaller
 from api.errors import ERROR_RESPONSES
 from api.state import Deps
+from api.ui.page import SAFE_HEADERS
 from cognition.audit.report import html_report
 from cognition.errors import NotFound
 from cognition.ledger import Ledger
@@ -61,11 +62,11 @@ async def latest_audit(dataset: str, caller: Caller, services: Deps) -> AuditOut
     responses=_JSON_ERRORS,
     summary="The latest audit as a self-contained HTML page, with trends over past audits",
 )
-async def latest_audit_html(dataset: str, caller: Caller, services: Deps) -> HTMLResponse:
+async def latest_audit_html(dataset: str, caller: PageCaller, services: Deps) -> HTMLResponse:
     ledger = services.runtime.ledger
     caller.require(ledger, dataset)
     await asyncio.to_thread(_latest, ledger, dataset)  # no audit yet: 404
-    return HTMLResponse(await asyncio.to_thread(html_report, ledger, [dataset]))
+    return HTMLResponse(await asyncio.to_thread(html_report, ledger, [dataset]), headers=SAFE_HEADERS)
 
 
 @router.post(

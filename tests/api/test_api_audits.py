@@ -46,6 +46,8 @@ async def test_run_list_latest_and_html(api: ApiHarness, runtime: Runtime, excer
 
     page = await api.client.get(f"{base}/latest.html", headers=reader)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    # the page runs nothing and fetches nothing, and says so to the browser
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
     assert "failed_documents" in page.text and "<script" not in page.text
     assert f'href="/v1/datasets/{dataset}/documents/{bad}"' in page.text
     assert "trends over 2 audits" in page.text

@@ -1,0 +1,1 @@
+"""The operator page: what it shows (``view``) and its HTML (``page``)."""
