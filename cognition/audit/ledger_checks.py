@@ -80,3 +80,62 @@ def embedding(record: DatasetRecord | None, model: str, dimensions: int) -> Chec
         f"built with {built}, configured {model} ({dimensions} dims)",
         values={"model": built, "configured": model},
     )
+
+
+def coverage(rows: list[DocumentRecord], found: dict[str, tuple[int, int]], limits: AuditSettings) -> Check:
+    """Pages with text / pages, per stored document that has chunks in the store (one
+    without is ``documents_without_chunks`` or ``ledger_not_in_store``). A web page (or any
+    kind but a PDF) is covered when it has a chunk."""
+    shares = []
+    for row in rows:
+        if row.state != "stored" or row.doc_id not in found:
+            continue
+        covered = found[row.doc_id][1]
+        paged = row.kind == "pdf" and row.pages > 0
+        share = min(1.0, covered / row.pages) if paged else 1.0
+        shares.append((round(share, 4), row.doc_id, covered if paged else 1, row.pages if paged else 1, row))
+    shares.sort(key=lambda s: (s[0], s[1]))
+    low = [s for s in shares if s[0] < limits.coverage_warn_share]
+    status: Status = (
+        "critical" if any(s[0] < limits.coverage_critical_share for s in low) else "warn" if low else "ok"
+    )
+    cap = limits.max_offenders
+    mean = sum(s[0] for s in shares) / len(shares) if shares else 1.0
+    return Check(
+        "coverage",
+        status,
+        f"{len(low)} documents with text on less than {limits.coverage_warn_share:.0%} of their pages",
+        len(low),
+        [s[1] for s in low[:cap]],
+        {
+            "documents": [[d, c, p, share, r.source, r.kind] for share, d, c, p, r in shares[:cap]],
+            "reasons": {d: f"{c}/{p} pages with text ({share:.0%})" for share, d, c, p, _ in low[:cap]},
+            "mean": round(mean, 4),
+        },
+    )
+
+
+def stale(rows: list[DocumentRecord], now: float, limits: AuditSettings) -> Check:
+    """Stored crawled pages fetched longer ago than ``stale_seconds``, oldest first."""
+    old = sorted(
+        (
+            r
+            for r in rows
+            if r.state == "stored" and r.fetched_at is not None and now - r.fetched_at > limits.stale_seconds
+        ),
+        key=lambda r: (r.fetched_at, r.doc_id),
+    )
+    shown = old[: limits.max_offenders]
+    return Check(
+        "stale_pages",
+        "warn" if old else "ok",
+        f"{len(old)} crawled pages fetched more than {limits.stale_seconds / 86400:.0f} days ago",
+        len(old),
+        [r.doc_id for r in shown],
+        {
+            "reasons": {
+                r.doc_id: f"{r.source} fetched {(now - (r.fetched_at or now)) / 86400:.1f} days ago"
+                for r in shown
+            }
+        },
+    )
