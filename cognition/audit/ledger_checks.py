@@ -82,48 +82,45 @@ def embedding(record: DatasetRecord | None, model: str, dimensions: int) -> Chec
     )
 
 
+def _covered(row: DocumentRecord, pages_covered: int) -> tuple[float, int, int]:
+    """(share, pages with text, pages) of a stored document with chunks: a PDF by its pages,
+    anything else (a web page) covered whole by having a chunk."""
+    if row.kind != "pdf" or row.pages <= 0:
+        return 1.0, 1, 1
+    return round(min(1.0, pages_covered / row.pages), 4), pages_covered, row.pages
+
+
 def coverage(rows: list[DocumentRecord], found: dict[str, tuple[int, int]], limits: AuditSettings) -> Check:
-    """Pages with text / pages, per stored document that has chunks in the store (one
-    without is ``documents_without_chunks`` or ``ledger_not_in_store``). A web page (or any
-    kind but a PDF) is covered when it has a chunk."""
-    shares = []
-    for row in rows:
-        if row.state != "stored" or row.doc_id not in found:
-            continue
-        covered = found[row.doc_id][1]
-        paged = row.kind == "pdf" and row.pages > 0
-        share = min(1.0, covered / row.pages) if paged else 1.0
-        shares.append((round(share, 4), row.doc_id, covered if paged else 1, row.pages if paged else 1, row))
-    shares.sort(key=lambda s: (s[0], s[1]))
-    low = [s for s in shares if s[0] < limits.coverage_warn_share]
-    status: Status = (
-        "critical" if any(s[0] < limits.coverage_critical_share for s in low) else "warn" if low else "ok"
+    """Pages with text / pages per stored document that has chunks in the store (one without
+    is ``documents_without_chunks`` or ``ledger_not_in_store``), worst first."""
+    docs = sorted(
+        (*_covered(r, found[r.doc_id][1]), r.doc_id, r.source, r.kind)
+        for r in rows
+        if r.state == "stored" and r.doc_id in found
     )
+    low = [d for d in docs if d[0] < limits.coverage_warn_share]
+    critical = any(d[0] < limits.coverage_critical_share for d in low)
+    status: Status = "critical" if critical else "warn" if low else "ok"
     cap = limits.max_offenders
-    mean = sum(s[0] for s in shares) / len(shares) if shares else 1.0
     return Check(
         "coverage",
         status,
         f"{len(low)} documents with text on less than {limits.coverage_warn_share:.0%} of their pages",
         len(low),
-        [s[1] for s in low[:cap]],
+        [d[3] for d in low[:cap]],
         {
-            "documents": [[d, c, p, share, r.source, r.kind] for share, d, c, p, r in shares[:cap]],
-            "reasons": {d: f"{c}/{p} pages with text ({share:.0%})" for share, d, c, p, _ in low[:cap]},
-            "mean": round(mean, 4),
+            "documents": [[d, c, p, share, source, kind] for share, c, p, d, source, kind in docs[:cap]],
+            "reasons": {d: f"{c}/{p} pages with text ({share:.0%})" for share, c, p, d, *_ in low[:cap]},
+            "mean": round(sum(d[0] for d in docs) / len(docs), 4) if docs else 1.0,
         },
     )
 
 
 def stale(rows: list[DocumentRecord], now: float, limits: AuditSettings) -> Check:
     """Stored crawled pages fetched longer ago than ``stale_seconds``, oldest first."""
+    fetched = [(r.fetched_at, r) for r in rows if r.state == "stored" and r.fetched_at is not None]
     old = sorted(
-        (
-            r
-            for r in rows
-            if r.state == "stored" and r.fetched_at is not None and now - r.fetched_at > limits.stale_seconds
-        ),
-        key=lambda r: (r.fetched_at, r.doc_id),
+        ((at, r) for at, r in fetched if now - at > limits.stale_seconds), key=lambda o: (o[0], o[1].doc_id)
     )
     shown = old[: limits.max_offenders]
     return Check(
@@ -131,11 +128,6 @@ def stale(rows: list[DocumentRecord], now: float, limits: AuditSettings) -> Chec
         "warn" if old else "ok",
         f"{len(old)} crawled pages fetched more than {limits.stale_seconds / 86400:.0f} days ago",
         len(old),
-        [r.doc_id for r in shown],
-        {
-            "reasons": {
-                r.doc_id: f"{r.source} fetched {(now - (r.fetched_at or now)) / 86400:.1f} days ago"
-                for r in shown
-            }
-        },
+        [r.doc_id for _, r in shown],
+        {"reasons": {r.doc_id: f"{r.source} fetched {(now - at) / 86400:.1f} days ago" for at, r in shown}},
     )

@@ -89,6 +89,7 @@ async def test_planted_defects_are_each_found_exactly(runtime: Runtime, excerpts
     assert after.check("stuck_documents").offenders == [stuck]
     assert after.check("dangling_edges").offenders == [f"{doc.doc_id} -mentions-> {first_chunk}"]
     assert after.check("stale_pages").offenders == [doc.doc_id]
+    assert after.check("stale_pages").values["reasons"][doc.doc_id].endswith("fetched 60.0 days ago")
     assert after.check("coverage").offenders == [doc.doc_id]
     assert after.check("coverage").status == "critical"
     # The orphan is a component of its own, outside the one holding the book's entities.
