@@ -221,6 +221,18 @@ class AuditSettings(BaseModel):
     # Share of chunks that mention no entity: warn, critical above these.
     bare_chunks_warn_share: float = Field(default=0.5, ge=0, le=1)
     bare_chunks_critical_share: float = Field(default=0.9, ge=0, le=1)
+    # Warn when the connected component holding the most entities holds less than this share
+    # of them: the graph fell apart. One book is one piece, and so were excerpts of three
+    # different books (git, bash, the Linux command line) imported together: they share
+    # entities ("file", "command"), so a real library sits near 1.0.
+    component_warn_share: float = Field(default=0.5, ge=0, le=1)
+    # Pages with text / pages, per PDF: a document below these warns / is critical (a real
+    # book's blank and figure-only pages keep it a little under 1: 0.99 to 1.0 for the bench
+    # books; a scan without text layer goes to needs_ocr instead).
+    coverage_warn_share: float = Field(default=0.8, ge=0, le=1)
+    coverage_critical_share: float = Field(default=0.5, ge=0, le=1)
+    # A crawled page fetched longer ago than this is stale (warn): crawl it again.
+    stale_seconds: float = Field(default=30 * 86400.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -72,9 +72,17 @@ def fact_checks(facts: AuditFacts, dimensions: int, limits: AuditSettings) -> li
         integrity(
             "vectors_without_chunk", "vectors without a chunk", facts.vectors_without_chunk, vectors, limits
         ),
+        integrity(
+            "dangling_edges",
+            "edges joining node types their name does not join",
+            facts.dangling_edges,
+            sum(facts.counts.edges.values()),
+            limits,
+        ),
         _dimension(facts, dimensions, vectors),
         _isolation(facts),
         _degrees(facts),
+        _components(facts, limits),
         _entities_per_chunk(facts, chunks, limits),
     ]
 
@@ -112,6 +120,26 @@ def _degrees(facts: AuditFacts) -> Check:
     )
 
 
+def _components(facts: AuditFacts, limits: AuditSettings) -> Check:
+    """Warn when the component holding the most entities holds less than
+    ``component_warn_share`` of them; offenders are entities outside it."""
+    c = facts.components
+    share = c.largest_entities / c.entities if c.entities else 1.0
+    return Check(
+        "components",
+        "warn" if share < limits.component_warn_share else "ok",
+        f"{c.count} connected components, the largest holds {share:.1%} of the entities",
+        c.outside.total,
+        list(c.outside.ids),
+        values={
+            "count": c.count,
+            "buckets": c.buckets,
+            "largest_share": round(c.largest / c.nodes, 4) if c.nodes else 1.0,
+            "largest_entity_share": round(share, 4),
+        },
+    )
+
+
 def _entities_per_chunk(facts: AuditFacts, chunks: int, limits: AuditSettings) -> Check:
     mean = facts.mentions / chunks if chunks else 0.0
     bare = facts.chunks_without_entity / chunks if chunks else 0.0
@@ -132,13 +160,21 @@ def _entities_per_chunk(facts: AuditFacts, chunks: int, limits: AuditSettings) -
 
 
 def counts_check(facts: AuditFacts, previous: dict[str, Any] | None) -> Check:
-    """Nodes by type, edges by relation, vectors; growth since the last audit."""
+    """Nodes by type, edges by relation, vectors, bytes on disk; growth since the last audit."""
     nodes, edges = facts.counts.nodes, facts.counts.edges
-    values: dict[str, Any] = {"nodes": nodes, "edges": edges, "vectors": facts.counts.vectors}
-    total_nodes, total_edges = sum(nodes.values()), sum(edges.values())
+    storage = facts.storage
+    values: dict[str, Any] = {
+        "nodes": nodes,
+        "edges": edges,
+        "vectors": facts.counts.vectors,
+        "bytes": storage,
+    }
+    total_nodes, total_edges, total_bytes = sum(nodes.values()), sum(edges.values()), sum(storage.values())
     if previous is not None:
         values["growth"] = {
             "nodes": total_nodes - sum(previous.get("nodes", {}).values()),
             "edges": total_edges - sum(previous.get("edges", {}).values()),
+            "bytes": total_bytes - sum(previous.get("bytes", {}).values()),
         }
-    return Check("counts", "ok", f"{total_nodes} nodes, {total_edges} edges", values=values)
+    summary = f"{total_nodes} nodes, {total_edges} edges, {total_bytes / 1e6:.1f} MB on disk"
+    return Check("counts", "ok", summary, values=values)

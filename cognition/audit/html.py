@@ -1,6 +1,7 @@
 """A self-contained HTML report of a dataset's stored audits: the status of every check,
-its latest finding, trends as inline SVG sparklines, the degree histogram, the worst
-offenders. No script, no CDN, no font or image fetched: the page is one file a person
+its latest finding, trends as inline SVG sparklines, the degree and component-size
+histograms, per-document coverage worst first, the worst offenders linked to their
+documents. No script, no CDN, no font or image fetched: the page is one file a person
 can open from a mail or a disk at 3 AM.
 
 Every value from the stores (dataset, entity and document names, reasons) is untrusted
@@ -26,6 +27,8 @@ DOCUMENT_CHECKS = frozenset(
         "store_not_in_ledger",
         "failed_documents",
         "stuck_documents",
+        "stale_pages",
+        "coverage",
     }
 )
 _OFFENDERS = 20  # listed per check
@@ -74,15 +77,17 @@ def sparkline(values: Sequence[float], width: int = 120, height: int = 24) -> st
     )
 
 
-def bar_chart(buckets: dict[str, Any], width: int = 480, height: int = 160) -> str:
-    """The degree histogram: one bar per bucket, its count above it, its label below."""
+def bar_chart(
+    buckets: dict[str, Any], label: str = "entity degree histogram", width: int = 480, height: int = 160
+) -> str:
+    """A histogram: one bar per bucket, its count above it, its label below."""
     items = [(str(k), int(v)) for k, v in buckets.items()]
     if not items:
-        return '<p class="muted">no entities</p>'
+        return '<p class="muted">nothing to draw</p>'
     top = max(v for _, v in items) or 1
     slot = width / len(items)
     bars = []
-    for i, (label, count) in enumerate(items):
+    for i, (bucket, count) in enumerate(items):
         h = count / top * (height - 40)
         x, y = i * slot + 4, height - 20 - h
         bars.append(
@@ -90,12 +95,9 @@ def bar_chart(buckets: dict[str, Any], width: int = 480, height: int = 160) -> s
             f'<text x="{x + (slot - 8) / 2:.1f}" y="{y - 3:.1f}" font-size="10" '
             f'text-anchor="middle">{count}</text>'
             f'<text x="{x + (slot - 8) / 2:.1f}" y="{height - 6}" font-size="10" '
-            f'text-anchor="middle">{_e(label)}</text>'
+            f'text-anchor="middle">{_e(bucket)}</text>'
         )
-    return (
-        f'<svg width="{width}" height="{height}" role="img" aria-label="entity degree histogram">'
-        f"{''.join(bars)}</svg>"
-    )
+    return f'<svg width="{width}" height="{height}" role="img" aria-label="{_e(label)}">{"".join(bars)}</svg>'
 
 
 def _trend(history: Sequence[AuditRecord], name: str) -> list[float]:
@@ -157,6 +159,55 @@ def _offenders(dataset: str, latest: AuditRecord) -> str:
     return "".join(parts) or '<p class="muted">none: every check is ok</p>'
 
 
+def share_bar(share: float, width: int = 120, height: int = 12) -> str:
+    """A share (0..1) as a filled bar, coloured by how low it is."""
+    share = min(max(share, 0.0), 1.0)
+    colour = COLOURS["ok"] if share >= 0.8 else COLOURS["warn"] if share >= 0.5 else COLOURS["critical"]
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="{share:.0%}">'
+        f'<rect width="{width}" height="{height}" fill="#eaeef2"/>'
+        f'<rect width="{share * width:.1f}" height="{height}" fill="{colour}"/></svg>'
+    )
+
+
+def _coverage(dataset: str, latest: AuditRecord) -> str:
+    """Per-document coverage (pages with text / pages), worst first, each linked to its
+    document; a web page's URL shown as text."""
+    check = _check(latest, "coverage")
+    rows = [] if check is None else check.get("values", {}).get("documents", [])
+    items = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) < 6:
+            continue
+        doc_id, covered, pages, share, source, kind = row[:6]
+        url = f' <span class="muted">{_e(source)}</span>' if kind != "pdf" else ""
+        items.append(
+            f'<tr><td><a href="{document_link(dataset, str(doc_id))}"><code>{_e(doc_id)}</code></a>{url}</td>'
+            f"<td>{_e(covered)} / {_e(pages)}</td><td>{share_bar(float(share))} {float(share):.0%}</td></tr>"
+        )
+    if check is None or not items:
+        return ""
+    more = int(check.get("total", 0)) - len(items)  # documents below the threshold not listed
+    return (
+        f"<h2>Coverage per document</h2><p>{_e(check.get('summary', ''))}; worst first.</p>"
+        "<table><thead><tr><th>document</th><th>pages with text</th><th>share</th></tr></thead>"
+        f"<tbody>{''.join(items)}</tbody></table>"
+        + (f'<p class="muted">{more} more below the threshold not listed</p>' if more > 0 else "")
+    )
+
+
+def _components(latest: AuditRecord) -> str:
+    check = _check(latest, "components")
+    if check is None:
+        return ""
+    values = check.get("values", {})
+    return (
+        f"<h2>Connected components</h2><p>{_e(check.get('summary', ''))}; "
+        f"the largest holds {float(values.get('largest_share', 1.0)):.1%} of the nodes.</p>"
+        f"{bar_chart(values.get('buckets', {}), 'component sizes (nodes)')}"
+    )
+
+
 def _shape(latest: AuditRecord) -> str:
     degrees = _check(latest, "degrees")
     if degrees is None:
@@ -184,7 +235,7 @@ def section(dataset: str, history: Sequence[AuditRecord]) -> str:
         f'<p class="muted">Audited {_e(_when(latest.started_at))} in '
         f"{latest.finished_at - latest.started_at:.1f} s; trends over {len(history)} audits.</p>"
         f"{_checks_table(history)}<h2>Worst offenders</h2>{_offenders(dataset, latest)}"
-        f"{_shape(latest)}</section>"
+        f"{_shape(latest)}{_components(latest)}{_coverage(dataset, latest)}</section>"
     )
 
 

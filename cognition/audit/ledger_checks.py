@@ -80,3 +80,54 @@ def embedding(record: DatasetRecord | None, model: str, dimensions: int) -> Chec
         f"built with {built}, configured {model} ({dimensions} dims)",
         values={"model": built, "configured": model},
     )
+
+
+def _covered(row: DocumentRecord, pages_covered: int) -> tuple[float, int, int]:
+    """(share, pages with text, pages) of a stored document with chunks: a PDF by its pages,
+    anything else (a web page) covered whole by having a chunk."""
+    if row.kind != "pdf" or row.pages <= 0:
+        return 1.0, 1, 1
+    return round(min(1.0, pages_covered / row.pages), 4), pages_covered, row.pages
+
+
+def coverage(rows: list[DocumentRecord], found: dict[str, tuple[int, int]], limits: AuditSettings) -> Check:
+    """Pages with text / pages per stored document that has chunks in the store (one without
+    is ``documents_without_chunks`` or ``ledger_not_in_store``), worst first."""
+    docs = sorted(
+        (*_covered(r, found[r.doc_id][1]), r.doc_id, r.source, r.kind)
+        for r in rows
+        if r.state == "stored" and r.doc_id in found
+    )
+    low = [d for d in docs if d[0] < limits.coverage_warn_share]
+    critical = any(d[0] < limits.coverage_critical_share for d in low)
+    status: Status = "critical" if critical else "warn" if low else "ok"
+    cap = limits.max_offenders
+    return Check(
+        "coverage",
+        status,
+        f"{len(low)} documents with text on less than {limits.coverage_warn_share:.0%} of their pages",
+        len(low),
+        [d[3] for d in low[:cap]],
+        {
+            "documents": [[d, c, p, share, source, kind] for share, c, p, d, source, kind in docs[:cap]],
+            "reasons": {d: f"{c}/{p} pages with text ({share:.0%})" for share, c, p, d, *_ in low[:cap]},
+            "mean": round(sum(d[0] for d in docs) / len(docs), 4) if docs else 1.0,
+        },
+    )
+
+
+def stale(rows: list[DocumentRecord], now: float, limits: AuditSettings) -> Check:
+    """Stored crawled pages fetched longer ago than ``stale_seconds``, oldest first."""
+    fetched = [(r.fetched_at, r) for r in rows if r.state == "stored" and r.fetched_at is not None]
+    old = sorted(
+        ((at, r) for at, r in fetched if now - at > limits.stale_seconds), key=lambda o: (o[0], o[1].doc_id)
+    )
+    shown = old[: limits.max_offenders]
+    return Check(
+        "stale_pages",
+        "warn" if old else "ok",
+        f"{len(old)} crawled pages fetched more than {limits.stale_seconds / 86400:.0f} days ago",
+        len(old),
+        [r.doc_id for _, r in shown],
+        {"reasons": {r.doc_id: f"{r.source} fetched {(now - at) / 86400:.1f} days ago" for at, r in shown}},
+    )

@@ -71,6 +71,8 @@ async def audit_dataset(runtime: Runtime, dataset: str, now: float | None = None
         *ledger_checks.drift(rows, await _document_ids(store, dataset) if stored else set(), limits),
         ledger_checks.failed(rows, limits),
         ledger_checks.stuck(rows, time.time() if now is None else now, limits),
+        ledger_checks.stale(rows, time.time() if now is None else now, limits),
+        ledger_checks.coverage(rows, facts.coverage, limits),
         await duplicates(store, dataset, facts.counts.nodes.get("Entity", 0), limits, stored),
     ]
     return DatasetAudit(dataset, started, time.time(), worst([c.status for c in checks]), checks)

@@ -180,6 +180,21 @@ class Degrees:
 
 
 @dataclass(frozen=True)
+class Components:
+    """Connected components of the whole graph (every node, every edge, undirected):
+    how many, their sizes by powers of two ("1", "2-3", ...), the largest's node count, and
+    the entities outside the component that holds the most entities."""
+
+    count: int = 0
+    nodes: int = 0
+    largest: int = 0  # nodes in the largest component
+    entities: int = 0
+    largest_entities: int = 0  # entities in the component holding the most
+    buckets: dict[str, int] = field(default_factory=dict)
+    outside: Offenders = Offenders()  # entity ids not in that component
+
+
+@dataclass(frozen=True)
 class AuditFacts:
     """What an audit needs from one dataset's stores, computed inside them (aggregates and
     bounded pages, never the whole graph or every vector in memory)."""
@@ -195,6 +210,11 @@ class AuditFacts:
     degrees: Degrees
     mentions: int  # chunk → entity mentions
     chunks_without_entity: int
+    components: Components = Components()
+    dangling_edges: Offenders = Offenders()  # edges joining node types their name does not join
+    # Per document with chunks: (its chunks, the distinct pages they cover).
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
+    storage: dict[str, int] = field(default_factory=dict)  # bytes on disk: "graph", "vectors"
 
 
 class Store(Protocol):

@@ -25,6 +25,9 @@ PLANTED = {
     "ledger_not_in_store",
     "stuck_documents",
     "duplicate_entities",
+    "dangling_edges",
+    "stale_pages",
+    "coverage",
 }
 
 
@@ -42,18 +45,23 @@ async def test_a_clean_import_audits_ok_on_every_check(runtime: Runtime, excerpt
 
     assert {c.name: c.status for c in audit.checks if c.status != "ok"} == {}
     assert audit.status == "ok"
-    for name in PLANTED - {"duplicate_entities"} | {"isolation", "documents_without_chunks"}:
+    clean = {"isolation", "documents_without_chunks", "components"}
+    for name in PLANTED - {"duplicate_entities"} | clean:
         assert audit.check(name).offenders == [], name
     counts = audit.check("counts").values
     assert counts["nodes"]["Document"] == 1 and counts["nodes"]["Chunk"] == counts["vectors"]["Chunk_text"]
     assert audit.check("degrees").values["max"] > 0
+    assert counts["bytes"]["graph"] > 0 and counts["bytes"]["vectors"] > 0
+    assert audit.check("components").values["count"] == 1
+    [(_, covered, pages, share, *_)] = audit.check("coverage").values["documents"]
+    assert covered == pages > 0 and share == 1.0
     stored = runtime.ledger.audits(dataset)
     assert [(r.status, len(r.checks)) for r in stored] == [("ok", len(audit.checks))]
 
 
 async def test_planted_defects_are_each_found_exactly(runtime: Runtime, excerpts: dict[str, Path]) -> None:
     dataset = await _imported(runtime, excerpts["bash_expansion"], "audit-defects")
-    before = await audit_dataset(runtime, dataset)
+    [before] = await audit_datasets(runtime, [dataset])  # stored: the next audit counts growth
     [doc] = runtime.ledger.documents(dataset)
     first_chunk, second_chunk = chunk_id(doc.doc_id, 0), chunk_id(doc.doc_id, 1)
 
@@ -66,6 +74,11 @@ async def test_planted_defects_are_each_found_exactly(runtime: Runtime, excerpts
     ghost = _ledger_row(runtime, dataset, "stored")
     stuck = _ledger_row(runtime, dataset, "storing")
     runtime.ledger.update(dataset, stuck, updated_at=time.time() - 2 * runtime.settings.audit.stuck_seconds)
+    # The document's ledger row says it is an old crawl of ten times its pages: stale, and
+    # nine pages in ten without text.
+    old = time.time() - 2 * runtime.settings.audit.stale_seconds
+    runtime.ledger.update(dataset, doc.doc_id, fetched_at=old, pages=10 * doc.pages)
+    await _write_edge(runtime, dataset, doc.doc_id, "mentions", first_chunk)  # document → chunk
 
     after = await audit_dataset(runtime, dataset)
 
@@ -74,6 +87,17 @@ async def test_planted_defects_are_each_found_exactly(runtime: Runtime, excerpts
     assert after.check("vectors_without_chunk").offenders == [stray]
     assert after.check("ledger_not_in_store").offenders == [ghost]
     assert after.check("stuck_documents").offenders == [stuck]
+    assert after.check("dangling_edges").offenders == [f"{doc.doc_id} -mentions-> {first_chunk}"]
+    assert after.check("stale_pages").offenders == [doc.doc_id]
+    assert after.check("stale_pages").values["reasons"][doc.doc_id].endswith("fetched 60.0 days ago")
+    assert after.check("coverage").offenders == [doc.doc_id]
+    assert after.check("coverage").status == "critical"
+    # The orphan is a component of its own, outside the one holding the book's entities.
+    components = after.check("components")
+    assert components.values["count"] == before.check("components").values["count"] + 1
+    assert components.offenders == [entity_id(dataset, orphan)] and components.status == "ok"
+    growth = after.check("counts").values["growth"]
+    assert (growth["nodes"], growth["edges"]) == (3, 3) and isinstance(growth["bytes"], int)
     new_pairs = set(after.check("duplicate_entities").offenders) - set(
         before.check("duplicate_entities").offenders
     )
@@ -108,6 +132,22 @@ async def _write_entities(
 
     async with runtime.gate.hold(dataset):
         await runtime.store.write(dataset, groups())
+
+
+async def _write_edge(runtime: Runtime, dataset: str, source: str, name: str, target: str) -> None:
+    """An edge written with the dataset's graph engine directly, as nothing in the project
+    would write it."""
+    store: Any = runtime.store
+    async with runtime.gate.hold(dataset):
+        try:
+            async with store._context(dataset) as (graph, _):
+                await graph.query(
+                    "MATCH (a:Node {id: $a}), (b:Node {id: $b}) "
+                    "CREATE (a)-[:EDGE {relationship_name: $name, properties: '{}'}]->(b)",
+                    {"a": source, "b": target, "name": name},
+                )
+        finally:
+            await store._release(dataset)
 
 
 async def _chunk_table(runtime: Runtime, dataset: str) -> Any:

@@ -63,6 +63,55 @@ def test_untrusted_names_are_escaped_and_trends_drawn() -> None:
     assert "entity degree histogram" in html and ">2-3</text>" in html
 
 
+def test_components_coverage_and_stale_pages_are_drawn_and_linked() -> None:
+    web = f"https://example.org/a?b=1&c={EVIL}"
+    checks = [
+        {
+            "name": "components",
+            "status": "warn",
+            "summary": "3 connected components, the largest holds 40.0% of the entities",
+            "total": 2,
+            "offenders": ["e1", "e2"],
+            "values": {"count": 3, "buckets": {"1": 2, "64-127": 1}, "largest_share": 0.97},
+        },
+        {
+            "name": "coverage",
+            "status": "critical",
+            "summary": "2 documents with text on less than 80% of their pages",
+            "total": 3,
+            "offenders": ["low/1", "web 2"],
+            "values": {
+                "documents": [
+                    ["low/1", 1, 10, 0.1, "/books/low.pdf", "pdf"],
+                    ["web 2", 0, 1, 0.0, web, "web"],
+                ],
+                "reasons": {"low/1": "1/10 pages with text (10%)"},
+            },
+        },
+        {
+            "name": "stale_pages",
+            "status": "warn",
+            "summary": "1 crawled pages fetched more than 30 days ago",
+            "total": 1,
+            "offenders": ["web 2"],
+            "values": {"reasons": {"web 2": f"{web} fetched 61.0 days ago"}},
+        },
+    ]
+
+    html = page([("lib", [AuditRecord("lib", 1.0, 2.0, "critical", checks)])])
+
+    refs = _references(html)
+    assert "<script" not in html.lower()
+    assert all(r.startswith("/v1/datasets/lib/documents/") for r in refs), refs
+    assert "/v1/datasets/lib/documents/low%2F1" in refs and "/v1/datasets/lib/documents/web%202" in refs
+    assert 'aria-label="component sizes (nodes)"' in html and ">64-127</text>" in html
+    assert html.index("low%2F1") < html.index("web%202")  # worst first, as stored
+    assert 'aria-label="10%"' in html and "1 / 10" in html and "1 more below the threshold" in html
+    assert "https://example.org/a?b=1&amp;c=&lt;script&gt;" in html  # the URL as text, escaped
+    assert "/books/low.pdf" not in html  # a PDF's path on the server is not shown
+    assert "fetched 61.0 days ago" in html
+
+
 async def test_report_of_real_audits_shows_every_check(runtime: Runtime, excerpts: dict[str, Path]) -> None:
     dataset = await _imported(runtime, excerpts["git_objects"], "audit-html")
     await audit_datasets(runtime, [dataset])
@@ -79,6 +128,9 @@ async def test_report_of_real_audits_shows_every_check(runtime: Runtime, excerpt
     assert f'href="/v1/datasets/{dataset}/documents/{bad}"' in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "trends over 2 audits" in html
+    [doc] = [r for r in runtime.ledger.documents(dataset) if r.state == "stored"]
+    assert 'aria-label="component sizes (nodes)"' in html and "Coverage per document" in html
+    assert f'href="/v1/datasets/{dataset}/documents/{doc.doc_id}"' in html  # its coverage row
 
 
 def test_cli_writes_the_html_report(run_cli: CliRunner, excerpts: dict[str, Path], tmp_path: Path) -> None:

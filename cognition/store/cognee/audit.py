@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from cognition.datasets import chunk_id, document_id, entity_id
+from cognition.store.cognee import shape
 from cognition.store.cognee.reads import counts
 from cognition.store.port import AuditFacts, Degrees, Offenders
 
@@ -60,14 +61,18 @@ _CHUNK_IDS_PAGE = (
 _CHUNKS_BY_ID = "UNWIND $ids AS i MATCH (n:Node {id: i}) WHERE n.type = 'Chunk' RETURN n.id"
 
 
-async def audit_facts(graph: Any, table: Any, dataset: str, cap: int) -> AuditFacts:
-    """Every fact of the port's ``AuditFacts``; ``table`` is the chunk vectors (or None)."""
+async def audit_facts(
+    graph: Any, table: Any, dataset: str, cap: int, vector_dir: str | None = None
+) -> AuditFacts:
+    """Every fact of the port's ``AuditFacts``; ``table`` is the chunk vectors (or None),
+    kept in ``vector_dir``."""
     stray = await vectors_without_chunk(graph, table, cap)
     vector_rows = 0 if table is None else int(await table.count_rows())
     found = await counts(graph, vector_rows)
     chunks = found.nodes.get("Chunk", 0)
     chunk_total, mentions, bare = await _mentions(graph)
-    docs_without, chunks_without = await _documents_and_chunks(graph, cap)
+    docs_without, chunks_without, per_doc = await _documents_and_chunks(graph, cap)
+    covered = await shape.pages_covered(graph)
     return AuditFacts(
         counts=found,
         vector_dimensions=None if table is None else await _dimensions(table),
@@ -82,6 +87,10 @@ async def audit_facts(graph: Any, table: Any, dataset: str, cap: int) -> AuditFa
         degrees=await degrees(graph),
         mentions=mentions,
         chunks_without_entity=bare if chunk_total else 0,
+        components=await shape.components(graph, sum(found.edges.values()), cap),
+        dangling_edges=await shape.dangling_edges(graph, cap),
+        coverage={d: (n, covered.get(d, 0)) for d, n in per_doc.items()},
+        storage=shape.storage_bytes(getattr(graph, "db_path", None), vector_dir),
     )
 
 
@@ -98,9 +107,10 @@ async def _mentions(graph: Any) -> tuple[int, int, int]:
     return tuple(int(v or 0) for v in rows[0])  # type: ignore[return-value]
 
 
-async def _documents_and_chunks(graph: Any, cap: int) -> tuple[Offenders, Offenders]:
+async def _documents_and_chunks(graph: Any, cap: int) -> tuple[Offenders, Offenders, dict[str, int]]:
     """Documents no chunk names, and chunks whose document node is missing: per-document
-    chunk counts (one row per document) against the documents' ids, page by page."""
+    chunk counts (one row per document, returned too) against the documents' ids, page by
+    page."""
     per_doc = {str(d): int(n) for d, n in await _query(graph, _CHUNKS_PER_DOC)}
     documents: set[str] = set()
     async for page in id_pages(lambda after: document_ids(graph, after, PAGE)):
@@ -111,6 +121,7 @@ async def _documents_and_chunks(graph: Any, cap: int) -> tuple[Offenders, Offend
     return (
         Offenders(len(lonely), tuple(lonely[:cap])),
         Offenders(sum(per_doc[d] for d in missing), tuple(str(r[0]) for r in chunk_ids)),
+        per_doc,
     )
 
 

@@ -295,9 +295,9 @@ class CogneeStore:
             return await reads.stats(graph, await get_vector_engine_async())
 
     async def audit_facts(self, dataset: str, cap: int) -> AuditFacts:
-        table = await (await self._required(dataset)).vectors.table()
+        vectors = (await self._required(dataset)).vectors
         async with self._reading(dataset) as graph:
-            return await audit.audit_facts(graph, table, dataset, cap)
+            return await audit.audit_facts(graph, await vectors.table(), dataset, cap, vectors.url)
 
     async def document_ids(self, dataset: str, after: str, limit: int) -> list[str]:
         async with self._reading(dataset) as graph:

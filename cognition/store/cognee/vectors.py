@@ -135,7 +135,7 @@ class VectorReader:
 
     def __init__(self, dataset: str, url: str) -> None:
         self._dataset = dataset
-        self._url = url
+        self.url = url  # the LanceDB directory (audits weigh it)
         self._table: Any = None
         self._lock = asyncio.Lock()
 
@@ -145,7 +145,7 @@ class VectorReader:
                 if self._table is None:
                     import lancedb
 
-                    db = await lancedb.connect_async(self._url, read_consistency_interval=timedelta(0))
+                    db = await lancedb.connect_async(self.url, read_consistency_interval=timedelta(0))
                     if CHUNK_COLLECTION not in await db.table_names():
                         return None  # nothing written yet: asked again next time
                     self._table = await db.open_table(CHUNK_COLLECTION)
