@@ -70,7 +70,7 @@ def test_a_server_without_redis_audits_due_datasets_on_its_timer(tmp_path: Path)
         "checks": {c["name"]: "ok" for c in audits[0]["checks"]},
     }
     counts = next(c for c in audits[0]["checks"] if c["name"] == "counts")
-    assert counts["summary"] == "0 nodes, 0 edges"
+    assert counts["summary"] == "0 nodes, 0 edges, 0.0 MB on disk"
 
 
 @pytest.mark.slow
