@@ -21,7 +21,7 @@ from cognition.embedding.port import Embedder
 from cognition.gate import FileGate
 from cognition.paths import DataPaths
 from cognition.settings import Settings
-from cognition.store.cognee import audit, reads
+from cognition.store.cognee import audit, reads, repairs
 from cognition.store.cognee.env import WRITE_MODULES, cognee_root, long_lived_imports, prepare_cognee
 from cognition.store.cognee.vectors import VectorReader
 from cognition.store.port import (
@@ -31,6 +31,7 @@ from cognition.store.port import (
     DocumentBatch,
     EntityInfo,
     GraphData,
+    Merge,
     Neighbour,
     ScoredChunk,
     StoredChunk,
@@ -304,6 +305,34 @@ class CogneeStore:
     async def entity_keys(self, dataset: str, after: str, limit: int) -> list[tuple[str, str]]:
         async with self._reading(dataset) as graph:
             return await audit.entity_keys(graph, after, limit)
+
+    @asynccontextmanager
+    async def _repairing(self, name: str) -> AsyncIterator[tuple[Any, Any]]:
+        """Engines for a repair, as a delete takes them (cognee's dataset lock), closed after."""
+        from cognee.infrastructure.locks import dataset_lock
+
+        space = await self._required(name)
+        try:
+            async with dataset_lock(space.dataset.id), self._context(name) as engines:
+                yield engines
+        finally:
+            await self._release(name)
+
+    async def delete_orphan_entities(self, dataset: str, ids: Sequence[str]) -> list[str]:
+        async with self._repairing(dataset) as (graph, vectors):
+            return await repairs.delete_orphans(graph, vectors, ids)
+
+    async def delete_stray_vectors(self, dataset: str, ids: Sequence[str]) -> list[str]:
+        async with self._repairing(dataset) as (graph, vectors):
+            return await repairs.delete_stray_vectors(graph, vectors, ids)
+
+    async def restore_vectors(self, dataset: str, ids: Sequence[str], vectors: Any) -> list[str]:
+        async with self._repairing(dataset) as (graph, engine):
+            return await repairs.restore_vectors(graph, engine, ids, vectors)
+
+    async def merge_entities(self, dataset: str, keep: str, drop: str) -> Merge:
+        async with self._repairing(dataset) as (graph, vectors):
+            return await repairs.merge(graph, vectors, keep, drop, cognee_root(self._settings) / "tmp")
 
     async def _release(self, dataset: str) -> None:
         """Close this process's handles on ``dataset``'s graph and vector files.
