@@ -12,7 +12,7 @@ from starlette.routing import Route
 from api import errors, telemetry
 from api.mcp.http import PATH as MCP_PATH
 from api.mcp.http import McpEndpoint
-from api.routes import audits, datasets, documents, graph, health, jobs, metrics, search
+from api.routes import audits, datasets, documents, graph, health, jobs, metrics, repairs, search
 from api.services import services
 from cognition.runtime import Runtime
 from cognition.settings import Settings
@@ -41,6 +41,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None, local_token: 
     app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     errors.install(app)
     app.add_middleware(telemetry.RequestCounter)  # requests by route template and status
-    for module in (health, datasets, documents, jobs, search, graph, metrics, audits):
+    for module in (health, datasets, documents, jobs, search, graph, metrics, audits, repairs):
         app.include_router(module.router)
     return app
