@@ -153,16 +153,17 @@ def _keeper(a: EntityInfo, b: EntityInfo) -> tuple[EntityInfo, EntityInfo]:
 async def apply_store(runtime: Runtime, dataset: str, plans: list[Repair]) -> list[Repair]:
     """Do what ``plans`` say; each kind answers what changed and what was skipped."""
     done = []
-    embedded = {p.kind: await _embedded(runtime, dataset, p) for p in plans if p.kind == "vectors"}
+    missing = next((p for p in plans if p.kind == "vectors" and p.changes), None)
+    prepared = None if missing is None else await _embedded(runtime, dataset, missing)
     async with runtime.gate.hold(dataset):
         for plan in plans:
             if plan.kind == "vectors":
-                ids, vectors = embedded["vectors"]
-                written = await runtime.store.restore_vectors(dataset, ids, vectors) if ids else []
+                written = [] if prepared is None else await runtime.store.restore_vectors(dataset, *prepared)
                 done.append(_outcome(plan, written, "the chunk is gone"))
             else:
                 done.append(await _apply_one(runtime, dataset, plan))
-        runtime.ledger.bump_version(dataset)  # searchers reload the graph
+        if any(r.changes for r in done):
+            runtime.ledger.bump_version(dataset)  # searchers reload the graph
     return done
 
 
