@@ -64,10 +64,19 @@ async def delete_orphans(graph: Any, vectors: Any, ids: Sequence[str]) -> list[s
 async def delete_stray_vectors(graph: Any, vectors: Any, ids: Sequence[str]) -> list[str]:
     """Delete the chunk vector rows among ``ids`` whose id names no chunk node."""
     chunks = {cid for cid, _ in await _chunk_rows(graph, ids)}
-    stray = sorted(set(ids) - chunks)
+    stray = sorted(await _vector_ids(vectors, sorted(set(ids) - chunks)))
     if stray:
         await vectors.delete_data_points(CHUNK_COLLECTION, stray)
     return stray
+
+
+async def _vector_ids(vectors: Any, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` have a row in the chunk table."""
+    if not ids or not await vectors.has_collection(CHUNK_COLLECTION):
+        return set()
+    table = await vectors.get_collection(CHUNK_COLLECTION)
+    quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+    return {str(r["id"]) for r in await table.query().where(f"id IN ({quoted})").select(["id"]).to_list()}
 
 
 async def _chunk_rows(graph: Any, ids: Sequence[str]) -> list[tuple[str, Any]]:
