@@ -26,9 +26,11 @@ from cognition.audit.repairs import (
 )
 from cognition.errors import CognitionError
 from cognition.ledger import DocumentRecord
+from cognition.paths import import_roots
 from cognition.runtime import Runtime
 from ingest.catalog import require_dataset
 from ingest.job_checks import KINDS as FILE_KINDS
+from ingest.job_checks import RefusedJob, within_roots
 from ingest.jobs import Accepted, Conflict, Submitter
 
 KINDS = (*STORE_KINDS, "failed")
@@ -82,14 +84,15 @@ async def _plans(runtime: Runtime, dataset: str, kinds: list[str]) -> list[Repai
     elif store_kinds:  # nothing stored yet: nothing to repair there
         plans += [Repair(kind) for kind in store_kinds]
     if "failed" in kinds:
-        plans.append(_plan_requeue(runtime.ledger.documents(dataset, state="failed"), limit))
+        rows = runtime.ledger.documents(dataset, state="failed")
+        plans.append(_plan_requeue(rows, import_roots(runtime.settings), limit))
     return plans
 
 
-def _plan_requeue(rows: list[DocumentRecord], limit: int) -> Repair:
+def _plan_requeue(rows: list[DocumentRecord], roots: Sequence[Path], limit: int) -> Repair:
     repair = Repair("failed", len(rows))
     for row in rows[:limit]:
-        why_not = _cannot_requeue(row)
+        why_not = _cannot_requeue(row, roots)
         if why_not:
             repair.skipped.append(Change(row.doc_id, why_not))
         else:
@@ -98,11 +101,17 @@ def _plan_requeue(rows: list[DocumentRecord], limit: int) -> Repair:
     return repair
 
 
-def _cannot_requeue(row: DocumentRecord) -> str | None:
+def _cannot_requeue(row: DocumentRecord, roots: Sequence[Path]) -> str | None:
+    """Why the queue would not take the document (a submission it rejects would record one
+    more failed row), or None."""
     if row.kind not in FILE_KINDS:
         return f"a {row.kind} document: import or crawl its source again"
     if not Path(row.source).is_file():
         return f"its file is gone: {row.source}"
+    try:
+        within_roots(row.source, roots)
+    except RefusedJob as exc:
+        return f"{exc} (or run `cognition import` on it)"
     return None
 
 

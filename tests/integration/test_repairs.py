@@ -185,12 +185,16 @@ async def test_a_failed_document_is_requeued_and_ends_stored(
         Failure(dataset, doc, str(upload), sha, "pdf", reason, PIPELINE_VERSION, permanent=False)
     )
     gone = _ledger_failure(runtime, dataset, "/nowhere/gone.pdf")
+    outside = _ledger_failure(runtime, dataset, str(excerpts["bash_expansion"]))  # not in an import root
 
     dry = await plan_repairs(runtime, dataset, ["failed"])
 
     [failed] = dry.repairs
     assert [(c.id, c.change) for c in failed.changes] == [(doc, f"requeue {upload} (failed: {reason})")]
-    assert [c.id for c in failed.skipped] == [gone] and failed.found == 2
+    skipped = {c.id: c.change for c in failed.skipped}
+    assert set(skipped) == {gone, outside} and failed.found == 3
+    assert skipped[gone] == "its file is gone: /nowhere/gone.pdf"
+    assert "is outside the import roots" in skipped[outside]
     assert runtime.ledger.get(dataset, doc).state == "failed"  # type: ignore[union-attr]
 
     done = await apply_repairs(runtime, _submitter(runtime), dataset, ["failed"])
@@ -205,7 +209,7 @@ async def test_a_failed_document_is_requeued_and_ends_stored(
     assert row is not None and row.state == "stored" and row.chunks > 0
     assert runtime.ledger.job(done.jobs[0]).state == "done"  # type: ignore[union-attr]
     audit = await audit_dataset(runtime, dataset)
-    assert audit.check("failed_documents").offenders == [gone]
+    assert sorted(audit.check("failed_documents").offenders) == sorted([gone, outside])  # no new row
 
 
 def _ledger_failure(runtime: Runtime, dataset: str, source: str) -> str:
