@@ -12,7 +12,7 @@ from starlette.routing import Route
 from api import errors, telemetry
 from api.mcp.http import PATH as MCP_PATH
 from api.mcp.http import McpEndpoint
-from api.routes import audits, datasets, documents, graph, health, jobs, metrics, search, ui
+from api.routes import audits, datasets, documents, graph, health, jobs, metrics, repairs, search, ui
 from api.services import services
 from cognition.runtime import Runtime
 from cognition.settings import Settings
@@ -42,6 +42,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None, local_token: 
     errors.install(app)
     ui.install(app)  # a stale login cookie: the login page, not JSON
     app.add_middleware(telemetry.RequestCounter)  # requests by route template and status
-    for module in (health, datasets, documents, jobs, search, graph, metrics, audits, ui):
+    for module in (health, datasets, documents, jobs, search, graph, metrics, audits, repairs, ui):
         app.include_router(module.router)
     return app

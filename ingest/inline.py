@@ -129,6 +129,28 @@ class InlineRunner:
             self.current = None
 
 
+async def run_here(runtime: Runtime, job_ids: list[str]) -> bool:
+    """Run these queued jobs in this process now, as the runner runs them, if no runner holds
+    the data directory's lock (a command without Redis and without a server); False if one
+    does: that runner will run them."""
+    path = runtime.paths.locks / "inline-runner.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if not _try_lock(handle):
+            return False
+        runner, ledger = InlineRunner(runtime, InlineQueue(runtime.ledger)), runtime.ledger
+        for job_id in job_ids:
+            job = ledger.job(job_id)
+            if job is not None and job.state == "queued":
+                job.attempts += 1
+                ledger.update_job(job_id, state="running", attempts=job.attempts, started_at=time.time())
+                await runner._run(job)
+        return True
+    finally:
+        os.close(handle)
+
+
 def _try_lock(handle: int) -> bool:
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from cognition.ledger.audits import AuditRecord
 from cognition.ledger.jobs import JobRecord
+from cognition.ledger.repairs import RepairRecord
 
 State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
 IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "embedding", "storing")
@@ -203,4 +204,12 @@ class Ledger(Protocol):
 
     def audits(self, dataset: str, limit: int = 100) -> list[AuditRecord]:
         """The dataset's audits, newest first."""
+        ...
+
+    def add_repair(self, record: RepairRecord) -> int:
+        """Record one repair kind of a run (dry or applied); its id."""
+        ...
+
+    def repairs(self, dataset: str, limit: int = 100) -> list[RepairRecord]:
+        """The dataset's recorded repairs, newest first."""
         ...

@@ -23,6 +23,7 @@ from cognition.ledger.port import (
     State,
     StateCount,
 )
+from cognition.ledger.repairs import REPAIRS_SCHEMA, RepairLog
 from cognition.sqlite_file import Connections, use_wal
 
 _SCHEMA = """
@@ -68,7 +69,7 @@ _MIGRATIONS = {  # columns added after the first release, by table
 }
 
 
-class SqliteLedger:
+class SqliteLedger(RepairLog):
     """The ledger in a SQLite file (WAL: safe for several local processes). Cheap to
     construct; every call opens a short transaction."""
 
@@ -80,7 +81,7 @@ class SqliteLedger:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # one process at a time creates or migrates the schema
             for statement in filter(
-                str.strip, (_SCHEMA + ";" + JOBS_SCHEMA + ";" + AUDITS_SCHEMA).split(";")
+                str.strip, ";".join((_SCHEMA, JOBS_SCHEMA, AUDITS_SCHEMA, REPAIRS_SCHEMA)).split(";")
             ):  # executescript would commit
                 db.execute(statement)
             for table, added in _MIGRATIONS.items():  # older ledgers
@@ -293,6 +294,7 @@ class SqliteLedger:
                 ("documents", "dataset"),
                 ("jobs", "dataset"),
                 ("audits", "dataset"),  # a new dataset of the name starts its own history
+                ("repairs", "dataset"),
                 ("datasets", "name"),
             ):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))

@@ -217,6 +217,19 @@ class AuditFacts:
     storage: dict[str, int] = field(default_factory=dict)  # bytes on disk: "graph", "vectors"
 
 
+@dataclass(frozen=True)
+class Merge:
+    """What merging one entity into another did: edges re-pointed to the kept entity, edges
+    folded into one it had already (weights summed), and edges between the two, dropped."""
+
+    kept: str
+    dropped: str
+    merged: bool  # False: one of the two is not an entity (any more); nothing changed
+    moved: int = 0
+    combined: int = 0
+    dropped_edges: int = 0
+
+
 class Store(Protocol):
     """Graph + vector storage, one isolated space per dataset."""
 
@@ -283,6 +296,28 @@ class Store(Protocol):
 
     async def entity_keys(self, dataset: str, after: str, limit: int) -> list[tuple[str, str]]:
         """A page of (entity id, normalized key), in id order, after ``after`` ("" first)."""
+        ...
+
+    # Repairs: each re-checks its defect first, so a stale plan never deletes what has since
+    # become valid. The caller holds the dataset's write gate.
+
+    async def delete_orphan_entities(self, dataset: str, ids: Sequence[str]) -> list[str]:
+        """Delete those of ``ids`` that are entities no chunk mentions; the ids deleted."""
+        ...
+
+    async def delete_stray_vectors(self, dataset: str, ids: Sequence[str]) -> list[str]:
+        """Delete the chunk vector rows among ``ids`` that no chunk has; the ids deleted."""
+        ...
+
+    async def restore_vectors(
+        self, dataset: str, ids: Sequence[str], vectors: npt.NDArray[np.float32]
+    ) -> list[str]:
+        """Write the vectors (one row per id, in order) of chunks that lack them, with the
+        provenance an import writes; ids that name no chunk are skipped. The ids written."""
+        ...
+
+    async def merge_entities(self, dataset: str, keep: str, drop: str) -> Merge:
+        """Re-point every edge of entity ``drop`` to entity ``keep``, then delete ``drop``."""
         ...
 
     async def close(self) -> None: ...

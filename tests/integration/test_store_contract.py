@@ -299,3 +299,26 @@ async def test_datasets_are_isolated(backend: Store, library: Library) -> None:
     assert crossed == []
     assert await backend.chunks_mentioning(library.dataset, their_git.id, 10) == []
     assert (await backend.counts(library.other)).nodes["Document"] == 1
+
+
+async def test_repairs_recheck_their_defect_and_touch_no_other_dataset(
+    backend: Store, library: Library, runtime: Runtime
+) -> None:
+    """A stale plan changes nothing that is no longer a defect: an entity a chunk mentions,
+    a vector row a chunk has, a chunk that does not exist, a merge of non-entities."""
+    dataset, other = library.dataset, library.other
+    git, blob, chunk = entity_id(dataset, "git"), entity_id(dataset, "blob"), library.git.chunks[0].id
+    their_git = entity_id(other, "git")
+    before, theirs = await backend.counts(dataset), await backend.counts(other)
+
+    async with runtime.gate.hold(dataset):
+        deleted = await backend.delete_orphan_entities(dataset, [git, their_git, chunk, "no-such-id"])
+        stray = await backend.delete_stray_vectors(dataset, [chunk, library.elsewhere.chunks[0].id])
+        written = await backend.restore_vectors(dataset, ["no-such-chunk"], np.stack([_vector(9)]))
+        merged = await backend.merge_entities(dataset, git, chunk)
+        same = await backend.merge_entities(dataset, git, git)
+
+    assert (deleted, stray, written, merged.merged, same.merged) == ([], [], [], False, False)
+    assert await backend.counts(other) == theirs  # its vector row is its own
+    assert await backend.counts(dataset) == before
+    assert {e.key for e in await backend.get_entities(dataset, [git, blob])} == {"git", "blob"}

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import io
-import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +21,8 @@ from cognition.embedding.port import Embedder
 from cognition.gate import FileGate
 from cognition.paths import DataPaths
 from cognition.settings import Settings
-from cognition.store.cognee import audit, reads
-from cognition.store.cognee.env import cognee_root, prepare_cognee
+from cognition.store.cognee import audit, reads, repairs
+from cognition.store.cognee.env import WRITE_MODULES, cognee_root, long_lived_imports, prepare_cognee
 from cognition.store.cognee.vectors import VectorReader
 from cognition.store.port import (
     AuditFacts,
@@ -33,6 +31,7 @@ from cognition.store.port import (
     DocumentBatch,
     EntityInfo,
     GraphData,
+    Merge,
     Neighbour,
     ScoredChunk,
     StoredChunk,
@@ -88,10 +87,10 @@ class CogneeStore:
 
     def _load(self) -> None:
         prepare_cognee(self._settings, self._embedder.model_id, self._embedder.dimensions)
-        with _long_lived_imports():
+        with long_lived_imports():
             import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
 
-            for module in _WRITE_MODULES:  # otherwise imported by the first write (lancedb: ~2 s)
+            for module in WRITE_MODULES:  # otherwise imported by the first write (lancedb: ~2 s)
                 importlib.import_module(module)
         from cognition.store.cognee.embedding import install
 
@@ -206,10 +205,10 @@ class CogneeStore:
         import cognee
         from cognee.modules.pipelines.tasks.task import Task
 
-        from cognition.store.cognee.writes import pull_batches, store_batches
+        from cognition.store.cognee.writes import BatchSource, pull_batches, raise_on_failure, store_batches
 
         tmp = cognee_root(self._settings) / "tmp"
-        source = _BatchSource(dataset, groups)
+        source = BatchSource(dataset, groups)
         result = await cognee.run_custom_pipeline(
             tasks=[
                 Task(pull_batches, needs_llm=False),
@@ -225,7 +224,7 @@ class CogneeStore:
         try:
             if source.error is not None:
                 raise source.error
-            _raise_on_failure(result)
+            raise_on_failure(result)
         finally:
             await self._release(dataset)
 
@@ -307,6 +306,34 @@ class CogneeStore:
         async with self._reading(dataset) as graph:
             return await audit.entity_keys(graph, after, limit)
 
+    @asynccontextmanager
+    async def _repairing(self, name: str) -> AsyncIterator[tuple[Any, Any]]:
+        """Engines for a repair, as a delete takes them (cognee's dataset lock), closed after."""
+        from cognee.infrastructure.locks import dataset_lock
+
+        space = await self._required(name)
+        try:
+            async with dataset_lock(space.dataset.id), self._context(name) as engines:
+                yield engines
+        finally:
+            await self._release(name)
+
+    async def delete_orphan_entities(self, dataset: str, ids: Sequence[str]) -> list[str]:
+        async with self._repairing(dataset) as (graph, vectors):
+            return await repairs.delete_orphans(graph, vectors, ids)
+
+    async def delete_stray_vectors(self, dataset: str, ids: Sequence[str]) -> list[str]:
+        async with self._repairing(dataset) as (graph, vectors):
+            return await repairs.delete_stray_vectors(graph, vectors, ids)
+
+    async def restore_vectors(self, dataset: str, ids: Sequence[str], vectors: Any) -> list[str]:
+        async with self._repairing(dataset) as (graph, engine):
+            return await repairs.restore_vectors(graph, engine, ids, vectors)
+
+    async def merge_entities(self, dataset: str, keep: str, drop: str) -> Merge:
+        async with self._repairing(dataset) as (graph, vectors):
+            return await repairs.merge(graph, vectors, keep, drop, cognee_root(self._settings) / "tmp")
+
     async def _release(self, dataset: str) -> None:
         """Close this process's handles on ``dataset``'s graph and vector files.
 
@@ -337,58 +364,3 @@ class CogneeStore:
         for name in list(self._datasets):
             await self._release(name)
         self._datasets.clear()
-
-
-_WRITE_MODULES = (
-    "lancedb",
-    "cognee.infrastructure.databases.vector.lancedb.LanceDBAdapter",
-    "cognition.store.cognee.writes",
-)
-
-
-@contextlib.contextmanager
-def _long_lived_imports() -> Iterator[None]:
-    """Import cognee and the stores' modules with the cyclic collector paused, then freeze
-    what they made.
-
-    They leave about 750k objects that live as long as the process: collecting while they
-    are created cost about 2 s of CPU, and every full collection afterwards walked them all
-    again (0.2 s each, a dozen times for three books). Frozen, the collector skips them.
-    Only the first time in a process: later calls import nothing.
-    """
-    if "cognee" in sys.modules:
-        yield
-        return
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def _raise_on_failure(result: Any) -> None:
-    infos = list(result.values()) if isinstance(result, dict) else [result]
-    for info in infos:
-        if type(info).__name__ == "PipelineRunErrored":
-            from cognition.errors import CognitionError
-
-            raise CognitionError(f"storing a batch failed: {getattr(info, 'payload', info)}")
-
-
-class _BatchSource:
-    """The one data item of a pipeline run: groups of batches, produced lazily.
-
-    An error raised while producing (a page that cannot be read) is kept here and re-raised
-    to the caller with its own type, instead of surfacing as a generic pipeline error.
-    """
-
-    def __init__(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
-        self.dataset = dataset
-        self.groups = groups
-        self.error: BaseException | None = None
-
-    def __repr__(self) -> str:
-        return f"BatchSource({self.dataset})"

@@ -87,3 +87,28 @@ def _shared_ids(group: list[DocumentBatch]) -> list[str]:
     ids = {b.document.id for b in group}
     ids.update(e.id for b in group for e in b.entities)
     return list(ids)
+
+
+def raise_on_failure(result: Any) -> None:
+    infos = list(result.values()) if isinstance(result, dict) else [result]
+    for info in infos:
+        if type(info).__name__ == "PipelineRunErrored":
+            from cognition.errors import CognitionError
+
+            raise CognitionError(f"storing a batch failed: {getattr(info, 'payload', info)}")
+
+
+class BatchSource:
+    """The one data item of a pipeline run: groups of batches, produced lazily.
+
+    An error raised while producing (a page that cannot be read) is kept here and re-raised
+    to the caller with its own type, instead of surfacing as a generic pipeline error.
+    """
+
+    def __init__(self, dataset: str, groups: AsyncIterator[list[DocumentBatch]]) -> None:
+        self.dataset = dataset
+        self.groups = groups
+        self.error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"BatchSource({self.dataset})"
