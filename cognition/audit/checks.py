@@ -128,7 +128,8 @@ def _components(facts: AuditFacts, limits: AuditSettings) -> Check:
     return Check(
         "components",
         "warn" if share < limits.component_warn_share else "ok",
-        f"{c.count} connected components, the largest holds {share:.1%} of the entities",
+        f"{c.count} connected component{'' if c.count == 1 else 's'}, "
+        f"the largest holds {share:.1%} of the entities",
         c.outside.total,
         list(c.outside.ids),
         values={

@@ -180,9 +180,13 @@ def _coverage(dataset: str, latest: AuditRecord) -> str:
         if not isinstance(row, list) or len(row) < 6:
             continue
         doc_id, covered, pages, share, source, kind = row[:6]
+        title = str(row[6]) if len(row) > 6 and row[6] else ""  # audits stored before titles: none
         url = f' <span class="muted">{_e(source)}</span>' if kind != "pdf" else ""
+        name = f"<code>{_e(doc_id)}</code>"
+        if title:
+            name = f'{_e(title)} <code class="muted">{_e(doc_id)}</code>'
         items.append(
-            f'<tr><td><a href="{document_link(dataset, str(doc_id))}"><code>{_e(doc_id)}</code></a>{url}</td>'
+            f'<tr><td><a href="{document_link(dataset, str(doc_id))}">{name}</a>{url}</td>'
             f"<td>{_e(covered)} / {_e(pages)}</td><td>{share_bar(float(share))} {float(share):.0%}</td></tr>"
         )
     if check is None or not items:

@@ -94,7 +94,7 @@ def coverage(rows: list[DocumentRecord], found: dict[str, tuple[int, int]], limi
     """Pages with text / pages per stored document that has chunks in the store (one without
     is ``documents_without_chunks`` or ``ledger_not_in_store``), worst first."""
     docs = sorted(
-        (*_covered(r, found[r.doc_id][1]), r.doc_id, r.source, r.kind)
+        (*_covered(r, found[r.doc_id][1]), r.doc_id, r.source, r.kind, r.title or "")
         for r in rows
         if r.state == "stored" and r.doc_id in found
     )
@@ -109,7 +109,9 @@ def coverage(rows: list[DocumentRecord], found: dict[str, tuple[int, int]], limi
         len(low),
         [d[3] for d in low[:cap]],
         {
-            "documents": [[d, c, p, share, source, kind] for share, c, p, d, source, kind in docs[:cap]],
+            "documents": [
+                [d, c, p, share, source, kind, title] for share, c, p, d, source, kind, title in docs[:cap]
+            ],
             "reasons": {d: f"{c}/{p} pages with text ({share:.0%})" for share, c, p, d, *_ in low[:cap]},
             "mean": round(sum(d[0] for d in docs) / len(docs), 4) if docs else 1.0,
         },

@@ -82,7 +82,7 @@ def test_components_coverage_and_stale_pages_are_drawn_and_linked() -> None:
             "offenders": ["low/1", "web 2"],
             "values": {
                 "documents": [
-                    ["low/1", 1, 10, 0.1, "/books/low.pdf", "pdf"],
+                    ["low/1", 1, 10, 0.1, "/books/low.pdf", "pdf", f"Low {EVIL}"],
                     ["web 2", 0, 1, 0.0, web, "web"],
                 ],
                 "reasons": {"low/1": "1/10 pages with text (10%)"},
@@ -109,6 +109,8 @@ def test_components_coverage_and_stale_pages_are_drawn_and_linked() -> None:
     assert 'aria-label="10%"' in html and "1 / 10" in html and "1 more below the threshold" in html
     assert "https://example.org/a?b=1&amp;c=&lt;script&gt;" in html  # the URL as text, escaped
     assert "/books/low.pdf" not in html  # a PDF's path on the server is not shown
+    assert "Low &lt;script&gt;alert(1)&lt;/script&gt; <code" in html  # its title, escaped
+    assert "web 2</code></a>" in html  # no title (an audit stored before titles): the id
     assert "fetched 61.0 days ago" in html
 
 
