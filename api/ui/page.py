@@ -186,7 +186,9 @@ def _finished(jobs: list[JobStatus]) -> str:
             f"<td>{_e(_duration(took))}</td><td>{_when(job.finished_at)}</td></tr>"
         )
     headings = ["dataset", "source and job", "state", "result", "took", "finished"]
-    return "<h2>Recent imports</h2>" + _table(headings, rows, "No import job has finished yet (imports run by `cognition import` have no job).")
+    return "<h2>Recent imports</h2>" + _table(
+        headings, rows, "No import job has finished yet (imports by the CLI run without one)."
+    )
 
 
 def _failures(failures: list[FailureRow]) -> str:
