@@ -3,13 +3,19 @@ clock the tests move (the integration tests run it against the Gemini stub and R
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import pytest
+import pytest_asyncio
+import redis.asyncio
 from google.genai import errors as genai_errors
 
+from bench.redis_server import RedisServer
 from cognition.governor import (
+    Backend,
     Governor,
     MemoryBackend,
     ProviderUnavailable,
@@ -21,6 +27,7 @@ from cognition.governor import (
     quota_day,
 )
 from cognition.governor.port import PACIFIC
+from cognition.governor.redis_store import RedisBackend
 from cognition.governor.refusal import read_refusal
 
 QUOTA = Quota(requests_per_minute=3, tokens_per_minute=100, requests_per_day=10, max_concurrency=4)
@@ -53,8 +60,20 @@ class Clock:
         self.now += seconds
 
 
-def governor(clock: Clock, quota: Quota = QUOTA) -> Governor:
-    return Governor(MemoryBackend(), quota, "m", fingerprint("k"), clock=clock, sleep=clock.sleep)
+@pytest_asyncio.fixture(loop_scope="session", params=["memory", "redis"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """Each scenario runs on both backends: they must give the same answers."""
+    if request.param == "memory":
+        yield MemoryBackend()
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    shared = RedisBackend(redis.asyncio.Redis.from_url(server.url), namespace=f"test:{uuid.uuid4().hex}")
+    yield shared
+    await shared.close()
+
+
+def governor(clock: Clock, backend: Backend, quota: Quota = QUOTA) -> Governor:
+    return Governor(backend, quota, "m", fingerprint("k"), clock=clock, sleep=clock.sleep)
 
 
 async def answer() -> str:
@@ -86,17 +105,17 @@ def test_the_fingerprint_hides_the_key() -> None:
     assert "secret-key" not in fingerprint("secret-key") and len(fingerprint("secret-key")) == 16
 
 
-async def test_requests_beyond_the_minute_wait_for_the_window() -> None:
+async def test_requests_beyond_the_minute_wait_for_the_window(backend: Backend) -> None:
     clock = Clock()
-    gov = governor(clock)
+    gov = governor(clock, backend)
     for _ in range(4):
         assert await gov.call(answer, tokens=10) == "ok"
     assert gov.stats["wait_requests"] == 1 and sum(clock.slept) == pytest.approx(60.0)
 
 
-async def test_tokens_are_reserved_then_reconciled_with_the_reported_usage() -> None:
+async def test_tokens_are_reserved_then_reconciled_with_the_reported_usage(backend: Backend) -> None:
     clock = Clock()
-    gov = governor(clock)
+    gov = governor(clock, backend)
     await gov.call(answer, tokens=90, usage=lambda _: 10)  # reserved 90, used 10
     await gov.call(answer, tokens=80)  # fits only because the reservation was reconciled
     assert clock.slept == []
@@ -104,14 +123,14 @@ async def test_tokens_are_reserved_then_reconciled_with_the_reported_usage() -> 
     assert gov.stats["wait_tokens"] == 1
 
 
-async def test_a_call_larger_than_the_whole_quota_is_terminal() -> None:
+async def test_a_call_larger_than_the_whole_quota_is_terminal(backend: Backend) -> None:
     with pytest.raises(QuotaTerminal, match="lower the batch size"):
-        await governor(Clock()).call(answer, tokens=101)
+        await governor(Clock(), backend).call(answer, tokens=101)
 
 
-async def test_the_day_counted_by_the_governor_parks_until_pacific_midnight() -> None:
+async def test_the_day_counted_by_the_governor_parks_until_pacific_midnight(backend: Backend) -> None:
     clock = Clock()
-    gov = governor(clock, Quota(1000, 10_000, requests_per_day=2, max_concurrency=4))
+    gov = governor(clock, backend, Quota(1000, 10_000, requests_per_day=2, max_concurrency=4))
     await gov.call(answer, 1)
     await gov.call(answer, 1)
     with pytest.raises(QuotaParked) as parked:
@@ -119,9 +138,9 @@ async def test_the_day_counted_by_the_governor_parks_until_pacific_midnight() ->
     assert parked.value.until == quota_day(clock.now).ends
 
 
-async def test_a_per_minute_429_blocks_retries_and_halves_concurrency() -> None:
+async def test_a_per_minute_429_blocks_retries_and_halves_concurrency(backend: Backend) -> None:
     clock = Clock()
-    gov = governor(clock)
+    gov = governor(clock, backend)
     calls = 0
 
     async def once_refused() -> str:
@@ -138,9 +157,9 @@ async def test_a_per_minute_429_blocks_retries_and_halves_concurrency() -> None:
     assert await gov.concurrency() == pytest.approx(2.0 + 1 / 2)  # halved from 4, then one success
 
 
-async def test_per_minute_429s_without_end_give_up_after_max_pacing() -> None:
+async def test_per_minute_429s_without_end_give_up_after_max_pacing(backend: Backend) -> None:
     clock = Clock()
-    gov = Governor(MemoryBackend(), QUOTA, "m", "f", max_pacing=2, clock=clock, sleep=clock.sleep)
+    gov = Governor(backend, QUOTA, "m", "f", max_pacing=2, clock=clock, sleep=clock.sleep)
 
     async def refused() -> str:
         raise genai_errors.ClientError(
@@ -152,8 +171,8 @@ async def test_per_minute_429s_without_end_give_up_after_max_pacing() -> None:
     assert gov.stats["throttled"] == 3
 
 
-async def test_a_server_error_is_not_retried() -> None:
-    gov = governor(Clock())
+async def test_a_server_error_is_not_retried(backend: Backend) -> None:
+    gov = governor(Clock(), backend)
     calls = 0
 
     async def unavailable() -> str:
@@ -168,11 +187,11 @@ async def test_a_server_error_is_not_retried() -> None:
     assert calls == 1
 
 
-async def test_a_zero_quota_is_terminal_with_a_clear_message() -> None:
+async def test_a_zero_quota_is_terminal_with_a_clear_message(backend: Backend) -> None:
     async def zero() -> str:
         raise genai_errors.ClientError(
             429, body_429("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "0", None)
         )
 
     with pytest.raises(QuotaTerminal, match="quota is zero or billing is off"):
-        await governor(Clock()).call(zero, 1)
+        await governor(Clock(), backend).call(zero, 1)
