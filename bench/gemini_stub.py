@@ -93,6 +93,7 @@ class GeminiStub:
         self.offset = 0.0
         self.stats: Counter[str] = Counter()
         self.arrivals: list[float] = []  # stub-clock instants of every model request
+        self.task_types: Counter[str] = Counter()  # embedded texts per taskType
         self._usage: dict[tuple[str, str], _Usage] = {}
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -171,6 +172,7 @@ class GeminiStub:
         with self._lock:
             now = self.now()
             self.arrivals.append(now)
+            self.task_types.update(str(r.get("taskType")) for r in body.get("requests", []))
             fault = self._faults.popleft() if self._faults else None
             refusal = (
                 self._admit(model, key, sum(count_tokens(t) for t in texts), now) if fault is None else None
