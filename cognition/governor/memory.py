@@ -2,12 +2,13 @@
 
 The same arithmetic as the Redis script, on Python structures under a lock (never held
 across an ``await``), so several event loops or threads of one process share the quota.
+A window holds at most a minute's quota of calls, so scanning it is cheap.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 from cognition.governor.port import Day, Decision, Outcome, Quota
@@ -17,7 +18,7 @@ _POLL = 0.05  # seconds a caller waits for a concurrency slot before asking agai
 
 @dataclass
 class _State:
-    window: deque[tuple[float, str]] = field(default_factory=deque)  # (admitted at, ticket)
+    window: dict[str, float] = field(default_factory=dict)  # ticket -> admitted at (ended at, once done)
     tokens: dict[str, int] = field(default_factory=dict)  # reservation per ticket in the window
     total: int = 0
     leases: dict[str, float] = field(default_factory=dict)  # ticket -> expiry
@@ -41,7 +42,7 @@ class MemoryBackend:
             self._expire(state, quota, now)
             decision = self._check(state, tokens, quota, now, day)
             if decision.granted:
-                state.window.append((now, ticket))
+                state.window[ticket] = now
                 state.tokens[ticket] = tokens
                 state.total += tokens
                 state.leases[ticket] = now + quota.lease_seconds
@@ -57,7 +58,7 @@ class MemoryBackend:
             return Decision("day", day.ends - now)
         if len(state.leases) >= max(1, int(self._limit(state, quota))):
             return Decision("concurrency", _POLL)
-        oldest = state.window[0][0] + quota.window_seconds - now if state.window else 0.0
+        oldest = min(state.window.values()) + quota.window_seconds - now if state.window else 0.0
         if len(state.window) >= quota.requests_per_minute:
             return Decision("requests", oldest)
         if state.total + tokens > quota.tokens_per_minute:
@@ -65,8 +66,8 @@ class MemoryBackend:
         return Decision("ok")
 
     def _expire(self, state: _State, quota: Quota, now: float) -> None:
-        while state.window and state.window[0][0] <= now - quota.window_seconds:
-            _, ticket = state.window.popleft()
+        for ticket in [t for t, at in state.window.items() if at <= now - quota.window_seconds]:
+            del state.window[ticket]
             state.total -= state.tokens.pop(ticket, 0)
         for ticket in [t for t, expiry in state.leases.items() if expiry <= now]:
             del state.leases[ticket]
@@ -84,6 +85,8 @@ class MemoryBackend:
         with self._lock:
             state = self._states.setdefault(key, _State())
             state.leases.pop(ticket, None)
+            if ticket in state.window:  # the call counts from its end: the server saw it by now
+                state.window[ticket] = now
             if used is not None and ticket in state.tokens:
                 state.total += used - state.tokens[ticket]
                 state.tokens[ticket] = used

@@ -63,6 +63,8 @@ _RELEASE = """
 local now, ticket, used, outcome = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local maxc, blocked_until = tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREM', KEYS[4], ticket)
+-- the call counts from its end: the server saw it between admit and now
+if redis.call('ZSCORE', KEYS[1], ticket) then redis.call('ZADD', KEYS[1], 'XX', now, ticket) end
 if used ~= '' and redis.call('ZSCORE', KEYS[1], ticket) then
   local had = tonumber(redis.call('HGET', KEYS[2], ticket) or '0')
   redis.call('HSET', KEYS[2], ticket, used)
