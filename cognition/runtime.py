@@ -141,5 +141,8 @@ class Runtime:
             self._store = None
         if self._embedder is not None:
             self._embedder.close()
+            aclose = getattr(self._embedder, "aclose", None)  # a remote provider's sessions
+            if aclose is not None:
+                await aclose()
             self._embedder = None
         self._searcher = None
