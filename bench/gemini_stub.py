@@ -85,10 +85,14 @@ class GeminiStub:
         quota: StubQuota | None = None,
         api_keys: tuple[str, ...] = ("stub-key",),
         answer: str = '{"entities": [], "relations": []}',
+        latency: float = 0.0,
     ) -> None:
         self.quota = quota or StubQuota()
         self.api_keys = set(api_keys)
         self.answer = answer
+        self.latency = latency  # seconds every model request takes, before its answer
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.port = free_port()
         self.offset = 0.0
         self.stats: Counter[str] = Counter()
@@ -160,6 +164,19 @@ class GeminiStub:
         return web.json_response({"now": self.now()})
 
     async def _model_call(self, request: web.Request) -> web.StreamResponse:
+        """Counts the requests in flight around ``_handle`` (for concurrency assertions)."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._handle(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["spec"].partition(":")
         key = request.headers.get("x-goog-api-key") or request.query.get("key", "")
         if key not in self.api_keys:

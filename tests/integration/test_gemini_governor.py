@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.gemini_stub import GeminiStub, StubQuota
-from bench.redis_server import RedisServer
+from bench.redis_server import RedisServer, free_port
 from cognition.embedding.gemini import GeminiEmbedder
-from cognition.governor import QuotaParked, QuotaTerminal, quota_day
+from cognition.governor import ProviderUnavailable, QuotaParked, QuotaTerminal, quota_day
 from cognition.paths import DataPaths
 from cognition.runtime import make_embedder
 from cognition.settings import Settings
@@ -230,3 +230,57 @@ async def test_three_worker_processes_share_one_quota(redis_server: RedisServer,
     assert served == 48 and sum(s.get("ok", 0) for s in stats) == 48
     assert refused / (served + refused) <= 0.01
     assert use >= 0.9
+
+
+async def test_calls_in_flight_never_exceed_the_concurrency_cap(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with GeminiStub(latency=0.2) as stub:
+        settings = gemini_settings(stub, redis_server.url, quota={"max_concurrency": 2}, data_dir=tmp_path)
+        await run(callers(settings, 3, stub), calls=3)
+    assert stub.stats["served"] == 9 and stub.max_in_flight == 2
+
+
+async def test_a_timeout_is_a_provider_failure_seen_once(redis_server: RedisServer, tmp_path: Path) -> None:
+    with GeminiStub() as stub:
+        settings = gemini_settings(stub, redis_server.url, data_dir=tmp_path, timeout_seconds=0.3)
+        (embedder,) = callers(settings, 1, stub)
+        stub.script("slow", seconds=1.0)
+        try:
+            with pytest.raises(ProviderUnavailable):
+                await embedder.embed(["slow"])
+        finally:
+            await embedder.aclose()
+    assert len(stub.arrivals) == 1
+
+
+async def test_without_its_redis_no_call_is_made(tmp_path: Path) -> None:
+    with GeminiStub() as stub:
+        settings = gemini_settings(stub, f"redis://127.0.0.1:{free_port()}/0", data_dir=tmp_path)
+        (embedder,) = callers(settings, 1, stub)
+        try:
+            with pytest.raises(ProviderUnavailable, match="rate governor's Redis is not reachable"):
+                await embedder.embed(["one"])
+        finally:
+            await embedder.aclose()
+    assert stub.arrivals == []
+
+
+async def test_a_quota_set_above_the_real_one_is_paced_by_the_servers_delays(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The operator typed a quota the key does not have: the server's 429s pace the callers
+    (each waits the delay it names, concurrency halves) and every call still completes."""
+    with GeminiStub(StubQuota(requests_per_window=6, window_seconds=WINDOW)) as stub:
+        settings = gemini_settings(
+            stub, redis_server.url, quota={"requests_per_minute": 100}, data_dir=tmp_path
+        )
+        embedders = callers(settings, 3, stub)
+        limit_before = await embedders[0].governor.concurrency()
+        governors = [e.governor for e in embedders]
+        await run(embedders, calls=6)
+        served, refused = stub.stats["served"], stub.stats["refused_429"]
+    print(f"misconfigured quota: served {served}, refused {refused}, {[dict(g.stats) for g in governors]}")
+    assert served == 18
+    assert refused <= 3 * (18 // 6)  # at most one per caller per window: the first 429 pauses them all
+    assert limit_before == 4

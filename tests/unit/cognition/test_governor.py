@@ -195,3 +195,12 @@ async def test_a_zero_quota_is_terminal_with_a_clear_message(backend: Backend) -
 
     with pytest.raises(QuotaTerminal, match="quota is zero or billing is off"):
         await governor(Clock(), backend).call(zero, 1)
+
+
+async def test_a_dead_callers_slot_frees_when_its_lease_ends(backend: Backend) -> None:
+    quota = Quota(100, 10_000, 1000, max_concurrency=1, lease_seconds=30.0)
+    clock = Clock()
+    day = quota_day(clock.now)
+    assert (await backend.acquire("m:f", "dead", 1, quota, clock.now, day)).granted  # never released
+    assert (await backend.acquire("m:f", "next", 1, quota, clock.now + 29, day)).reason == "concurrency"
+    assert (await backend.acquire("m:f", "next", 1, quota, clock.now + 30, day)).granted
