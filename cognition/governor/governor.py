@@ -107,7 +107,7 @@ class Governor:
             if decision.reason == "day":
                 self.stats["parked"] += 1
                 raise QuotaParked(
-                    self.model, day.ends, f"{self.quota.requests_per_day} requests counted today"
+                    self.model, day.ends, "the day's requests are used up (counted here or refused)"
                 )
             if decision.reason == "too_large":
                 raise QuotaTerminal(
@@ -120,7 +120,14 @@ class Governor:
     async def _release(
         self, ticket: str, used: int | None, outcome: Outcome, blocked_until: float = 0.0
     ) -> None:
-        await self.backend.release(self.key, ticket, used, outcome, self.quota, self._clock(), blocked_until)
+        """End a call in the backend. If its Redis is gone, a paid answer is still returned:
+        the slot frees when its lease ends, the reservation when the window moves on."""
+        try:
+            await self.backend.release(
+                self.key, ticket, used, outcome, self.quota, self._clock(), blocked_until
+            )
+        except ProviderUnavailable as exc:
+            log.warning("%s: a call's end was not recorded (%s); its lease will expire", self.model, exc)
 
     async def _refused(self, ticket: str, exc: Exception) -> None:
         """Release the failed call's slot; return to pace and retry, or raise what it means."""
@@ -141,12 +148,12 @@ class Governor:
             )
             await self._release(ticket, 0, "throttled", now + delay)
             return
-        await self._release(ticket, 0, "failed")
-        if refusal.kind == "day":
+        if refusal.kind == "day":  # every caller parks now, without a call of its own to learn it
+            ends = quota_day(now).ends
+            await self._release(ticket, 0, "parked", ends)
             self.stats["parked"] += 1
-            raise QuotaParked(
-                self.model, quota_day(now).ends, f"the server refused: {', '.join(refusal.quota_ids)}"
-            )
+            raise QuotaParked(self.model, ends, f"the server refused: {', '.join(refusal.quota_ids)}")
+        await self._release(ticket, 0, "failed")
         self.stats["terminal"] += 1
         named = ", ".join(refusal.quota_ids) or "no quota named"
         raise QuotaTerminal(

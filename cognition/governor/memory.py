@@ -24,6 +24,7 @@ class _State:
     leases: dict[str, float] = field(default_factory=dict)  # ticket -> expiry
     days: Counter[str] = field(default_factory=Counter)
     blocked_until: float = 0.0
+    parked_until: float = 0.0
     limit: float | None = None
 
 
@@ -52,6 +53,8 @@ class MemoryBackend:
     def _check(self, state: _State, tokens: int, quota: Quota, now: float, day: Day) -> Decision:
         if state.blocked_until > now:
             return Decision("blocked", state.blocked_until - now)
+        if state.parked_until > now:
+            return Decision("day", state.parked_until - now)
         if tokens > quota.tokens_per_minute:
             return Decision("too_large")
         if state.days[day.name] >= quota.requests_per_day:
@@ -97,6 +100,8 @@ class MemoryBackend:
                 if state.blocked_until <= now:  # the first 429 of a block halves, its echoes do not
                     state.limit = max(1.0, limit / 2)
                 state.blocked_until = max(state.blocked_until, blocked_until)
+            elif outcome == "parked":
+                state.parked_until = max(state.parked_until, blocked_until)
 
     async def concurrency(self, key: str, quota: Quota) -> float:
         with self._lock:

@@ -3,13 +3,13 @@
 A backend keeps, per (model, credential fingerprint), the admitted requests of the sliding
 window with their token reservations, the requests of the current quota day, the calls in
 flight (leases that expire, so a killed process frees its slots), the shared "blocked until"
-that a per-minute 429 sets, and the adaptive concurrency limit. ``acquire`` checks all of it
-and admits or refuses in one step. A call counts in the window from its end, not its
-admission: the server saw it somewhere between the two, and counting from the end is the
-only choice that never lets the next window's calls reach the server early (counting from
-admission gave 6 refusals in 54 calls on the stub, from the end none). Two backends
-implement it: ``memory`` (one process) and ``redis_store`` (every process on one Redis, one
-Lua script).
+that a per-minute 429 sets, the "parked until" of a per-day 429, and the adaptive
+concurrency limit. ``acquire`` checks all of it and admits or refuses in one step. A call
+counts in the window from its end, not its admission: the server saw it somewhere between
+the two, and counting from the end is the only choice that never lets the next window's
+calls reach the server early (counting from admission gave 6 refusals in 54 calls on the
+stub, from the end none). Two backends implement it: ``memory`` (one process) and
+``redis_store`` (every process on one Redis, one Lua script).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 PACIFIC = ZoneInfo("America/Los_Angeles")  # Gemini's daily quotas reset at midnight here
 Reason = Literal["ok", "blocked", "requests", "tokens", "concurrency", "day", "too_large"]
-Outcome = Literal["ok", "throttled", "failed"]
+Outcome = Literal["ok", "throttled", "parked", "failed"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class Backend(Protocol):
     ) -> None:
         """End a call: free its slot, replace its token reservation by ``used`` (None: keep
         it), adapt concurrency (``throttled`` halves it once per block and sets
-        ``blocked_until``; ``ok`` adds one per limit's worth of successes)."""
+        ``blocked_until``; ``ok`` adds one per limit's worth of successes); ``parked``
+        refuses every call as "day" until ``blocked_until``."""
         ...
 
     async def concurrency(self, key: str, quota: Quota) -> float:

@@ -8,7 +8,7 @@ concurrency slot or resets at Pacific midnight. The script does all of it in one
 
 Keys (hash-tagged per model and credential, so a Redis Cluster keeps them on one node):
 ``…:req`` (sorted set: ticket by admit time), ``…:tok`` (hash: ticket → tokens reserved),
-``…:state`` (hash: token total, blocked_until, adaptive limit), ``…:lease`` (sorted set:
+``…:state`` (hash: token total, blocked_until, parked_until, adaptive limit), ``…:lease`` (sorted set:
 ticket by lease expiry), ``…:day:<date>`` (the day's request count, expiring an hour after the day ends).
 Times are the callers' clocks (epoch seconds, sent with each call), so a test can move them.
 """
@@ -38,6 +38,8 @@ redis.call('HSET', KEYS[3], 'tokens', total)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
 local blocked = tonumber(redis.call('HGET', KEYS[3], 'blocked_until') or '0')
 if blocked > now then return {'blocked', tostring(blocked - now)} end
+local parked = tonumber(redis.call('HGET', KEYS[3], 'parked_until') or '0')
+if parked > now then return {'day', tostring(parked - now)} end
 if tokens > tpm then return {'too_large', '0'} end
 local today = tonumber(redis.call('GET', KEYS[5]) or '0')
 if today >= rpd then return {'day', tostring(tonumber(day_ends) - now)} end
@@ -77,6 +79,9 @@ elseif outcome == 'throttled' then
   local blocked = tonumber(redis.call('HGET', KEYS[3], 'blocked_until') or '0')
   if blocked <= now then limit = math.max(1, limit / 2) end
   if blocked_until > blocked then redis.call('HSET', KEYS[3], 'blocked_until', ARGV[6]) end
+elseif outcome == 'parked' then
+  local parked = tonumber(redis.call('HGET', KEYS[3], 'parked_until') or '0')
+  if blocked_until > parked then redis.call('HSET', KEYS[3], 'parked_until', ARGV[6]) end
 end
 redis.call('HSET', KEYS[3], 'limit', tostring(limit))
 return 1

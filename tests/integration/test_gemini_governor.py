@@ -117,6 +117,9 @@ async def test_a_per_day_429_parks_until_pacific_midnight_then_resumes(
                 await embedder.embed(["one too many"])
             assert parked.value.until == quota_day(stub.now()).ends
             assert len(stub.arrivals) == 4  # the refused call was not retried
+            with pytest.raises(QuotaParked):  # parked: the next call is not even made
+                await embedder.embed(["and another"])
+            assert len(stub.arrivals) == 4
             stub.advance(parked.value.until - stub.now() + 1)  # the stub's day ends
             assert (await embedder.embed(["a new day"])).shape == (1, 16)
         finally:

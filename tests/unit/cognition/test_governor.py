@@ -204,3 +204,22 @@ async def test_a_dead_callers_slot_frees_when_its_lease_ends(backend: Backend) -
     assert (await backend.acquire("m:f", "dead", 1, quota, clock.now, day)).granted  # never released
     assert (await backend.acquire("m:f", "next", 1, quota, clock.now + 29, day)).reason == "concurrency"
     assert (await backend.acquire("m:f", "next", 1, quota, clock.now + 30, day)).granted
+
+
+async def test_a_per_day_429_parks_every_caller_without_another_call(backend: Backend) -> None:
+    clock = Clock()
+    first, second = governor(clock, backend), governor(clock, backend)  # two workers, one key
+    calls = 0
+
+    async def day_refused() -> str:
+        nonlocal calls
+        calls += 1
+        raise genai_errors.ClientError(429, body_429("GenerateRequestsPerDayPerProjectPerModel", delay=None))
+
+    with pytest.raises(QuotaParked) as parked:
+        await first.call(day_refused, 1)
+    with pytest.raises(QuotaParked) as also:
+        await second.call(answer, 1)
+    assert calls == 1 and parked.value.until == also.value.until == quota_day(clock.now).ends
+    clock.now = parked.value.until + 1  # the next Pacific day
+    assert await second.call(answer, 1) == "ok"
