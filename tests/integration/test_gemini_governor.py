@@ -14,11 +14,14 @@ from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
+import redis
+from google.genai import types
 
 from bench.gemini_stub import GeminiStub, StubQuota
 from bench.redis_server import RedisServer, free_port
-from cognition.embedding.gemini import GeminiEmbedder
-from cognition.governor import ProviderUnavailable, QuotaParked, QuotaTerminal, quota_day
+from cognition.embedding.gemini import GeminiEmbedder, make_client
+from cognition.governor import ProviderUnavailable, QuotaParked, QuotaTerminal, fingerprint, quota_day
+from cognition.governor.factory import open_governor
 from cognition.paths import DataPaths
 from cognition.runtime import make_embedder
 from cognition.settings import Settings
@@ -287,3 +290,34 @@ async def test_a_quota_set_above_the_real_one_is_paced_by_the_servers_delays(
     assert served == 18
     assert refused <= 3 * (18 // 6)  # at most one per caller per window: the first 429 pauses them all
     assert limit_before == 4
+
+
+async def test_a_reservation_is_reconciled_with_the_usage_generate_content_reports(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A prompt reserves its estimate; the answer's ``usageMetadata`` replaces it, so the next
+    call is admitted at once instead of waiting for the window."""
+    with GeminiStub(StubQuota(tokens_per_window=1200, window_seconds=WINDOW)) as stub:
+        settings = gemini_settings(stub, redis_server.url, data_dir=tmp_path)
+        governor = open_governor(settings, "gemini-2.5-flash", settings.gemini.embedding_quota, "stub-key")
+        client = make_client(settings.gemini)
+
+        async def generate() -> types.GenerateContentResponse:
+            return await client.aio.models.generate_content(
+                model="gemini-2.5-flash", contents="a short prompt"
+            )
+
+        def prompt_tokens(response: types.GenerateContentResponse) -> int | None:
+            return None if response.usage_metadata is None else response.usage_metadata.prompt_token_count
+
+        try:
+            first = await governor.call(generate, tokens=1000, usage=prompt_tokens)
+            await governor.call(generate, tokens=1000, usage=prompt_tokens)
+        finally:
+            await client.aio.aclose()
+            await governor.close()
+        keys = redis.Redis.from_url(redis_server.url).keys(f"{settings.queue.name}:*")
+
+    assert first.text == stub.answer and stub.stats["served"] == 2
+    assert "wait_tokens" not in governor.stats  # 1000 reserved, 4 used: room for the next 1000
+    assert keys and all(b"stub-key" not in key and fingerprint("stub-key").encode() in key for key in keys)
