@@ -30,6 +30,13 @@ def make_embedder(settings: Settings, paths: DataPaths) -> Embedder:
         from cognition.embedding.local import LocalEmbedder
 
         return LocalEmbedder(settings.embedding, paths.models)
+    if settings.embedding.provider == "gemini":
+        from cognition.embedding.gemini import GeminiEmbedder, api_key
+        from cognition.governor.factory import open_governor
+
+        gemini = settings.gemini
+        governor = open_governor(settings, gemini.embedding_model, gemini.embedding_quota, api_key(gemini))
+        return GeminiEmbedder(gemini, governor)
     raise ConfigurationError(f"unknown embedding provider {settings.embedding.provider!r}")
 
 
@@ -134,5 +141,8 @@ class Runtime:
             self._store = None
         if self._embedder is not None:
             self._embedder.close()
+            aclose = getattr(self._embedder, "aclose", None)  # a remote provider's sessions
+            if aclose is not None:
+                await aclose()
             self._embedder = None
         self._searcher = None

@@ -22,11 +22,43 @@ class EmbeddingSettings(BaseModel):
     """Which embedder runs (``provider``), and the local model's options. The model defines
     the vectors' dimension; a dataset records the model it was built with."""
 
-    provider: Literal["local"] = "local"
+    provider: Literal["local", "gemini"] = "local"  # gemini: the ``gemini`` section below
     runtime: Literal["onnx", "numpy"] = "onnx"
     max_tokens: int = 256
     batch_size: int = 16  # fastest and lowest peak memory on 2 cores (361 MB vs 565 MB at 32)
     threads: int | None = None
+
+
+class ModelQuotaSettings(BaseModel):
+    """One model's quotas for one API key, as the provider's console shows them. The rate
+    governor admits every call against all of them at once (shared through Redis when the
+    queue has one). The defaults are Gemini's free tier for embeddings: raise them to your
+    tier's; a quota set above the real one only turns pacing into 429s."""
+
+    requests_per_minute: int = Field(default=100, ge=1)
+    tokens_per_minute: int = Field(default=30_000, ge=1)  # input tokens
+    requests_per_day: int = Field(default=1_000, ge=1)  # reset at midnight, Pacific time
+    max_concurrency: int = Field(default=4, ge=1)  # calls in flight at most (adapts down on 429s)
+    window_seconds: float = Field(default=60.0, gt=0)  # the provider's minute (tests use shorter)
+
+
+class GeminiSettings(BaseModel):
+    """The Gemini API (``google-genai``), when ``embedding.provider`` is ``gemini``.
+
+    The client's own retries are always off: the rate governor is the only place that
+    retries, and only after the server's ``retryDelay``."""
+
+    api_key: SecretStr | None = None  # COGNITION_GEMINI__API_KEY; required by the gemini provider
+    base_url: str | None = None  # another endpoint (a proxy, the test stub); None: Google's
+    api_version: str = "v1beta"
+    embedding_model: str = "gemini-embedding-001"
+    # Output dimension of the embeddings (gemini-embedding-001: 128 to 3072; 768, 1536 and
+    # 3072 are the recommended ones). Part of the model id a dataset records.
+    dimensions: int = Field(default=768, ge=1, le=3072)
+    batch_size: int = Field(default=100, ge=1, le=100)  # texts per batchEmbedContents call (API max 100)
+    timeout_seconds: float = Field(default=60.0, gt=0)  # per HTTP call
+    max_pacing: int = Field(default=5, ge=0)  # per-minute 429s one call waits out before giving up
+    embedding_quota: ModelQuotaSettings = ModelQuotaSettings()
 
 
 class ChunkingSettings(BaseModel):
@@ -252,6 +284,7 @@ class Settings(BaseSettings):
     # need not be given as --password, which every user sees in `ps`.
     pdf_password: SecretStr | None = None
     embedding: EmbeddingSettings = EmbeddingSettings()
+    gemini: GeminiSettings = GeminiSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     extraction: ExtractionSettings = ExtractionSettings()
     imports: ImportSettings = ImportSettings()

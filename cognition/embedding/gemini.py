@@ -1,0 +1,121 @@
+"""The Gemini embedder: ``batchEmbedContents`` through the real ``google-genai`` client,
+every call admitted by the rate governor.
+
+Documents are embedded with the task type ``RETRIEVAL_DOCUMENT``, queries with
+``RETRIEVAL_QUERY``, at the output dimension of the settings; vectors below the model's
+full size are not unit length, so they are normalised here. The client's retries are off
+(``attempts=1``: it would otherwise retry 429s and 5xx, and with aiohttp installed also
+connection errors, behind the governor's back). The token estimate reserved per call is
+about four characters a token: the embeddings answer reports no usage to reconcile with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from google import genai
+from google.genai import types
+
+from cognition.embedding.port import Purpose, Vectors
+from cognition.errors import ConfigurationError
+from cognition.governor import Governor, ProviderUnavailable
+from cognition.settings import GeminiSettings
+
+_TASK = {"document": "RETRIEVAL_DOCUMENT", "query": "RETRIEVAL_QUERY"}
+
+
+def estimate_tokens(texts: Sequence[str]) -> int:
+    """Input tokens of ``texts``, about four characters each (reserved, never billed)."""
+    return sum(max(1, math.ceil(len(text) / 4)) for text in texts)
+
+
+def api_key(settings: GeminiSettings) -> str:
+    if settings.api_key is None or not settings.api_key.get_secret_value().strip():
+        raise ConfigurationError(
+            "the gemini provider needs an API key: set COGNITION_GEMINI__API_KEY (or choose "
+            "COGNITION_EMBEDDING__PROVIDER=local)"
+        )
+    return settings.api_key.get_secret_value()
+
+
+def make_client(settings: GeminiSettings) -> genai.Client:
+    """A client that never retries on its own and talks to ``base_url`` when one is set."""
+    options = types.HttpOptions(
+        base_url=settings.base_url,
+        api_version=settings.api_version,
+        timeout=int(settings.timeout_seconds * 1000),
+        retry_options=types.HttpRetryOptions(attempts=1),
+    )
+    return genai.Client(api_key=api_key(settings), http_options=options)
+
+
+class GeminiEmbedder:
+    """Implements ``cognition.embedding.port.Embedder`` on the Gemini API."""
+
+    def __init__(self, settings: GeminiSettings, governor: Governor) -> None:
+        self._settings = settings
+        self._client = make_client(settings)
+        self.governor = governor
+        self.texts_embedded = 0
+
+    @property
+    def model_id(self) -> str:
+        return f"gemini/{self._settings.embedding_model}@{self._settings.dimensions}"
+
+    @property
+    def dimensions(self) -> int:
+        return self._settings.dimensions
+
+    @property
+    def max_batch(self) -> int:
+        return self._settings.batch_size
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        purpose: Purpose = "document",
+        progress: Callable[[float], None] | None = None,
+    ) -> Vectors:
+        size = self._settings.batch_size
+        parts: list[Vectors] = [np.zeros((0, self.dimensions), dtype=np.float32)]
+        for start in range(0, len(texts), size):
+            parts.append(await self._embed_batch(texts[start : start + size], purpose))
+            if progress is not None:
+                progress(min(1.0, (start + size) / len(texts)))
+        if progress is not None:
+            progress(1.0)
+        return np.vstack(parts)
+
+    async def _embed_batch(self, texts: Sequence[str], purpose: Purpose) -> Vectors:
+        config = types.EmbedContentConfig(task_type=_TASK[purpose], output_dimensionality=self.dimensions)
+        model = self._settings.embedding_model
+        contents = [types.Content(parts=[types.Part(text=text)]) for text in texts]
+
+        async def call() -> types.EmbedContentResponse:
+            return await self._client.aio.models.embed_content(model=model, contents=contents, config=config)
+
+        response = await self.governor.call(call, tokens=estimate_tokens(texts))
+        self.texts_embedded += len(texts)
+        return self._vectors(response, len(texts))
+
+    def _vectors(self, response: types.EmbedContentResponse, count: int) -> Vectors:
+        rows = [e.values or [] for e in response.embeddings or []]
+        if len(rows) != count or any(len(row) != self.dimensions for row in rows):
+            raise ProviderUnavailable(
+                f"{self._settings.embedding_model} answered {len(rows)} vectors for {count} texts "
+                f"(expected {self.dimensions} dimensions each)"
+            )
+        vectors = np.asarray(rows, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.asarray(vectors / np.where(norms == 0, 1, norms), dtype=np.float32)
+
+    async def aclose(self) -> None:
+        """Close the client's HTTP sessions and the governor's Redis client."""
+        await self._client.aio.aclose()
+        await self.governor.close()
+
+    def close(self) -> None:
+        """The synchronous part of closing (the port's ``close``); ``aclose`` does the rest."""
+        self._client.close()

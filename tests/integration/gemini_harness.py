@@ -1,0 +1,45 @@
+"""Shared pieces of the Gemini tests: settings that point the real client at the stub,
+and the stub's quota seen as the governor's."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.gemini_stub import GeminiStub
+from cognition.settings import Settings
+
+MODEL = "gemini-embedding-001"
+
+
+def gemini_settings(
+    stub: GeminiStub,
+    redis_url: str | None = None,
+    quota: dict[str, Any] | None = None,
+    data_dir: Path | None = None,
+    **gemini: Any,
+) -> Settings:
+    """Settings of the gemini provider on ``stub`` (the governor's quota is the stub's
+    unless ``quota`` says otherwise), sharing ``redis_url`` when one is given."""
+    window = {
+        "requests_per_minute": stub.quota.requests_per_window,
+        "tokens_per_minute": stub.quota.tokens_per_window,
+        "requests_per_day": stub.quota.requests_per_day,
+        "window_seconds": stub.quota.window_seconds,
+        "max_concurrency": 4,
+    }
+    return Settings(
+        data_dir=data_dir or Path("./.cognition"),
+        embedding={"provider": "gemini"},
+        gemini={
+            "api_key": "stub-key",
+            "base_url": stub.url,
+            "dimensions": 16,
+            "batch_size": 4,
+            "embedding_model": MODEL,
+            "embedding_quota": {**window, **(quota or {})},
+            **gemini,
+        },
+        queue={"redis_url": redis_url, "name": f"test-{uuid.uuid4().hex}"},
+    )
