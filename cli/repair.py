@@ -26,7 +26,16 @@ _KINDS = "orphans,vectors,stray,duplicates,failed"
 def repair_command(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="The dataset to repair")],
     only: Annotated[
-        str | None, typer.Option("--only", help=f"Comma-separated kinds (default: all): {_KINDS}")
+        str | None,
+        typer.Option(
+            "--only",
+            help=f"Comma-separated kinds: {_KINDS} (default: all but duplicates, "
+            "whose merges must be asked for)",
+        ),
+    ] = None,
+    pair: Annotated[
+        list[str] | None,
+        typer.Option("--pair", help="With duplicates: only this merge, KEPT<-DROPPED as a dry run lists it"),
     ] = None,
     apply: Annotated[
         bool, typer.Option("--apply", help="Make the changes (without it: a dry run that changes nothing)")
@@ -44,24 +53,26 @@ def repair_command(
         fail(exc)
     require_datasets(given, [dataset])
     try:
-        run = with_runtime(lambda runtime: _run(runtime, dataset, kinds, apply), given)
+        run = with_runtime(lambda runtime: _run(runtime, dataset, kinds, apply, pair), given)
     except CognitionError as exc:
         fail(exc)
     typer.echo(json.dumps(run.to_json()) if as_json else "\n".join(describe(run)))
 
 
-async def _run(runtime: Runtime, dataset: str, kinds: list[str], apply: bool) -> RepairRun:
+async def _run(
+    runtime: Runtime, dataset: str, kinds: list[str], apply: bool, pairs: list[str] | None
+) -> RepairRun:
     from cognition.paths import import_roots
     from ingest.inline import InlineQueue, run_here
     from ingest.jobs import Submitter
     from ingest.repairs import apply_repairs, plan_repairs
 
     if not apply:
-        return await plan_repairs(runtime, dataset, kinds)
+        return await plan_repairs(runtime, dataset, kinds, pairs)
     queue_settings = runtime.settings.queue
     if queue_settings.redis_url is None:
         submitter = Submitter(runtime.ledger, InlineQueue(runtime.ledger), import_roots(runtime.settings))
-        run = await apply_repairs(runtime, submitter, dataset, kinds)
+        run = await apply_repairs(runtime, submitter, dataset, kinds, pairs)
         if run.jobs and await run_here(runtime, run.jobs):
             typer.echo(f"ran {len(run.jobs)} requeued job(s) here", err=True)
         return run
@@ -70,7 +81,7 @@ async def _run(runtime: Runtime, dataset: str, kinds: list[str], apply: bool) ->
     redis = await connect(queue_settings)
     try:
         submitter = Submitter(runtime.ledger, ArqQueue(redis, queue_settings), import_roots(runtime.settings))
-        return await apply_repairs(runtime, submitter, dataset, kinds)
+        return await apply_repairs(runtime, submitter, dataset, kinds, pairs)
     finally:
         await redis.aclose()
 

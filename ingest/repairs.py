@@ -41,28 +41,42 @@ class RepairKindError(CognitionError):
         super().__init__(f"unknown repair kind {', '.join(map(repr, unknown))}: use {', '.join(KINDS)}")
 
 
+# Duplicate candidates come from a heuristic (names one edit or one acronym apart): on a real
+# book most are distinct names ("linus" / "linux", "apple" / "apply"). Merging is never part
+# of "all": it is asked for by name, best with the pairs a person chose from the dry run.
+DEFAULT_KINDS = tuple(k for k in KINDS if k != "duplicates")
+
+
 def repair_kinds(only: Sequence[str] | None) -> list[str]:
-    """The kinds asked for, in their order of application (all when none is named)."""
+    """The kinds asked for, in their order of application (all but ``duplicates`` when none
+    is named)."""
     unknown = [k for k in only or () if k not in KINDS]
     if unknown:
         raise RepairKindError(unknown)
-    return [k for k in KINDS if not only or k in only]
+    return [k for k in KINDS if k in only] if only else list(DEFAULT_KINDS)
 
 
-async def plan_repairs(runtime: Runtime, dataset: str, only: Sequence[str] | None = None) -> RepairRun:
+async def plan_repairs(
+    runtime: Runtime, dataset: str, only: Sequence[str] | None = None, pairs: Sequence[str] | None = None
+) -> RepairRun:
     """What a repair of ``dataset`` would change; recorded as a dry run, nothing else written."""
     run = new_run(dataset, dry_run=True)
-    run.repairs = await _plans(runtime, dataset, repair_kinds(only))
+    run.repairs = await _plans(runtime, dataset, repair_kinds(only), pairs)
     record(runtime.ledger, run)
     return run
 
 
 async def apply_repairs(
-    runtime: Runtime, submitter: Submitter, dataset: str, only: Sequence[str] | None = None
+    runtime: Runtime,
+    submitter: Submitter,
+    dataset: str,
+    only: Sequence[str] | None = None,
+    pairs: Sequence[str] | None = None,
 ) -> RepairRun:
     """Plan afresh and apply: the store's repairs under the write gate, then the requeues.
+    ``pairs`` (``kept<-dropped`` ids, as a dry run lists them) limits the merges to those.
     The run says what changed and what was skipped, and is recorded."""
-    plans = await _plans(runtime, dataset, repair_kinds(only))
+    plans = await _plans(runtime, dataset, repair_kinds(only), pairs)
     run = new_run(dataset, dry_run=False)
     store_plans = [p for p in plans if p.kind in STORE_KINDS]
     if store_plans:
@@ -74,19 +88,39 @@ async def apply_repairs(
     return run
 
 
-async def _plans(runtime: Runtime, dataset: str, kinds: list[str]) -> list[Repair]:
+async def _plans(
+    runtime: Runtime, dataset: str, kinds: list[str], pairs: Sequence[str] | None
+) -> list[Repair]:
     require_dataset(runtime.ledger, dataset)
     limit = runtime.settings.audit.max_offenders
     store_kinds = [k for k in kinds if k in STORE_KINDS]
     plans: list[Repair] = []
     if store_kinds and await runtime.store.dataset_exists(dataset):
-        plans += await plan_store(runtime, dataset, store_kinds, limit)
+        plans += [
+            _chosen(p, pairs) if p.kind == "duplicates" and pairs is not None else p
+            for p in await plan_store(runtime, dataset, store_kinds, limit)
+        ]
     elif store_kinds:  # nothing stored yet: nothing to repair there
         plans += [Repair(kind) for kind in store_kinds]
     if "failed" in kinds:
         rows = runtime.ledger.documents(dataset, state="failed")
         plans.append(_plan_requeue(rows, import_roots(runtime.settings), limit))
     return plans
+
+
+def _chosen(plan: Repair, pairs: Sequence[str]) -> Repair:
+    """The merges among ``pairs``; the other candidates are left, and a pair asked for that
+    is no candidate (any more) is said so."""
+    wanted = set(pairs)
+    planned = {c.id for c in plan.changes} | {c.id for c in plan.skipped}
+    return Repair(
+        plan.kind,
+        plan.found,
+        [c for c in plan.changes if c.id in wanted],
+        [c for c in plan.skipped if c.id in wanted]
+        + [Change(c.id, "not among the pairs asked for") for c in plan.changes if c.id not in wanted]
+        + [Change(p, "not a duplicate candidate pair now") for p in pairs if p not in planned],
+    )
 
 
 def _plan_requeue(rows: list[DocumentRecord], roots: Sequence[Path], limit: int) -> Repair:

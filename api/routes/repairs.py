@@ -24,7 +24,15 @@ router = APIRouter(prefix="/v1/datasets/{dataset}", tags=["repairs"], responses=
 
 
 class RepairRequest(BaseModel):
-    only: list[Kind] | None = Field(default=None, description="the kinds to repair (default: all)")
+    only: list[Kind] | None = Field(
+        default=None,
+        description="the kinds to repair (default: all but duplicates, whose merges are asked for by name)",
+    )
+    pairs: list[str] | None = Field(
+        default=None,
+        max_length=1000,
+        description="duplicates: only these merges, as a dry run lists them (kept<-dropped ids)",
+    )
     apply: bool = Field(default=False, description="make the changes (default: a dry run)")
 
 
@@ -76,9 +84,9 @@ async def repair(dataset: str, body: RepairRequest, caller: Caller, services: De
     caller.require(runtime.ledger, dataset, "admin")
     run: RepairRun
     if body.apply:
-        run = await apply_repairs(runtime, services.submitter(), dataset, body.only)
+        run = await apply_repairs(runtime, services.submitter(), dataset, body.only, body.pairs)
     else:
-        run = await plan_repairs(runtime, dataset, body.only)
+        run = await plan_repairs(runtime, dataset, body.only, body.pairs)
     return RepairRunOut.model_validate(run.to_json())
 
 

@@ -27,7 +27,7 @@ async def test_dry_run_by_default_then_apply_and_history(
     assert dry.status_code == 200, dry.text
     body = dry.json()
     assert body["dry_run"] is True and body["jobs"] == []
-    assert [r["kind"] for r in body["repairs"]] == ["orphans", "vectors", "stray", "duplicates", "failed"]
+    assert [r["kind"] for r in body["repairs"]] == ["orphans", "vectors", "stray", "failed"]  # no merges
     orphans = body["repairs"][0]
     assert [c["id"] for c in orphans["changes"]] == [orphan] and orphans["found"] == 1
     assert "'zzapiorphan'" in orphans["changes"][0]["change"]
@@ -45,7 +45,9 @@ async def test_dry_run_by_default_then_apply_and_history(
     history = await api.client.get(base, headers=reader)
     assert history.status_code == 200
     rows = [(r["kind"], r["dry_run"], r["count"]) for r in history.json()["repairs"]]
-    assert rows[0] == ("orphans", False, 1) and ("orphans", True, 1) in rows and len(rows) == 6
+    assert (
+        rows[0] == ("orphans", False, 1) and ("orphans", True, 1) in rows and len(rows) == 5
+    )  # four kinds dry, one applied
     assert history.json()["repairs"][0]["details"]["changes"][0]["id"] == orphan
 
 

@@ -122,6 +122,32 @@ async def test_merging_a_duplicate_pair_keeps_every_mention_and_relation(runtime
     )
 
 
+async def test_merges_are_only_those_asked_for(runtime: Runtime) -> None:
+    """Duplicate candidates are a heuristic (on a real book "linus" / "linux"): a repair of
+    every kind leaves them, and a merge is made only for the pairs named."""
+    dataset, _ = await _synthetic(runtime)
+    kept, dropped = entity_id(dataset, "quuxframe"), entity_id(dataset, "quuxfrane")
+    pair, backwards = f"{kept}<-{dropped}", f"{dropped}<-{kept}"
+    everything = await apply_repairs(runtime, _submitter(runtime), dataset)  # orphans go, the pair stays
+    entities = (await runtime.store.counts(dataset)).nodes["Entity"]
+    unchosen = await apply_repairs(runtime, _submitter(runtime), dataset, ["duplicates"], [backwards])
+
+    assert [r.kind for r in everything.repairs] == ["orphans", "vectors", "stray", "failed"]
+    assert {kept, dropped} <= {e.id for e in await runtime.store.get_entities(dataset, [kept, dropped])}
+    [merges] = unchosen.repairs
+    assert merges.changes == [] and merges.found == 1
+    assert {(c.id, c.change) for c in merges.skipped} == {
+        (pair, "not among the pairs asked for"),
+        (backwards, "not a duplicate candidate pair now"),
+    }
+    assert (await runtime.store.counts(dataset)).nodes["Entity"] == entities
+
+    chosen = await apply_repairs(runtime, _submitter(runtime), dataset, ["duplicates"], [pair])
+
+    assert [c.id for c in chosen.repairs[0].changes] == [pair]
+    assert (await runtime.store.counts(dataset)).nodes["Entity"] == entities - 1
+
+
 async def _synthetic(runtime: Runtime) -> tuple[str, str]:
     """A dataset of one document, four chunks and four entities, written through the store
     port with real vectors: chunks 0-2 mention "quuxframe", chunks 2-3 "quuxfrane"."""
