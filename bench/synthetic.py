@@ -117,7 +117,8 @@ class _Maker:
         self.rng = random.Random(plan.seed)
         self.vectors = np.random.default_rng(plan.seed)
         self.text = " ".join(self.rng.choice(_WORDS) for _ in range(4 * CHUNK_CHARS))
-        self.hubs = [self._entity() for _ in range(HUBS)]
+        self.hubs = [self._entity() for _ in range(min(HUBS, plan.chunks))]
+        self.written = 0  # chunks so far: chunk n mentions hub n % hubs, so each hub is mentioned
         self.hub_ids = {e.id for e in self.hubs}
         self.hubs_written = False
 
@@ -198,7 +199,8 @@ class _Maker:
         fresh = round((index + 1) * NEW_ENTITIES_PER_CHUNK) - round(index * NEW_ENTITIES_PER_CHUNK)
         new = [self._entity() for _ in range(fresh)]
         batch.entities += new
-        mentioned = [e.id for e in new] + [self.rng.choice(self.hubs).id]
+        mentioned = [e.id for e in new] + [self.hubs[self.written % len(self.hubs)].id]
+        self.written += 1
         older = self.rng.sample(seen, min(len(seen), MENTIONS_PER_CHUNK))
         mentioned = list(dict.fromkeys(mentioned + older))[:MENTIONS_PER_CHUNK]
         seen += [e.id for e in new]

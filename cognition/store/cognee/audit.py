@@ -1,9 +1,14 @@
 """Audit facts of one dataset, computed inside Ladybug and LanceDB.
 
 Every graph question is an aggregate (``count``, grouped counts) or a bounded page (keyset
-paging on the primary key, ``LIMIT``); LanceDB is read one column at a time in record
-batches. Python holds per-document sets (a dataset has thousands of documents, not
-millions) and one page at a time, never every node, edge or vector.
+paging on the primary key, ``LIMIT``, or a range of node offsets); LanceDB is read one
+column at a time in record batches. Python holds per-document sets (a dataset has thousands
+of documents, not millions) and one page at a time, never every node, edge or vector.
+
+A check that reads a field of every node scans ranges of node offsets (each node read once:
+a keyset page re-scans every node after its cursor, quadratic in the graph) and parses the
+properties here (Ladybug's ``regexp_extract`` costs about 90 µs a row, ten times reading the
+blob out and searching it with ``re``).
 
 Fields of a node's JSON ``properties`` are read in Cypher with ``regexp_extract``: the blob
 is ``json.dumps`` output, whose string values escape their quotes, so ``"document_id": "``
@@ -12,8 +17,8 @@ cannot occur inside a chunk's text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cognition.datasets import chunk_id, document_id, entity_id
@@ -21,14 +26,19 @@ from cognition.store.cognee.reads import counts
 from cognition.store.port import AuditFacts, Degrees, Offenders
 
 PAGE = 2000  # ids per page of a streamed comparison
+SPAN = 20_000  # node offsets per range of a full scan (a range's rows are in memory at once)
 
 # Patterns are Cypher literals (Ladybug binds a pattern given as a parameter too late to
 # count its groups). A backslash is written ``\x5c``: Cypher's own escapes would eat it.
 _DOC_OF = """regexp_extract(c.properties, '"document_id": "([^"]*)"', 1)"""
-_DOC_OF_N = _DOC_OF.replace("c.properties", "n.properties")
-_KEY_OF = r"""regexp_extract(n.properties, '"key": "((?:[^"\x5c]|\x5c.)*)"', 1)"""
-_HASH_OF = """regexp_extract(n.properties, '"content_hash": "([^"]*)"', 1)"""
-_INDEX_OF = """regexp_extract(n.properties, '"chunk_index": ([0-9]+)', 1)"""
+_KEY = re.compile(r'"key": "((?:[^"\\]|\\.)*)"')  # the same fields, read in Python
+_HASH = re.compile(r'"content_hash": "([^"]*)"')
+_DOC = re.compile(r'"document_id": "([^"]*)"')
+_INDEX = re.compile(r'"chunk_index": ([0-9]+)')
+_RANGE = (
+    "MATCH (n:Node) WHERE offset(id(n)) >= $low AND offset(id(n)) < $high AND n.type = $kind "
+    "RETURN n.id, n.properties"
+)
 
 
 async def _query(graph: Any, query: str, **params: Any) -> list[Any]:
@@ -123,14 +133,21 @@ async def document_ids(graph: Any, after: str, limit: int) -> list[str]:
 
 
 async def entity_keys(graph: Any, after: str, limit: int) -> list[tuple[str, str]]:
+    """A keyset page of (id, key): the page's ids first, then only their blobs (a key read
+    in the ordering query would be extracted from every entity after the cursor)."""
     rows = await _query(
         graph,
-        f"MATCH (n:Node) WHERE n.type = 'Entity' AND n.id > $after RETURN n.id, {_KEY_OF} "
-        "ORDER BY n.id LIMIT $limit",
+        "MATCH (n:Node) WHERE n.type = 'Entity' AND n.id > $after WITH n.id AS i ORDER BY i LIMIT $limit "
+        "MATCH (e:Node {id: i}) RETURN e.id, e.properties ORDER BY e.id",
         after=after,
         limit=limit,
     )
-    return [(str(i), _unescape(str(k or ""))) for i, k in rows]
+    return [(str(i), _unescape(_field(_KEY, p))) for i, p in rows]
+
+
+def _field(pattern: re.Pattern[str], blob: Any) -> str:
+    found = pattern.search(str(blob or ""))
+    return found.group(1) if found else ""
 
 
 def _unescape(raw: str) -> str:
@@ -180,9 +197,9 @@ def _bucket(degree: int) -> str:
     return f"{low}-{2 * low - 1}"
 
 
-_FOREIGN: dict[str, tuple[str, Callable[[str, str], str]]] = {  # type → (property read, id derived)
-    "Document": (_HASH_OF, lambda dataset, value: document_id(dataset, value)),
-    "Entity": (_KEY_OF, lambda dataset, value: entity_id(dataset, _unescape(value))),
+_FOREIGN: dict[str, tuple[re.Pattern[str], Callable[[str, str], str]]] = {  # type → (field, id derived)
+    "Document": (_HASH, lambda dataset, value: document_id(dataset, value)),
+    "Entity": (_KEY, lambda dataset, value: entity_id(dataset, _unescape(value))),
 }
 
 
@@ -192,36 +209,28 @@ async def foreign_ids(graph: Any, dataset: str, cap: int) -> Offenders:
     bad: list[str] = []
     total = 0
     for kind, (field, derive) in _FOREIGN.items():
-        async for page in id_pages(partial(_fields, graph, kind, field)):
-            lost = [node_id for node_id, value in page if node_id != derive(dataset, value)]
+        async for page in scan(graph, kind):
+            lost = [node_id for node_id, blob in page if node_id != derive(dataset, _field(field, blob))]
             total, bad = total + len(lost), sorted(bad + lost)[:cap]
-    async for page in id_pages(partial(_chunk_fields, graph)):
-        lost = [node_id for node_id, doc, index in page if node_id != chunk_id(doc, index)]
+    async for page in scan(graph, "Chunk"):
+        lost = [node_id for node_id, blob in page if node_id != chunk_id(_field(_DOC, blob), _index(blob))]
         total, bad = total + len(lost), sorted(bad + lost)[:cap]
     return Offenders(total, tuple(bad))
 
 
-async def _fields(graph: Any, kind: str, field: str, after: str) -> list[tuple[str, str]]:
-    rows = await _query(
-        graph,
-        f"MATCH (n:Node) WHERE n.type = $kind AND n.id > $after RETURN n.id, {field} "
-        "ORDER BY n.id LIMIT $limit",
-        kind=kind,
-        after=after,
-        limit=PAGE,
-    )
-    return [(str(i), str(v or "")) for i, v in rows]
+def _index(blob: str) -> int:
+    found = _field(_INDEX, blob)
+    return int(found) if found else -1
 
 
-async def _chunk_fields(graph: Any, after: str) -> list[tuple[str, str, int]]:
-    rows = await _query(
-        graph,
-        f"MATCH (n:Node) WHERE n.type = 'Chunk' AND n.id > $after RETURN n.id, {_DOC_OF_N}, {_INDEX_OF} "
-        "ORDER BY n.id LIMIT $limit",
-        after=after,
-        limit=PAGE,
-    )
-    return [(str(i), str(d or ""), int(x) if x else -1) for i, d, x in rows]
+async def scan(graph: Any, kind: str) -> AsyncIterator[list[tuple[str, str]]]:
+    """Every node of ``kind`` as (id, properties blob), one range of node offsets at a time."""
+    top = await graph.query("MATCH (n:Node) RETURN max(offset(id(n)))")
+    last = -1 if not top or top[0][0] is None else int(top[0][0])
+    for low in range(0, last + 1, SPAN):
+        rows = await graph.query(_RANGE, {"low": low, "high": low + SPAN, "kind": kind})
+        if rows:
+            yield [(str(i), str(p or "")) for i, p in rows]
 
 
 async def _dimensions(table: Any) -> int | None:
