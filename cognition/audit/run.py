@@ -16,6 +16,7 @@ from cognition.settings import AuditSettings
 from cognition.store.port import Store
 
 _PAGE = 2000
+_KEYS = 50_000  # each page is a store read (the graph opened, every entity scanned): few, large
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ async def duplicates(store: Store, dataset: str, entities: int, limits: AuditSet
     """Candidate pairs among at most ``duplicate_max_keys`` keys, streamed in pages."""
     keys: list[tuple[str, str]] = []
     after = ""
-    while len(keys) < limits.duplicate_max_keys and (page := await store.entity_keys(dataset, after, _PAGE)):
+    while len(keys) < limits.duplicate_max_keys and (page := await store.entity_keys(dataset, after, _KEYS)):
         keys += page[: limits.duplicate_max_keys - len(keys)]
         after = page[-1][0]
     pairs = candidates(keys, limits.duplicate_min_chars)

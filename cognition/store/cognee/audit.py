@@ -152,6 +152,8 @@ def _field(pattern: re.Pattern[str], blob: Any) -> str:
 
 def _unescape(raw: str) -> str:
     """A JSON string's content as written in the blob (``\\u00e9`` → ``é``)."""
+    if "\\" not in raw:  # nothing escaped (most keys): no decoding
+        return raw
     import json
 
     try:
