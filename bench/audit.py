@@ -145,7 +145,7 @@ def _dataset(data_dir: Path, nodes: int) -> dict[str, Any]:
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return round(statistics.median(r[key] for r in runs), 2)
+    return round(float(statistics.median(r[key] for r in runs)), 2)
 
 
 def run(data_dir: Path, sizes: list[int], repeat: int) -> dict[str, Any]:

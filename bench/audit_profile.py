@@ -97,7 +97,7 @@ def install() -> Timer:
         finally:
             timer.add("query " + re.sub(r"\s+", " ", text).strip()[:160], time.perf_counter() - started)
 
-    LadybugAdapter.query = query  # type: ignore[method-assign]
+    LadybugAdapter.query = query
     for module in (audit, run):
         _wrap_module(module, timer)
     return timer
