@@ -6,13 +6,13 @@ column at a time in record batches. Python holds per-document sets (a dataset ha
 of documents, not millions) and one page at a time, never every node, edge or vector.
 
 A check that reads a field of every node scans ranges of node offsets (each node read once:
-a keyset page re-scans every node after its cursor, quadratic in the graph) and parses the
-properties here (Ladybug's ``regexp_extract`` costs about 90 µs a row, ten times reading the
-blob out and searching it with ``re``).
+a keyset page re-scans every node after its cursor, quadratic in the graph).
 
-Fields of a node's JSON ``properties`` are read in Cypher with ``regexp_extract``: the blob
-is ``json.dumps`` output, whose string values escape their quotes, so ``"document_id": "``
-cannot occur inside a chunk's text.
+Fields of a node's JSON ``properties`` are read in Cypher with ``split_part`` (the blob's
+tail after ``"field": "``, parsed here when needed): the blob is ``json.dumps`` output, whose
+string values escape their quotes, so ``"document_id": "`` cannot occur inside a chunk's
+text. Ladybug's ``regexp_extract`` costs about 90 µs a row (a scan of a million nodes took
+minutes), and reading the whole blob out, with a chunk's text, ten times the tail.
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ from cognition.store.port import AuditFacts, Degrees, Offenders
 PAGE = 2000  # ids per page of a streamed comparison
 SPAN = 20_000  # node offsets per range of a full scan (a range's rows are in memory at once)
 
-# Patterns are Cypher literals (Ladybug binds a pattern given as a parameter too late to
-# count its groups). A backslash is written ``\x5c``: Cypher's own escapes would eat it.
-_DOC_OF = """regexp_extract(c.properties, '"document_id": "([^"]*)"', 1)"""
-_KEY = re.compile(r'"key": "((?:[^"\\]|\\.)*)"')  # the same fields, read in Python
-_HASH = re.compile(r'"content_hash": "([^"]*)"')
-_DOC = re.compile(r'"document_id": "([^"]*)"')
-_INDEX = re.compile(r'"chunk_index": ([0-9]+)')
+# Field names are Cypher literals, the JSON string after them is parsed by ``_STRING``.
+_DOC_OF = """split_part(split_part(c.properties, '"document_id": "', 2), '"', 1)"""
+_KEY_TAIL = """split_part(n.properties, '"key": "', 2)"""
+_HASH_TAIL = """split_part(n.properties, '"content_hash": "', 2)"""
+_DOC_TAIL = """split_part(n.properties, '"document_id": "', 2)"""
+_INDEX_TAIL = """split_part(n.properties, '"chunk_index": ', 2)"""
+_STRING = re.compile(r'((?:[^"\\]|\\.)*)"')  # a JSON string's content, up to its closing quote
+_DIGITS = re.compile(r"[0-9]+")
 _RANGE = (
-    "MATCH (n:Node) WHERE offset(id(n)) >= $low AND offset(id(n)) < $high AND n.type = $kind "
-    "RETURN n.id, n.properties"
+    "MATCH (n:Node) WHERE offset(id(n)) >= $low AND offset(id(n)) < $high AND n.type = $kind RETURN n.id, "
 )
 
 
@@ -133,21 +133,24 @@ async def document_ids(graph: Any, after: str, limit: int) -> list[str]:
 
 
 async def entity_keys(graph: Any, after: str, limit: int) -> list[tuple[str, str]]:
-    """A keyset page of (id, key): the page's ids first, then only their blobs (a key read
-    in the ordering query would be extracted from every entity after the cursor)."""
     rows = await _query(
         graph,
-        "MATCH (n:Node) WHERE n.type = 'Entity' AND n.id > $after WITH n.id AS i ORDER BY i LIMIT $limit "
-        "MATCH (e:Node {id: i}) RETURN e.id, e.properties ORDER BY e.id",
+        f"MATCH (n:Node) WHERE n.type = 'Entity' AND n.id > $after RETURN n.id, {_KEY_TAIL} "
+        "ORDER BY n.id LIMIT $limit",
         after=after,
         limit=limit,
     )
-    return [(str(i), _unescape(_field(_KEY, p))) for i, p in rows]
+    return [(str(i), _unescape(_string(tail))) for i, tail in rows]
 
 
-def _field(pattern: re.Pattern[str], blob: Any) -> str:
-    found = pattern.search(str(blob or ""))
+def _string(tail: Any) -> str:
+    found = _STRING.match(str(tail or ""))
     return found.group(1) if found else ""
+
+
+def _index(tail: Any) -> int:
+    found = _DIGITS.match(str(tail or ""))
+    return int(found.group()) if found else -1
 
 
 def _unescape(raw: str) -> str:
@@ -199,9 +202,9 @@ def _bucket(degree: int) -> str:
     return f"{low}-{2 * low - 1}"
 
 
-_FOREIGN: dict[str, tuple[re.Pattern[str], Callable[[str, str], str]]] = {  # type → (field, id derived)
-    "Document": (_HASH, lambda dataset, value: document_id(dataset, value)),
-    "Entity": (_KEY, lambda dataset, value: entity_id(dataset, _unescape(value))),
+_FOREIGN: dict[str, tuple[str, Callable[[str, str], str]]] = {  # type → (field read, id derived)
+    "Document": (_HASH_TAIL, lambda dataset, value: document_id(dataset, value)),
+    "Entity": (_KEY_TAIL, lambda dataset, value: entity_id(dataset, _unescape(value))),
 }
 
 
@@ -211,28 +214,23 @@ async def foreign_ids(graph: Any, dataset: str, cap: int) -> Offenders:
     bad: list[str] = []
     total = 0
     for kind, (field, derive) in _FOREIGN.items():
-        async for page in scan(graph, kind):
-            lost = [node_id for node_id, blob in page if node_id != derive(dataset, _field(field, blob))]
+        async for page in scan(graph, kind, field):
+            lost = [row[0] for row in page if row[0] != derive(dataset, _string(row[1]))]
             total, bad = total + len(lost), sorted(bad + lost)[:cap]
-    async for page in scan(graph, "Chunk"):
-        lost = [node_id for node_id, blob in page if node_id != chunk_id(_field(_DOC, blob), _index(blob))]
+    async for page in scan(graph, "Chunk", _DOC_TAIL, _INDEX_TAIL):
+        lost = [row[0] for row in page if row[0] != chunk_id(_string(row[1]), _index(row[2]))]
         total, bad = total + len(lost), sorted(bad + lost)[:cap]
     return Offenders(total, tuple(bad))
 
 
-def _index(blob: str) -> int:
-    found = _field(_INDEX, blob)
-    return int(found) if found else -1
-
-
-async def scan(graph: Any, kind: str) -> AsyncIterator[list[tuple[str, str]]]:
-    """Every node of ``kind`` as (id, properties blob), one range of node offsets at a time."""
+async def scan(graph: Any, kind: str, *fields: str) -> AsyncIterator[list[tuple[str, ...]]]:
+    """Every node of ``kind`` as (id, *fields), one range of node offsets at a time."""
     top = await graph.query("MATCH (n:Node) RETURN max(offset(id(n)))")
     last = -1 if not top or top[0][0] is None else int(top[0][0])
     for low in range(0, last + 1, SPAN):
-        rows = await graph.query(_RANGE, {"low": low, "high": low + SPAN, "kind": kind})
+        rows = await graph.query(_RANGE + ", ".join(fields), {"low": low, "high": low + SPAN, "kind": kind})
         if rows:
-            yield [(str(i), str(p or "")) for i, p in rows]
+            yield [tuple(str(v or "") for v in row) for row in rows]
 
 
 async def _dimensions(table: Any) -> int | None:
