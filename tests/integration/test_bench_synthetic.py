@@ -38,12 +38,13 @@ async def test_a_small_synthetic_dataset_has_its_counts_and_audits_clean(runtime
     assert [(r.state, r.chunks) for r in rows] == [("stored", chunks)]
 
 
-async def test_isolation_and_entity_keys_read_every_range_of_a_scan(
+async def test_isolation_degrees_and_entity_keys_read_every_range_of_a_scan(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Node fields are read by ranges of node offsets and parsed in Python: a foreign entity
-    is found wherever it lies, and a key with quotes, a backslash and an accent reads back
-    exactly (its id derived from it, so it is not foreign)."""
+    """Node fields and degrees are read by ranges of node offsets: a foreign entity is found
+    wherever it lies, a key with quotes, a backslash and an accent reads back exactly (its id
+    derived from it, so it is not foreign), and degrees and hubs merged over ranges are
+    those of one range."""
     monkeypatch.setattr(audit, "SPAN", 300)  # the dataset's ~1,000 nodes span four ranges
     dataset = new_dataset_name("synthetic-scan")
     await generate(
@@ -71,3 +72,5 @@ async def test_isolation_and_entity_keys_read_every_range_of_a_scan(
     keys = dict(await runtime.store.entity_keys(dataset, "", 100_000))
     assert keys[entity_id(dataset, odd)] == odd
     assert {c.name for c in found.checks if c.status != "ok"} == {"isolation"}
+    monkeypatch.setattr(audit, "SPAN", 1_000_000)  # one range: the same degrees and hubs
+    assert (await audit_dataset(runtime, dataset)).check("degrees").values == found.check("degrees").values

@@ -60,7 +60,7 @@ WITH c, count(r) AS m
 RETURN count(*), sum(m), sum(CASE WHEN m = 0 THEN 1 ELSE 0 END)
 """
 _DEGREE = """
-MATCH (e:Node) WHERE e.type = 'Entity'
+MATCH (e:Node) WHERE offset(id(e)) >= $low AND offset(id(e)) < $high AND e.type = 'Entity'
 OPTIONAL MATCH (e)-[r:EDGE]-(:Node)
 WITH e, count(r) AS degree
 """
@@ -178,20 +178,28 @@ async def id_pages(fetch: Callable[[str], Any]) -> Any:
 
 
 async def degrees(graph: Any, hubs: int = 10) -> Degrees:
-    histogram = await graph.query(_DEGREE + "RETURN degree, count(*)")
-    top = await graph.query(
-        _DEGREE + "RETURN e.id, e.name, degree ORDER BY degree DESC, e.id LIMIT $n", {"n": hubs}
-    )
+    """The degree histogram and the hubs, aggregated one range of node offsets at a time:
+    Ladybug builds an aggregation in its buffer pool, and over every entity of a 1M-node
+    graph at once it needed more than 512 MB."""
+    histogram: dict[int, int] = {}
+    top: list[tuple[int, str, str]] = []  # (-degree, id, name), the first ``hubs``
+    async for bounds in _ranges(graph):
+        for d, n in await graph.query(_DEGREE + "RETURN degree, count(*)", bounds):
+            histogram[int(d)] = histogram.get(int(d), 0) + int(n)
+        rows = await graph.query(
+            _DEGREE + "RETURN e.id, e.name, degree ORDER BY degree DESC, e.id LIMIT $n", {**bounds, "n": hubs}
+        )
+        top = sorted(top + [(-int(d), str(i), str(name)) for i, name, d in rows])[:hubs]
     buckets: dict[str, int] = {}
     total = entities = peak = 0
-    for degree, n in sorted((int(d), int(n)) for d, n in histogram):
+    for degree, n in sorted(histogram.items()):
         buckets[_bucket(degree)] = buckets.get(_bucket(degree), 0) + n
         total, entities, peak = total + degree * n, entities + n, max(peak, degree)
     return Degrees(
         buckets=buckets,
         mean=round(total / entities, 3) if entities else 0.0,
         max=peak,
-        hubs=tuple((str(i), str(name), int(d)) for i, name, d in top),
+        hubs=tuple((i, name, -d) for d, i, name in top),
     )
 
 
@@ -225,12 +233,18 @@ async def foreign_ids(graph: Any, dataset: str, cap: int) -> Offenders:
 
 async def scan(graph: Any, kind: str, *fields: str) -> AsyncIterator[list[tuple[str, ...]]]:
     """Every node of ``kind`` as (id, *fields), one range of node offsets at a time."""
+    async for bounds in _ranges(graph):
+        rows = await graph.query(_RANGE + ", ".join(fields), {**bounds, "kind": kind})
+        if rows:
+            yield [tuple(str(v or "") for v in row) for row in rows]
+
+
+async def _ranges(graph: Any) -> AsyncIterator[dict[str, int]]:
+    """``low``/``high`` bounds of node offsets covering the graph, ``SPAN`` at a time."""
     top = await graph.query("MATCH (n:Node) RETURN max(offset(id(n)))")
     last = -1 if not top or top[0][0] is None else int(top[0][0])
     for low in range(0, last + 1, SPAN):
-        rows = await graph.query(_RANGE + ", ".join(fields), {"low": low, "high": low + SPAN, "kind": kind})
-        if rows:
-            yield [tuple(str(v or "") for v in row) for row in rows]
+        yield {"low": low, "high": low + SPAN}
 
 
 async def _dimensions(table: Any) -> int | None:
