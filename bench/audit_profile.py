@@ -1,9 +1,10 @@
 """Helpers of ``bench.audit``: an embedder that only knows its dimensions (generation
 never embeds), and a timer of every store query and audit step (the profile run).
 
-The timer wraps, in its own process only, Ladybug's ``query`` (one entry per query text)
-and the coroutine functions of ``cognition.store.cognee.audit`` and ``cognition.audit.run``
-(one entry per function, inclusive: a step that calls another counts it too).
+The timer wraps, in its own process only, the coroutine functions of
+``cognition.store.cognee.audit`` and ``cognition.audit.run`` (one entry per function,
+inclusive: a step that calls another counts it too) and the ``query`` of the graph engine
+the store's steps are given (one entry per query text).
 """
 
 from __future__ import annotations
@@ -82,25 +83,30 @@ class Timer:
 
 def install() -> Timer:
     """Start timing this process's audit (see the module's docstring)."""
-    from cognee.infrastructure.databases.graph.ladybug.adapter import LadybugAdapter
-
     from cognition.audit import run
     from cognition.store.cognee import audit
 
     timer = Timer()
-    original = LadybugAdapter.query
-
-    async def query(self: Any, text: str, params: dict[str, Any] | None = None) -> Any:
-        started = time.perf_counter()
-        try:
-            return await original(self, text, params)
-        finally:
-            timer.add("query " + re.sub(r"\s+", " ", text).strip()[:160], time.perf_counter() - started)
-
-    LadybugAdapter.query = query
     for module in (audit, run):
         _wrap_module(module, timer)
     return timer
+
+
+class _TimedGraph:
+    """The graph engine an audit step was given, its queries timed."""
+
+    def __init__(self, graph: Any, timer: Timer) -> None:
+        self._graph, self._timer = graph, timer
+
+    async def query(self, text: str, params: dict[str, Any] | None = None) -> Any:
+        started = time.perf_counter()
+        try:
+            return await self._graph.query(text, params)
+        finally:
+            self._timer.add("query " + re.sub(r"\s+", " ", text).strip()[:160], time.perf_counter() - started)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._graph, name)
 
 
 def _wrap_module(module: ModuleType, timer: Timer) -> None:
@@ -112,6 +118,8 @@ def _wrap_module(module: ModuleType, timer: Timer) -> None:
 def _timed(function: Any, name: str, timer: Timer) -> Any:
     @functools.wraps(function)
     async def timed(*args: Any, **kwargs: Any) -> Any:
+        if args and hasattr(args[0], "query") and not isinstance(args[0], _TimedGraph):
+            args = (_TimedGraph(args[0], timer), *args[1:])  # the store module's steps take the graph first
         started = time.perf_counter()
         try:
             return await function(*args, **kwargs)
