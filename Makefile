@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api clean
+.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api bench-audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-query: install
 
 bench-api: install
 	$(BIN)/python -m bench.api --queries 200 --json
+
+# Generates the synthetic datasets once into .bench-audit/ (1M nodes: about 1.5 GB, minutes).
+bench-audit: install
+	$(BIN)/python -m bench.audit --nodes 100000 1000000 --repeat 3
 
 bench-retrieval: install
 	for set in musique_hipporag_train100 hotpotqa_hipporag_train100; do \

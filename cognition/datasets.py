@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import uuid
+from collections.abc import Callable
 
 from cognition.errors import InvalidDatasetName
 
@@ -26,15 +29,34 @@ def stable_id(*parts: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, "\x1f".join(parts))
 
 
+def stable_ids(*prefix: str) -> Callable[[str], str]:
+    """``str(stable_id(*prefix, last))`` for many ``last``, with the prefix hashed once: an
+    audit derives the id of every node, and ``uuid.uuid5`` costs about 10 µs a call."""
+    base = hashlib.sha1(_NAMESPACE.bytes + "\x1f".join((*prefix, "")).encode(), usedforsecurity=False)
+
+    def derive(last: str) -> str:
+        digest = base.copy()
+        digest.update(last.encode())
+        raw = bytearray(digest.digest()[:16])
+        raw[6], raw[8] = (raw[6] & 0x0F) | 0x50, (raw[8] & 0x3F) | 0x80  # version 5, RFC 4122 variant
+        x = raw.hex()
+        return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+    return derive
+
+
+_ids = functools.lru_cache(maxsize=256)(stable_ids)  # a prefix per dataset, per document's chunks
+
+
 def document_id(dataset: str, content_hash: str) -> str:
     """A document's identity: its dataset and the sha256 of its content."""
-    return str(stable_id("document", dataset, content_hash))
+    return _ids("document", dataset)(content_hash)
 
 
 def entity_id(dataset: str, key: str) -> str:
     """An entity's identity: shared by every document of a dataset, it depends on the key only."""
-    return str(stable_id(dataset, "entity", key))
+    return _ids(dataset, "entity")(key)
 
 
 def chunk_id(document: str, index: int) -> str:
-    return str(stable_id(document, "chunk", str(index)))
+    return _ids(document, "chunk")(str(index))

@@ -267,6 +267,16 @@ class AuditSettings(BaseModel):
     stale_seconds: float = Field(default=30 * 86400.0, gt=0)
 
 
+class StoreSettings(BaseModel):
+    """The embedded stores cognee runs (Ladybug graph, LanceDB vectors)."""
+
+    # Ladybug's page cache per open graph, in MB; unset: cognee's default, 32 GB. A process's
+    # memory grows with every graph page a read touches, up to this (a full audit of a 1M-node
+    # graph peaked at 2.6 GB). Ladybug also builds its aggregations in this cache and fails a
+    # query that does not fit: 512 MB is too small to audit 1M nodes (see BENCHMARKS.md).
+    graph_buffer_pool_mb: int | None = Field(default=None, ge=64)
+
+
 class Settings(BaseSettings):
     """Every setting of Cognition, from ``COGNITION_*`` variables."""
 
@@ -293,6 +303,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     api: ApiSettings = ApiSettings()
     audit: AuditSettings = AuditSettings()
+    store: StoreSettings = StoreSettings()
 
     @property
     def resolved_data_dir(self) -> Path:

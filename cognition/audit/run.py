@@ -16,6 +16,7 @@ from cognition.settings import AuditSettings
 from cognition.store.port import AuditFacts, Counts, Degrees, Offenders, Store
 
 _PAGE = 2000
+_KEYS = 50_000  # each page is a store read (the graph opened, every entity scanned): few, large
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ async def duplicates(
     while (
         stored
         and len(keys) < limits.duplicate_max_keys
-        and (page := await store.entity_keys(dataset, after, _PAGE))
+        and (page := await store.entity_keys(dataset, after, _KEYS))
     ):
         keys += page[: limits.duplicate_max_keys - len(keys)]
         after = page[-1][0]

@@ -1,19 +1,24 @@
 """Audit facts of one dataset, computed inside Ladybug and LanceDB.
 
 Every graph question is an aggregate (``count``, grouped counts) or a bounded page (keyset
-paging on the primary key, ``LIMIT``); LanceDB is read one column at a time in record
-batches. Python holds per-document sets (a dataset has thousands of documents, not
-millions) and one page at a time, never every node, edge or vector.
+paging on the primary key, ``LIMIT``, or a range of node offsets); LanceDB is read one
+column at a time in record batches. Python holds per-document sets (a dataset has thousands
+of documents, not millions) and one page at a time, never every node, edge or vector.
 
-Fields of a node's JSON ``properties`` are read in Cypher with ``regexp_extract``: the blob
-is ``json.dumps`` output, whose string values escape their quotes, so ``"document_id": "``
-cannot occur inside a chunk's text.
+A check that reads a field of every node scans ranges of node offsets (each node read once:
+a keyset page re-scans every node after its cursor, quadratic in the graph).
+
+Fields of a node's JSON ``properties`` are read in Cypher with ``split_part`` (the blob's
+tail after ``"field": "``, parsed here when needed): the blob is ``json.dumps`` output, whose
+string values escape their quotes, so ``"document_id": "`` cannot occur inside a chunk's
+text. Ladybug's ``regexp_extract`` costs about 90 µs a row (a scan of a million nodes took
+minutes), and reading the whole blob out, with a chunk's text, ten times the tail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cognition.datasets import chunk_id, document_id, entity_id
@@ -22,14 +27,19 @@ from cognition.store.cognee.reads import counts
 from cognition.store.port import AuditFacts, Degrees, Offenders
 
 PAGE = 2000  # ids per page of a streamed comparison
+SPAN = 20_000  # node offsets per range of a full scan (a range's rows are in memory at once)
 
-# Patterns are Cypher literals (Ladybug binds a pattern given as a parameter too late to
-# count its groups). A backslash is written ``\x5c``: Cypher's own escapes would eat it.
-_DOC_OF = """regexp_extract(c.properties, '"document_id": "([^"]*)"', 1)"""
-_DOC_OF_N = _DOC_OF.replace("c.properties", "n.properties")
-_KEY_OF = r"""regexp_extract(n.properties, '"key": "((?:[^"\x5c]|\x5c.)*)"', 1)"""
-_HASH_OF = """regexp_extract(n.properties, '"content_hash": "([^"]*)"', 1)"""
-_INDEX_OF = """regexp_extract(n.properties, '"chunk_index": ([0-9]+)', 1)"""
+# Field names are Cypher literals, the JSON string after them is parsed by ``_STRING``.
+_DOC_OF = """split_part(split_part(c.properties, '"document_id": "', 2), '"', 1)"""
+_KEY_TAIL = """split_part(n.properties, '"key": "', 2)"""
+_HASH_TAIL = """split_part(n.properties, '"content_hash": "', 2)"""
+_DOC_TAIL = """split_part(n.properties, '"document_id": "', 2)"""
+_INDEX_TAIL = """split_part(n.properties, '"chunk_index": ', 2)"""
+_STRING = re.compile(r'((?:[^"\\]|\\.)*)"')  # a JSON string's content, up to its closing quote
+_DIGITS = re.compile(r"[0-9]+")
+_RANGE = (
+    "MATCH (n:Node) WHERE offset(id(n)) >= $low AND offset(id(n)) < $high AND n.type = $kind RETURN n.id, "
+)
 
 
 async def _query(graph: Any, query: str, **params: Any) -> list[Any]:
@@ -51,7 +61,7 @@ WITH c, count(r) AS m
 RETURN count(*), sum(m), sum(CASE WHEN m = 0 THEN 1 ELSE 0 END)
 """
 _DEGREE = """
-MATCH (e:Node) WHERE e.type = 'Entity'
+MATCH (e:Node) WHERE offset(id(e)) >= $low AND offset(id(e)) < $high AND e.type = 'Entity'
 OPTIONAL MATCH (e)-[r:EDGE]-(:Node)
 WITH e, count(r) AS degree
 """
@@ -136,16 +146,28 @@ async def document_ids(graph: Any, after: str, limit: int) -> list[str]:
 async def entity_keys(graph: Any, after: str, limit: int) -> list[tuple[str, str]]:
     rows = await _query(
         graph,
-        f"MATCH (n:Node) WHERE n.type = 'Entity' AND n.id > $after RETURN n.id, {_KEY_OF} "
+        f"MATCH (n:Node) WHERE n.type = 'Entity' AND n.id > $after RETURN n.id, {_KEY_TAIL} "
         "ORDER BY n.id LIMIT $limit",
         after=after,
         limit=limit,
     )
-    return [(str(i), _unescape(str(k or ""))) for i, k in rows]
+    return [(str(i), _unescape(_string(tail))) for i, tail in rows]
+
+
+def _string(tail: Any) -> str:
+    found = _STRING.match(str(tail or ""))
+    return found.group(1) if found else ""
+
+
+def _index(tail: Any) -> int:
+    found = _DIGITS.match(str(tail or ""))
+    return int(found.group()) if found else -1
 
 
 def _unescape(raw: str) -> str:
     """A JSON string's content as written in the blob (``\\u00e9`` → ``é``)."""
+    if "\\" not in raw:  # nothing escaped (most keys): no decoding
+        return raw
     import json
 
     try:
@@ -167,20 +189,28 @@ async def id_pages(fetch: Callable[[str], Any]) -> Any:
 
 
 async def degrees(graph: Any, hubs: int = 10) -> Degrees:
-    histogram = await graph.query(_DEGREE + "RETURN degree, count(*)")
-    top = await graph.query(
-        _DEGREE + "RETURN e.id, e.name, degree ORDER BY degree DESC, e.id LIMIT $n", {"n": hubs}
-    )
+    """The degree histogram and the hubs, aggregated one range of node offsets at a time:
+    Ladybug builds an aggregation in its buffer pool, and over every entity of a 1M-node
+    graph at once it needed more than 512 MB."""
+    histogram: dict[int, int] = {}
+    top: list[tuple[int, str, str]] = []  # (-degree, id, name), the first ``hubs``
+    async for bounds in _ranges(graph):
+        for d, n in await graph.query(_DEGREE + "RETURN degree, count(*)", bounds):
+            histogram[int(d)] = histogram.get(int(d), 0) + int(n)
+        rows = await graph.query(
+            _DEGREE + "RETURN e.id, e.name, degree ORDER BY degree DESC, e.id LIMIT $n", {**bounds, "n": hubs}
+        )
+        top = sorted(top + [(-int(d), str(i), str(name)) for i, name, d in rows])[:hubs]
     buckets: dict[str, int] = {}
     total = entities = peak = 0
-    for degree, n in sorted((int(d), int(n)) for d, n in histogram):
+    for degree, n in sorted(histogram.items()):
         buckets[_bucket(degree)] = buckets.get(_bucket(degree), 0) + n
         total, entities, peak = total + degree * n, entities + n, max(peak, degree)
     return Degrees(
         buckets=buckets,
         mean=round(total / entities, 3) if entities else 0.0,
         max=peak,
-        hubs=tuple((str(i), str(name), int(d)) for i, name, d in top),
+        hubs=tuple((i, name, -d) for d, i, name in top),
     )
 
 
@@ -191,9 +221,9 @@ def _bucket(degree: int) -> str:
     return f"{low}-{2 * low - 1}"
 
 
-_FOREIGN: dict[str, tuple[str, Callable[[str, str], str]]] = {  # type → (property read, id derived)
-    "Document": (_HASH_OF, lambda dataset, value: document_id(dataset, value)),
-    "Entity": (_KEY_OF, lambda dataset, value: entity_id(dataset, _unescape(value))),
+_FOREIGN: dict[str, tuple[str, Callable[[str, str], str]]] = {  # type → (field read, id derived)
+    "Document": (_HASH_TAIL, lambda dataset, value: document_id(dataset, value)),
+    "Entity": (_KEY_TAIL, lambda dataset, value: entity_id(dataset, _unescape(value))),
 }
 
 
@@ -203,36 +233,29 @@ async def foreign_ids(graph: Any, dataset: str, cap: int) -> Offenders:
     bad: list[str] = []
     total = 0
     for kind, (field, derive) in _FOREIGN.items():
-        async for page in id_pages(partial(_fields, graph, kind, field)):
-            lost = [node_id for node_id, value in page if node_id != derive(dataset, value)]
+        async for page in scan(graph, kind, field):
+            lost = [row[0] for row in page if row[0] != derive(dataset, _string(row[1]))]
             total, bad = total + len(lost), sorted(bad + lost)[:cap]
-    async for page in id_pages(partial(_chunk_fields, graph)):
-        lost = [node_id for node_id, doc, index in page if node_id != chunk_id(doc, index)]
+    async for page in scan(graph, "Chunk", _DOC_TAIL, _INDEX_TAIL):
+        lost = [row[0] for row in page if row[0] != chunk_id(_string(row[1]), _index(row[2]))]
         total, bad = total + len(lost), sorted(bad + lost)[:cap]
     return Offenders(total, tuple(bad))
 
 
-async def _fields(graph: Any, kind: str, field: str, after: str) -> list[tuple[str, str]]:
-    rows = await _query(
-        graph,
-        f"MATCH (n:Node) WHERE n.type = $kind AND n.id > $after RETURN n.id, {field} "
-        "ORDER BY n.id LIMIT $limit",
-        kind=kind,
-        after=after,
-        limit=PAGE,
-    )
-    return [(str(i), str(v or "")) for i, v in rows]
+async def scan(graph: Any, kind: str, *fields: str) -> AsyncIterator[list[tuple[str, ...]]]:
+    """Every node of ``kind`` as (id, *fields), one range of node offsets at a time."""
+    async for bounds in _ranges(graph):
+        rows = await graph.query(_RANGE + ", ".join(fields), {**bounds, "kind": kind})
+        if rows:
+            yield [tuple(str(v or "") for v in row) for row in rows]
 
 
-async def _chunk_fields(graph: Any, after: str) -> list[tuple[str, str, int]]:
-    rows = await _query(
-        graph,
-        f"MATCH (n:Node) WHERE n.type = 'Chunk' AND n.id > $after RETURN n.id, {_DOC_OF_N}, {_INDEX_OF} "
-        "ORDER BY n.id LIMIT $limit",
-        after=after,
-        limit=PAGE,
-    )
-    return [(str(i), str(d or ""), int(x) if x else -1) for i, d, x in rows]
+async def _ranges(graph: Any) -> AsyncIterator[dict[str, int]]:
+    """``low``/``high`` bounds of node offsets covering the graph, ``SPAN`` at a time."""
+    top = await graph.query("MATCH (n:Node) RETURN max(offset(id(n)))")
+    last = -1 if not top or top[0][0] is None else int(top[0][0])
+    for low in range(0, last + 1, SPAN):
+        yield {"low": low, "high": low + SPAN}
 
 
 async def _dimensions(table: Any) -> int | None:

@@ -44,7 +44,9 @@ def cognee_environment(
 ) -> dict[str, str]:
     """The environment cognee must see, derived from settings and the embedder's model."""
     root = cognee_root(settings)
+    pool = settings.store.graph_buffer_pool_mb
     return {
+        **({} if pool is None else {"KUZU_BUFFER_POOL_SIZE": str(pool << 20)}),  # cognee's Ladybug too
         "COGNEE_ENV_FILE": str(root / "cognee.env"),
         "SYSTEM_ROOT_DIRECTORY": str(root / "system"),
         "DATA_ROOT_DIRECTORY": str(root / "data"),

@@ -152,3 +152,12 @@ def test_one_process_serves_one_data_directory(tmp_path: Path) -> None:
         "one data directory per process"
     )
     assert not (tmp_path / "second").exists()
+
+
+def test_the_graph_buffer_pool_is_cognees_default_unless_bounded(tmp_path: Path) -> None:
+    from cognition.settings import Settings, StoreSettings
+    from cognition.store.cognee.env import cognee_environment
+
+    assert "KUZU_BUFFER_POOL_SIZE" not in cognee_environment(Settings(data_dir=tmp_path))
+    bounded = Settings(data_dir=tmp_path, store=StoreSettings(graph_buffer_pool_mb=1024))
+    assert cognee_environment(bounded)["KUZU_BUFFER_POOL_SIZE"] == str(1024 * 1024 * 1024)
