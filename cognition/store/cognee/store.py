@@ -23,6 +23,7 @@ from cognition.paths import DataPaths
 from cognition.settings import Settings
 from cognition.store.cognee import audit, reads, repairs
 from cognition.store.cognee.env import WRITE_MODULES, cognee_root, long_lived_imports, prepare_cognee
+from cognition.store.cognee.relocate import relocate_vector_paths
 from cognition.store.cognee.vectors import VectorReader
 from cognition.store.port import (
     AuditFacts,
@@ -73,6 +74,7 @@ class CogneeStore:
             # Importing cognee takes seconds of CPU: in a thread, so the event loop (and an
             # import preparing documents meanwhile) keeps going.
             await asyncio.to_thread(self._load)
+            from cognee.base_config import get_base_config
             from cognee.modules.engine.operations.setup import setup
             from cognee.modules.users.methods import get_default_user
 
@@ -83,6 +85,7 @@ class CogneeStore:
             async with self._setup_gate.hold("setup"):
                 with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print to stdout
                     await setup()
+                await relocate_vector_paths(get_base_config().system_root_directory)  # a moved data dir
                 self._user = await get_default_user()
 
     def _load(self) -> None:
