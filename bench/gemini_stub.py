@@ -3,10 +3,11 @@
 The real ``google-genai`` client talks to it through ``HttpOptions(base_url=stub.url)``:
 ``POST /v1beta/models/{model}:batchEmbedContents`` answers deterministic unit vectors (from a
 hash of each text) of the requested ``outputDimensionality``; ``…:generateContent`` answers a
-scripted text with ``usageMetadata``. Like the real service it checks the API key and enforces
-quotas per (model, key) — requests and input tokens per window (a sliding "minute" whose length
-a test chooses, so a test takes seconds), requests per Pacific day — and refuses with a 429
-shaped like Google's (``QuotaFailure`` violations and a ``RetryInfo.retryDelay``).
+scripted text (``answer``: one text, or a function of the prompt) with ``usageMetadata``.
+Like the real service it checks the API key and enforces quotas per (model, key) — requests
+and input tokens per window (a sliding "minute" whose length a test chooses, so a test takes
+seconds), requests per Pacific day — and refuses with a 429 shaped like Google's
+(``QuotaFailure`` violations and a ``RetryInfo.retryDelay``).
 
 The stub keeps its own clock (wall time plus an offset a test advances, ``advance()`` or
 ``POST /_stub/clock {"advance": 86400}``), faults can be scripted for the next requests
@@ -22,6 +23,7 @@ import math
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -84,7 +86,7 @@ class GeminiStub:
         self,
         quota: StubQuota | None = None,
         api_keys: tuple[str, ...] = ("stub-key",),
-        answer: str = '{"entities": [], "relations": []}',
+        answer: str | Callable[[str], str] = '{"entities": [], "relations": []}',
         latency: float = 0.0,
     ) -> None:
         self.quota = quota or StubQuota()
@@ -252,11 +254,12 @@ class GeminiStub:
             ]
             return web.json_response({"embeddings": vectors})
         prompt = sum(count_tokens(t) for t in texts)
-        answer = count_tokens(self.answer)
+        text = self.answer("".join(texts)) if callable(self.answer) else self.answer
+        answer = count_tokens(text)
         return web.json_response(
             {
                 "candidates": [
-                    {"content": {"role": "model", "parts": [{"text": self.answer}]}, "finishReason": "STOP"}
+                    {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}
                 ],
                 "usageMetadata": {
                     "promptTokenCount": prompt,

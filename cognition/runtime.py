@@ -44,6 +44,15 @@ def make_extractor(settings: Settings) -> GraphExtractor:
     extraction = settings.extraction
     if extraction.extractor == "local":
         return LocalExtractor(extraction.max_entities_per_chunk, extraction.min_entity_chars)
+    if extraction.extractor == "gemini":
+        from cognition.extract.gemini import GeminiExtractor, api_key
+        from cognition.governor.factory import open_governor
+
+        gemini = settings.gemini
+        governor = open_governor(settings, gemini.extraction_model, gemini.extraction_quota, api_key(gemini))
+        return GeminiExtractor(
+            gemini, governor, extraction.max_entities_per_chunk, extraction.min_entity_chars
+        )
     raise ConfigurationError(f"unknown extractor {extraction.extractor!r}")
 
 
@@ -136,6 +145,9 @@ class Runtime:
         await self.store.start()
 
     async def close(self) -> None:
+        aclose_extractor = getattr(self.extractor, "aclose", None)  # a remote provider's sessions
+        if aclose_extractor is not None:
+            await aclose_extractor()
         if self._store is not None:
             await self._store.close()
             self._store = None

@@ -43,7 +43,8 @@ class ModelQuotaSettings(BaseModel):
 
 
 class GeminiSettings(BaseModel):
-    """The Gemini API (``google-genai``), when ``embedding.provider`` is ``gemini``.
+    """The Gemini API (``google-genai``), when ``embedding.provider`` or
+    ``extraction.extractor`` is ``gemini``.
 
     The client's own retries are always off: the rate governor is the only place that
     retries, and only after the server's ``retryDelay``."""
@@ -59,6 +60,15 @@ class GeminiSettings(BaseModel):
     timeout_seconds: float = Field(default=60.0, gt=0)  # per HTTP call
     max_pacing: int = Field(default=5, ge=0)  # per-minute 429s one call waits out before giving up
     embedding_quota: ModelQuotaSettings = ModelQuotaSettings()
+    # The graph extractor's model (one generateContent call per chunk, structured JSON out).
+    extraction_model: str = "gemini-2.5-flash"
+    # The longest answer a chunk may get; a longer one is cut, its JSON truncated, and that
+    # chunk keeps no entities (counted and logged), so keep it above what 24 entities need.
+    extraction_max_output_tokens: int = Field(default=4096, ge=256)
+    # The extraction model's quotas (defaults: gemini-2.5-flash's free tier).
+    extraction_quota: ModelQuotaSettings = ModelQuotaSettings(
+        requests_per_minute=10, tokens_per_minute=250_000, requests_per_day=250
+    )
 
 
 class ChunkingSettings(BaseModel):
@@ -76,7 +86,7 @@ class ChunkingSettings(BaseModel):
 class ExtractionSettings(BaseModel):
     """Which graph extractor runs, and its limits."""
 
-    extractor: Literal["local"] = "local"
+    extractor: Literal["local", "gemini"] = "local"  # gemini: the ``gemini`` section's extraction_*
     max_entities_per_chunk: int = 24
     min_entity_chars: int = 2
 

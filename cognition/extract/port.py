@@ -15,11 +15,17 @@ EntityKind = Literal["name", "term", "code"]
 
 @dataclass(frozen=True)
 class EntityMention:
-    """An entity found in a chunk. ``key`` is the normalized identity shared across chunks."""
+    """An entity found in a chunk. ``key`` is the normalized identity shared across chunks.
+
+    A model-backed extractor also says what the entity is (``category``, e.g. "person", and a
+    one-line ``description``); the local one leaves both empty, and the store keeps neither yet.
+    """
 
     key: str
     name: str
     kind: EntityKind
+    category: str = ""
+    description: str = ""
 
 
 @dataclass(frozen=True)
