@@ -275,10 +275,11 @@ class GeminiExtractor:
         response = await self.governor.call(call, tokens=estimate_tokens(prompt), usage=_prompt_tokens)
         self.stats["chunks"] += 1
         try:
-            graph = parse_answer(_answer_text(response), self._max, self._min_chars)
+            graph = parse_answer(answer_text(response), self._max, self._min_chars)
         except BadAnswer as exc:
             self.stats["bad_answers"] += 1
-            log.warning("%s: chunk %d of %d keeps no entities: %s", model, index, total, exc)
+            ended = stop_note(response)
+            log.warning("%s: chunk %d of %d keeps no entities: %s%s", model, index, total, exc, ended)
             return ChunkGraph()
         self.stats["entities"] += len(graph.entities)
         self.stats["relations"] += len(graph.relations)
@@ -293,7 +294,7 @@ class GeminiExtractor:
         self._client.close()
 
 
-def _answer_text(response: types.GenerateContentResponse) -> str | None:
+def answer_text(response: types.GenerateContentResponse) -> str | None:
     """The first candidate's text, cut or not (a cut one fails to parse: that is the point)."""
     candidates = response.candidates or []
     if not candidates or candidates[0].content is None:
@@ -301,6 +302,15 @@ def _answer_text(response: types.GenerateContentResponse) -> str | None:
     parts = candidates[0].content.parts or []
     texts = [part.text for part in parts if part.text is not None and not part.thought]
     return "".join(texts) if texts else None
+
+
+def stop_note(response: types.GenerateContentResponse) -> str:
+    """Why the model stopped, when not by finishing (``MAX_TOKENS``: the answer was cut)."""
+    candidates = response.candidates or []
+    reason = candidates[0].finish_reason if candidates else None
+    if reason is None or reason == types.FinishReason.STOP:
+        return ""
+    return f" (the model stopped: {reason.value})"
 
 
 async def _all(calls: Sequence[Awaitable[ChunkGraph]]) -> list[ChunkGraph]:

@@ -3,6 +3,7 @@ and the stub's quota seen as the governor's."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -43,3 +44,28 @@ def gemini_settings(
         },
         queue={"redis_url": redis_url, "name": f"test-{uuid.uuid4().hex}"},
     )
+
+
+# The extractor's scripted answers: a good graph, and three ways an answer goes wrong.
+GOOD = {
+    "entities": [
+        {"name": "Git", "type": "technology", "description": "A version control system."},
+        {"name": "Ada Lovelace", "type": "person", "description": "A mathematician."},
+        {"name": "repositories", "type": "concept", "description": "Where history is kept."},
+        {"name": "git commit", "type": "code", "description": "Records a change."},
+        {"name": "the Library", "type": "something new", "description": "A place of books."},
+    ],
+    "relations": [
+        {"source": "Ada Lovelace", "target": "Git", "type": "Wrote About"},
+        {"source": "Git", "target": "Repositories", "type": "storesIn"},
+        {"source": "git commit", "target": "repository", "type": "has_chunk"},
+        {"source": "Git", "target": "GitHub", "type": "hosted_on"},
+    ],
+}
+GOOD_TEXT = "Ada Lovelace wrote about Git. Git keeps repositories; git commit records a change."
+ANSWERS = {
+    "GOOD": json.dumps(GOOD),
+    "MALFORMED": "Sure! Here are the entities: Git, Ada Lovelace.",
+    "TRUNCATED": json.dumps(GOOD)[:90],
+    "OFFSCHEMA": json.dumps({"entities": [{"name": 42, "type": "code"}], "relations": []}),
+}

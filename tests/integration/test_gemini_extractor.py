@@ -6,7 +6,6 @@ one chunk of three can get a bad answer while the other two get good ones.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,37 +13,15 @@ from typing import Any
 
 import pytest
 
-from bench.gemini_stub import GeminiStub
+from bench.gemini_stub import GeminiStub, count_tokens
 from cognition.errors import ConfigurationError
-from cognition.extract.gemini import GeminiExtractor
+from cognition.extract.gemini import GeminiExtractor, build_prompt, estimate_tokens
 from cognition.extract.local import LocalExtractor
-from cognition.governor import ProviderUnavailable, QuotaParked
+from cognition.governor import Governor, MemoryBackend, ProviderUnavailable, Quota, QuotaParked, QuotaTerminal
+from cognition.governor.port import Day, Decision, Outcome
 from cognition.runtime import make_extractor
 from cognition.settings import Settings
-from tests.integration.gemini_harness import gemini_settings
-
-GOOD = {
-    "entities": [
-        {"name": "Git", "type": "technology", "description": "A version control system."},
-        {"name": "Ada Lovelace", "type": "person", "description": "A mathematician."},
-        {"name": "repositories", "type": "concept", "description": "Where history is kept."},
-        {"name": "git commit", "type": "code", "description": "Records a change."},
-        {"name": "the Library", "type": "something new", "description": "A place of books."},
-    ],
-    "relations": [
-        {"source": "Ada Lovelace", "target": "Git", "type": "Wrote About"},
-        {"source": "Git", "target": "Repositories", "type": "storesIn"},
-        {"source": "git commit", "target": "repository", "type": "has_chunk"},
-        {"source": "Git", "target": "GitHub", "type": "hosted_on"},
-    ],
-}
-GOOD_TEXT = "Ada Lovelace wrote about Git. Git keeps repositories; git commit records a change."
-ANSWERS = {
-    "GOOD": json.dumps(GOOD),
-    "MALFORMED": "Sure! Here are the entities: Git, Ada Lovelace.",
-    "TRUNCATED": json.dumps(GOOD)[:90],
-    "OFFSCHEMA": json.dumps({"entities": [{"name": 42, "type": "code"}], "relations": []}),
-}
+from tests.integration.gemini_harness import ANSWERS, GOOD_TEXT, gemini_settings
 
 
 def answer_of(prompt: str) -> str:
@@ -161,3 +138,60 @@ async def test_a_malformed_http_answer_is_a_provider_failure_not_an_empty_chunk(
 def test_the_gemini_extractor_without_a_key_says_which_setting(stub: GeminiStub, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"COGNITION_GEMINI__API_KEY.*EXTRACTOR=local"):
         make_extractor(settings_on(stub, tmp_path, api_key=None))
+
+
+class RecordingBackend(MemoryBackend):
+    """The in-process backend, noting each call's reservation and the usage it was reconciled with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reserved: list[int] = []
+        self.used: list[int | None] = []
+
+    async def acquire(
+        self, key: str, ticket: str, tokens: int, quota: Quota, now: float, day: Day
+    ) -> Decision:
+        self.reserved.append(tokens)
+        return await super().acquire(key, ticket, tokens, quota, now, day)
+
+    async def release(
+        self,
+        key: str,
+        ticket: str,
+        used: int | None,
+        outcome: Outcome,
+        quota: Quota,
+        now: float,
+        blocked_until: float,
+    ) -> None:
+        self.used.append(used)
+        await super().release(key, ticket, used, outcome, quota, now, blocked_until)
+
+
+async def test_each_call_reserves_the_prompts_estimate_and_is_reconciled_with_the_reported_usage(
+    stub: GeminiStub, tmp_path: Path
+) -> None:
+    backend = RecordingBackend()
+    governor = Governor(backend, Quota(1000, 1_000_000, 1000, 2), "gemini-2.5-flash", "test")
+    extractor = GeminiExtractor(settings_on(stub, tmp_path).gemini, governor)
+    texts = ["short GOOD", f"longer GOOD {GOOD_TEXT * 20}"]
+    try:
+        await extractor.extract(texts)
+    finally:
+        await extractor.aclose()
+    prompts = [build_prompt(text, 24) for text in texts]
+    assert sorted(backend.reserved) == sorted(estimate_tokens(p) for p in prompts)
+    assert sorted(u or 0 for u in backend.used) == sorted(
+        count_tokens(p) for p in prompts
+    )  # the stub's count
+
+
+async def test_a_zero_quota_is_terminal(stub: GeminiStub, tmp_path: Path) -> None:
+    extractor = extractor_on(stub, tmp_path, concurrency=1)
+    stub.script("zero")
+    try:
+        with pytest.raises(QuotaTerminal, match="quota is zero or billing is off"):
+            await extractor.extract(["one GOOD", "two GOOD"])
+    finally:
+        await extractor.aclose()
+    assert len(stub.arrivals) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.gemini_stub import GeminiStub
 from tests.conftest import CliRunner
 from tests.helpers import last_json_line
-from tests.integration.test_gemini_extractor import ANSWERS
+from tests.integration.gemini_harness import ANSWERS
 
 
 class FirstAnswerMalformed:

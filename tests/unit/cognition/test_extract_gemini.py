@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from google.genai import types
 
-from cognition.extract.gemini import PROMPT_VERSION, BadAnswer, build_prompt, parse_answer, relation_name
+from cognition.extract.gemini import (
+    PROMPT_VERSION,
+    BadAnswer,
+    answer_text,
+    build_prompt,
+    parse_answer,
+    relation_name,
+    stop_note,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +73,15 @@ def test_a_bad_answer_says_what_is_wrong(text: str | None, says: str) -> None:
 def test_the_prompt_is_versioned_and_holds_the_passage() -> None:
     prompt = build_prompt("Git keeps history.", 12)
     assert PROMPT_VERSION and "Git keeps history." in prompt and "at most 12" in prompt
+
+
+def test_a_cut_answer_says_the_model_stopped_at_its_token_limit() -> None:
+    def response(reason: types.FinishReason) -> types.GenerateContentResponse:
+        content = types.Content(role="model", parts=[types.Part(text='{"entities": [')])
+        return types.GenerateContentResponse(
+            candidates=[types.Candidate(content=content, finish_reason=reason)]
+        )
+
+    assert stop_note(response(types.FinishReason.MAX_TOKENS)) == " (the model stopped: MAX_TOKENS)"
+    assert stop_note(response(types.FinishReason.STOP)) == ""
+    assert answer_text(response(types.FinishReason.MAX_TOKENS)) == '{"entities": ['
