@@ -59,6 +59,10 @@ class GeminiSettings(BaseModel):
     timeout_seconds: float = Field(default=60.0, gt=0)  # per HTTP call
     max_pacing: int = Field(default=5, ge=0)  # per-minute 429s one call waits out before giving up
     embedding_quota: ModelQuotaSettings = ModelQuotaSettings()
+    # Keep every paid result (embeddings of chunks and queries, extractions) in
+    # <data_dir>/cache.sqlite3 by chunk hash, model and prompt version: a resumed, repeated or
+    # killed import never pays twice for the same chunk. Off: every text goes to the API.
+    cache: bool = True
 
 
 class ChunkingSettings(BaseModel):
