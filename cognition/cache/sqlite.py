@@ -39,10 +39,13 @@ class SqliteCache:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        use_wal(path)
         self._connections = Connections(path)
-        with self._connections.connect() as db:
-            db.execute(_SCHEMA)
+        try:
+            use_wal(path)
+            with self._connections.connect() as db:
+                db.execute(_SCHEMA)
+        except sqlite3.Error as exc:  # a damaged file: every lookup misses until it is removed
+            log.warning("result cache %s unusable, every lookup misses: %s", path, exc)
 
     def get_many(self, scope: Scope, digests: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
