@@ -19,7 +19,7 @@ from cognition.embedding.gemini import GeminiEmbedder
 from cognition.embedding.port import Embedder, Purpose, Vectors
 from cognition.paths import DataPaths
 from cognition.runtime import make_embedder
-from tests.helpers import REPO_ROOT, subprocess_env
+from tests.helpers import REPO_ROOT, CliRunner, last_json_line, subprocess_env
 from tests.integration.gemini_harness import MODEL, gemini_settings
 
 TEXTS = [f"chunk number {n} of a book about git objects" for n in range(10)]
@@ -183,3 +183,31 @@ def test_processes_sharing_a_data_directory_share_the_cache(stub: GeminiStub, tm
     assert embedded(stub) == 10 and stub.stats["served"] == 3
     assert [r["hits"] for r in results] == [10, 10]
     assert all(r["rows"] == first["rows"] for r in results)
+
+
+def test_a_book_imported_again_elsewhere_pays_for_no_chunk(
+    stub: GeminiStub, tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
+) -> None:
+    env = {
+        "COGNITION_EMBEDDING__PROVIDER": "gemini",
+        "COGNITION_GEMINI__API_KEY": "stub-key",
+        "COGNITION_GEMINI__BASE_URL": stub.url,
+        "COGNITION_GEMINI__DIMENSIONS": "16",
+    }
+    pdf = excerpts["git_objects"]
+    first = run_cli("import", str(pdf), "--dataset", "objects-a", "--json", data_dir=tmp_path, **env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    chunks = last_json_line(first.stdout)["chunks"]
+    paid = embedded(stub)
+    assert isinstance(chunks, int) and chunks > 0 and paid >= chunks
+
+    second = run_cli("import", str(pdf), "--dataset", "objects-b", "--json", data_dir=tmp_path, **env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    again = last_json_line(second.stdout)
+    assert (again["added"], again["chunks"]) == (1, chunks)  # the same book, a dataset of its own
+    assert embedded(stub) == paid  # every chunk's vector came from the cache
+
+    for _ in range(2):
+        found = run_cli("search", "how does git store a blob", "-d", "objects-b", data_dir=tmp_path, **env)
+        assert found.returncode == 0, found.stderr[-3000:]
+    assert stub.task_types["RETRIEVAL_QUERY"] == 1  # the repeated query was free
