@@ -1,11 +1,11 @@
 """``CachedEmbedder``: a paid embedder behind the cache, seen through the same port.
 
 Every text is looked up first; the inner embedder gets the misses only (each distinct text
-once, in one call that it batches as it likes), the answer keeps the input order, and the
-misses are written back. Documents and queries are cached apart (different task types make
-different vectors). A stored vector of the wrong size, or not finite, is a miss and is
-overwritten. The store is reached from a worker thread: a write another process holds must
-not stall the event loop.
+once, a batch of its ``max_batch`` at a time), the answer keeps the input order, and each
+batch is written back as soon as it is paid for. Documents and queries are cached apart
+(different task types make different vectors). A stored vector of the wrong size, or not
+finite, is a miss and is overwritten. The store is reached from a worker thread: a write
+another process holds must not stall the event loop.
 """
 
 from __future__ import annotations
@@ -77,16 +77,34 @@ class CachedEmbedder:
         self.hits += sum(1 for key in keys if key not in missing)
         self.misses += len(missing)
         if missing:
-            fresh = await self.inner.embed(list(missing.values()), purpose, progress)
-            made = dict(zip(missing, fresh, strict=True))
-            await asyncio.to_thread(
-                self.cache.put_many, scope, {k: encode_vector(v) for k, v in made.items()}
-            )
-            known.update(made)
+            known.update(await self._embed_missing(scope, missing, purpose, progress))
         elif progress is not None:
             progress(1.0)
         rows = [known[key] for key in keys]
         return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, self.dimensions), np.float32)
+
+    async def _embed_missing(
+        self,
+        scope: Scope,
+        missing: dict[str, str],
+        purpose: Purpose,
+        progress: Callable[[float], None] | None,
+    ) -> dict[str, Vectors]:
+        """Vectors of the missing texts, by key, one inner batch at a time, each written back
+        as soon as it is paid for: a process killed mid-call loses one batch, not the call."""
+        keys, texts = list(missing), list(missing.values())
+        step = max(1, self.inner.max_batch)
+        made: dict[str, Vectors] = {}
+        for start in range(0, len(texts), step):
+            fresh = await self.inner.embed(texts[start : start + step], purpose)
+            part = dict(zip(keys[start : start + step], fresh, strict=True))
+            await asyncio.to_thread(
+                self.cache.put_many, scope, {k: encode_vector(v) for k, v in part.items()}
+            )
+            made.update(part)
+            if progress is not None:
+                progress(min(1.0, (start + step) / len(texts)))
+        return made
 
     def close(self) -> None:
         self.inner.close()

@@ -3,8 +3,10 @@
 Results are keyed by the extractor's model (its ``model_id`` when it has one, else its
 ``name``) and a version the caller gives: the prompt's, so a changed prompt never serves
 the old prompt's answers. Chunks whose stored result does not decode are extracted again
-and overwritten. Only what the inner extractor returned is stored: a chunk it gave up on
-(an empty graph after invalid JSON) is stored too, as the answer that was paid for.
+and overwritten. Misses go to the inner extractor ``write_every`` chunks at a time, each
+group written back when it is answered: a killed process loses one group. What the inner
+extractor returned is stored as it is: a chunk it gave up on (an empty graph after invalid
+JSON) too, as the answer that was paid for.
 """
 
 from __future__ import annotations
@@ -52,8 +54,11 @@ def _entity(item: Any) -> EntityMention:
 class CachedExtractor:
     """Implements ``cognition.extract.port.GraphExtractor`` around ``inner``, transparently."""
 
-    def __init__(self, inner: GraphExtractor, cache: ResultCache, version: str) -> None:
+    def __init__(
+        self, inner: GraphExtractor, cache: ResultCache, version: str, write_every: int = 32
+    ) -> None:
         self.inner = inner
+        self.write_every = max(1, write_every)  # chunks sent at once, written back together
         self.cache = cache
         self.name = inner.name
         model = getattr(inner, "model_id", None)
@@ -68,9 +73,10 @@ class CachedExtractor:
         missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
         self.hits += sum(1 for key in keys if key not in missing)
         self.misses += len(missing)
-        if missing:
-            fresh = await self.inner.extract(list(missing.values()))
-            made = dict(zip(missing, fresh, strict=True))
+        for start in range(0, len(missing), self.write_every):
+            part = dict(list(missing.items())[start : start + self.write_every])
+            fresh = await self.inner.extract(list(part.values()))
+            made = dict(zip(part, fresh, strict=True))
             await asyncio.to_thread(
                 self.cache.put_many, self.scope, {k: encode_graph(g) for k, g in made.items()}
             )

@@ -7,7 +7,9 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from cognition.embedding.gemini import GeminiEmbedder
 from cognition.embedding.port import Embedder, Purpose, Vectors
 from cognition.paths import DataPaths
 from cognition.runtime import make_embedder
-from tests.helpers import REPO_ROOT, CliRunner, last_json_line, subprocess_env
+from tests.helpers import REPO_ROOT, CliRunner, cli_command, last_json_line, subprocess_env
 from tests.integration.gemini_harness import MODEL, gemini_settings
 
 TEXTS = [f"chunk number {n} of a book about git objects" for n in range(10)]
@@ -211,3 +213,57 @@ def test_a_book_imported_again_elsewhere_pays_for_no_chunk(
         found = run_cli("search", "how does git store a blob", "-d", "objects-b", data_dir=tmp_path, **env)
         assert found.returncode == 0, found.stderr[-3000:]
     assert stub.task_types["RETRIEVAL_QUERY"] == 1  # the repeated query was free
+
+
+def cached_rows(data_dir: Path) -> int:
+    path = data_dir / "cache.sqlite3"
+    if not path.exists():
+        return 0
+    with closing(sqlite3.connect(path, timeout=30)) as db:
+        try:
+            return int(db.execute("SELECT count(*) FROM results").fetchone()[0])
+        except sqlite3.OperationalError:  # the table is not there yet
+            return 0
+
+
+def test_an_import_killed_midway_pays_for_no_chunk_twice(
+    stub: GeminiStub, tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
+) -> None:
+    env = {
+        "COGNITION_EMBEDDING__PROVIDER": "gemini",
+        "COGNITION_GEMINI__API_KEY": "stub-key",
+        "COGNITION_GEMINI__BASE_URL": stub.url,
+        "COGNITION_GEMINI__DIMENSIONS": "16",
+        "COGNITION_GEMINI__BATCH_SIZE": "2",
+    }
+    # The first run's governor admits two calls an hour: it stops before its third batch.
+    stalled = {
+        "COGNITION_GEMINI__EMBEDDING_QUOTA__REQUESTS_PER_MINUTE": "2",
+        "COGNITION_GEMINI__EMBEDDING_QUOTA__WINDOW_SECONDS": "3600",
+    }
+    pdf = excerpts["git_objects"]
+    args = ("import", str(pdf), "--dataset", "objects", "--json")
+    child = subprocess.Popen(
+        cli_command(*args),
+        cwd=REPO_ROOT,
+        env=subprocess_env(tmp_path, **env, **stalled),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(1200):  # up to 120 s
+            if cached_rows(tmp_path) >= 4 or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert child.poll() is None, child.communicate()[1][-3000:]
+        assert (embedded(stub), cached_rows(tmp_path)) == (4, 4)
+    finally:
+        child.kill()
+        child.wait(60)
+
+    resumed = run_cli(*args, data_dir=tmp_path, **env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = last_json_line(resumed.stdout)
+    assert summary["added"] == 1
+    assert embedded(stub) == summary["chunks"]  # every chunk paid for exactly once

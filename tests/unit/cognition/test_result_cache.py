@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from cognition.cache import CachedExtractor, Scope, SqliteCache, digest
 from cognition.extract.local import LocalExtractor
 from cognition.extract.port import ChunkGraph
@@ -108,3 +110,26 @@ def test_only_a_paid_extractor_with_a_version_is_wrapped(tmp_path: Path) -> None
     unversioned = PaidExtractor()
     unversioned.prompt_version = ""
     assert with_result_cache(unversioned, remote, paths) is unversioned
+
+
+class FailingOn(PaidExtractor):
+    """Fails (as a killed or refused call would) when sent ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    async def extract(self, texts: Sequence[str]) -> list[ChunkGraph]:
+        if self.text in texts:
+            raise RuntimeError("the call died")
+        return await super().extract(texts)
+
+
+async def test_groups_answered_before_a_failure_stay_paid_for(tmp_path: Path) -> None:
+    cache = SqliteCache(tmp_path / "cache.sqlite3")
+    with pytest.raises(RuntimeError, match="died"):
+        await CachedExtractor(FailingOn(TEXTS[2]), cache, "prompt-3", write_every=2).extract(TEXTS)
+
+    paid = PaidExtractor()
+    await CachedExtractor(paid, cache, "prompt-3", write_every=2).extract(TEXTS)
+    assert paid.sent == [TEXTS[2]]
