@@ -83,6 +83,12 @@ class CachedExtractor:
             known.update(made)
         return [_copy(known[key]) for key in keys]
 
+    async def aclose(self) -> None:
+        """Close a remote inner extractor's sessions (its own ``aclose``), if it has any."""
+        aclose = getattr(self.inner, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
 
 def _copy(graph: ChunkGraph) -> ChunkGraph:
     """A graph of its own per chunk (the same text twice in a batch must not share lists)."""

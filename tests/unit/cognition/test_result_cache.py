@@ -33,6 +33,10 @@ class PaidExtractor:
     def __init__(self) -> None:
         self.inner = LocalExtractor(24, 2)
         self.sent: list[str] = []
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
 
     async def extract(self, texts: Sequence[str]) -> list[ChunkGraph]:
         self.sent.extend(texts)
@@ -50,6 +54,8 @@ async def test_extractions_are_paid_once_and_returned_equal(tmp_path: Path) -> N
     assert second[1] is not second[3]  # each chunk gets its own graph
     assert first[0].entities and first[0].relations  # a real graph went through the cache
     assert cached.name == "paid" and (cached.hits, cached.misses) == (2, 3)  # misses: texts sent
+    await cached.aclose()
+    assert paid.closed  # the runtime closes a remote extractor's sessions through the wrapper
 
 
 async def test_another_prompt_version_or_model_misses(tmp_path: Path) -> None:
