@@ -4,9 +4,9 @@ Results are keyed by the extractor's model (its ``model_id`` when it has one, el
 ``name``) and a version the caller gives: the prompt's, so a changed prompt never serves
 the old prompt's answers. Chunks whose stored result does not decode are extracted again
 and overwritten. Misses go to the inner extractor ``write_every`` chunks at a time, each
-group written back when it is answered: a killed process loses one group. What the inner
-extractor returned is stored as it is: a chunk it gave up on (an empty graph after invalid
-JSON) too, as the answer that was paid for.
+group written back when it is answered: a killed process loses one group. An empty graph is
+not stored: it is what a bad answer (invalid or truncated JSON) leaves, and asking again on
+the next import for a chunk that has nothing costs less than keeping a failure for good.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class CachedExtractor:
             fresh = await self.inner.extract(list(part.values()))
             made = dict(zip(part, fresh, strict=True))
             await asyncio.to_thread(
-                self.cache.put_many, self.scope, {k: encode_graph(g) for k, g in made.items()}
+                self.cache.put_many, self.scope, {k: encode_graph(g) for k, g in made.items() if g.entities}
             )
             known.update(made)
         return [_copy(known[key]) for key in keys]

@@ -267,3 +267,41 @@ def test_an_import_killed_midway_pays_for_no_chunk_twice(
     summary = last_json_line(resumed.stdout)
     assert summary["added"] == 1
     assert embedded(stub) == summary["chunks"]  # every chunk paid for exactly once
+
+
+GRAPH_ANSWER = json.dumps(
+    {
+        "entities": [
+            {"name": "Git", "type": "technology", "description": "A version control system."},
+            {"name": "blob", "type": "concept", "description": "A file's content."},
+        ],
+        "relations": [{"source": "Git", "target": "blob", "type": "stores"}],
+    }
+)
+
+
+def test_a_book_extracted_by_gemini_again_elsewhere_pays_for_no_chunk(
+    tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
+) -> None:
+    pytest.importorskip("cognition.extract.gemini")  # the Gemini extractor (issue 12) is there
+    with GeminiStub(answer=GRAPH_ANSWER) as stub:
+        env = {
+            "COGNITION_EXTRACTION__EXTRACTOR": "gemini",
+            "COGNITION_GEMINI__API_KEY": "stub-key",
+            "COGNITION_GEMINI__BASE_URL": stub.url,
+            "COGNITION_GEMINI__EXTRACTION_QUOTA__REQUESTS_PER_MINUTE": "1000",
+            "COGNITION_GEMINI__EXTRACTION_QUOTA__TOKENS_PER_MINUTE": "1000000",
+        }
+        pdf = str(excerpts["git_objects"])
+        first = run_cli("import", pdf, "--dataset", "gem-a", "--json", data_dir=tmp_path, **env)
+        assert first.returncode == 0, first.stderr[-3000:]
+        chunks = last_json_line(first.stdout)["chunks"]
+        assert stub.stats["served"] == chunks  # one generateContent call per chunk
+
+        second = run_cli("import", pdf, "--dataset", "gem-b", "--json", data_dir=tmp_path, **env)
+        assert second.returncode == 0, second.stderr[-3000:]
+        described = run_cli("describe", "gem-b", "--json", data_dir=tmp_path, **env)
+
+    assert last_json_line(second.stdout)["added"] == 1
+    assert stub.stats["served"] == chunks  # every chunk's graph came from the cache
+    assert json.loads(described.stdout)["stats"]["entities"] == 2  # the stub's two, as stored

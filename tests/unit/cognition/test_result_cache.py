@@ -139,3 +139,13 @@ async def test_groups_answered_before_a_failure_stay_paid_for(tmp_path: Path) ->
     paid = PaidExtractor()
     await CachedExtractor(paid, cache, "prompt-3", write_every=2).extract(TEXTS)
     assert paid.sent == [TEXTS[2]]
+
+
+async def test_an_empty_graph_is_asked_for_again(tmp_path: Path) -> None:
+    """An empty graph is what a bad answer leaves: the next import asks again."""
+    paid = PaidExtractor()
+    cached = CachedExtractor(paid, SqliteCache(tmp_path / "cache.sqlite3"), "prompt-3")
+    blank = "... --- ..."
+    assert (await cached.extract([blank, TEXTS[0]]))[0] == ChunkGraph()
+    await cached.extract([blank, TEXTS[0]])
+    assert paid.sent == [blank, TEXTS[0], blank]
