@@ -4,6 +4,7 @@
 
     <data_dir>/
       ledger.sqlite3     the ledger (documents, datasets)
+      cache.sqlite3      paid results (a remote model's embeddings and extractions) by chunk hash
       locks/             one flock file per dataset (the write gate)
       models/            the embedding runtime's converted model files
       cognee/            everything cognee writes: its databases, the graph and vector files
@@ -33,6 +34,10 @@ class DataPaths:
     @property
     def ledger(self) -> Path:
         return self.root / "ledger.sqlite3"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache.sqlite3"
 
     @property
     def locks(self) -> Path:

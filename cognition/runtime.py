@@ -9,6 +9,7 @@ nothing starts cognee per call.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,7 +37,12 @@ def make_embedder(settings: Settings, paths: DataPaths) -> Embedder:
 
         gemini = settings.gemini
         governor = open_governor(settings, gemini.embedding_model, gemini.embedding_quota, api_key(gemini))
-        return GeminiEmbedder(gemini, governor)
+        embedder = GeminiEmbedder(gemini, governor)
+        if not gemini.cache:
+            return embedder
+        from cognition.cache import CachedEmbedder, SqliteCache
+
+        return CachedEmbedder(embedder, SqliteCache(paths.cache))
     raise ConfigurationError(f"unknown embedding provider {settings.embedding.provider!r}")
 
 
@@ -54,6 +60,22 @@ def make_extractor(settings: Settings) -> GraphExtractor:
             gemini, governor, extraction.max_entities_per_chunk, extraction.min_entity_chars
         )
     raise ConfigurationError(f"unknown extractor {extraction.extractor!r}")
+
+
+def with_result_cache(extractor: GraphExtractor, settings: Settings, paths: DataPaths) -> GraphExtractor:
+    """A paid extractor behind the result cache, keyed by its prompt version (its
+    ``prompt_version``, or its module's ``PROMPT_VERSION``). The local extractor is faster
+    than a lookup and stays bare; so does one without a version: a cache that cannot tell
+    two prompts apart would serve the old prompt's answers."""
+    if extractor.name == "local" or settings.extraction.extractor == "local" or not settings.gemini.cache:
+        return extractor
+    module = importlib.import_module(type(extractor).__module__)
+    version = getattr(extractor, "prompt_version", None) or getattr(module, "PROMPT_VERSION", None)
+    if version is None:
+        return extractor
+    from cognition.cache import CachedExtractor, SqliteCache
+
+    return CachedExtractor(extractor, SqliteCache(paths.cache), str(version))
 
 
 @dataclass
@@ -77,7 +99,7 @@ class Runtime:
             paths=paths,
             ledger=open_ledger(settings),
             gate=gate or FileGate(paths.locks),
-            extractor=make_extractor(settings),
+            extractor=with_result_cache(make_extractor(settings), settings, paths),
         )
 
     @property

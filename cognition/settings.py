@@ -69,6 +69,10 @@ class GeminiSettings(BaseModel):
     extraction_quota: ModelQuotaSettings = ModelQuotaSettings(
         requests_per_minute=10, tokens_per_minute=250_000, requests_per_day=250
     )
+    # Keep every paid result (embeddings of chunks and queries, extractions) in
+    # <data_dir>/cache.sqlite3 by chunk hash, model and prompt version: a resumed, repeated or
+    # killed import never pays twice for the same chunk. Off: every text goes to the API.
+    cache: bool = True
 
 
 class ChunkingSettings(BaseModel):

@@ -2,7 +2,9 @@
 
 The local ONNX model (``cognition.embedding.local``) is the first adapter; a Gemini one
 implements the same protocol. Vectors travel with the chunks they belong to (the pipeline
-embeds a batch, the store receives chunks and vectors together): nothing is cached by text.
+embeds a batch, the store receives chunks and vectors together). Only a paid provider's
+vectors are kept by text, in the result cache (``cognition.cache``): the local model is
+faster than a lookup.
 ``model_id`` and ``dimensions`` are recorded per dataset, and a dataset is never searched or
 written with another model's vectors (see ``cognition.runtime``).
 """

@@ -40,6 +40,7 @@ def gemini_settings(
             "batch_size": 4,
             "embedding_model": MODEL,
             "embedding_quota": {**window, **(quota or {})},
+            "cache": False,  # these tests count the provider's own calls; the cache's tests turn it on
             **gemini,
         },
         queue={"redis_url": redis_url, "name": f"test-{uuid.uuid4().hex}"},

@@ -197,6 +197,7 @@ async def test_three_worker_processes_share_one_quota(redis_server: RedisServer,
             "COGNITION_GEMINI__API_KEY": "stub-key",
             "COGNITION_GEMINI__BASE_URL": stub.url,
             "COGNITION_GEMINI__DIMENSIONS": "16",
+            "COGNITION_GEMINI__CACHE": "false",  # the processes embed the same texts: the quota is under test
             "COGNITION_GEMINI__EMBEDDING_QUOTA__REQUESTS_PER_MINUTE": "12",
             "COGNITION_GEMINI__EMBEDDING_QUOTA__WINDOW_SECONDS": str(PROCESS_WINDOW),
             "COGNITION_QUEUE__REDIS_URL": redis_server.url,
