@@ -5,8 +5,8 @@ vector_database_url``, made from the system root when the dataset was created). 
 directory restored from a backup under another path, or copied to make a second
 environment, would then read and write the vectors of the old path: none at all once the
 old path is gone (every chunk without a vector), or another environment's (writes land in
-the original). At start, every local LanceDB path is set to where this data directory
-keeps it; an object-store URI (``s3://…``) is left as configured.
+the original). At start, every local LanceDB path whose directory this data directory holds
+is pointed at it; an object-store URI (``s3://…``) is left as configured.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ async def relocate_vector_paths(system_root: str) -> int:
     async with get_relational_engine().get_async_session() as session:
         for row in (await session.execute(select(DatasetDatabase))).scalars():
             url = row.vector_database_url or ""
-            if row.vector_database_provider != "lancedb" or not os.path.isabs(url):
+            if row.vector_database_provider != "lancedb" or not os.path.isabs(url) or row.owner_id is None:
                 continue
             expected = os.path.join(system_root, "databases", str(row.owner_id), os.path.basename(url))
-            if url != expected:
+            # Only to where this data directory holds the vectors: a layout this code does not
+            # know (another cognee version) is left alone rather than pointed at nothing.
+            if url != expected and os.path.exists(expected):
                 log.warning("dataset %s: its vectors are at %s, not %s", row.dataset_id, expected, url)
                 row.vector_database_url = expected
                 moved += 1
