@@ -47,6 +47,30 @@ def gemini_settings(
     )
 
 
+def embedding_env(stub: GeminiStub, **extra: str) -> dict[str, str]:
+    """``COGNITION_*`` variables of a child process that embeds with Gemini on ``stub``."""
+    return {
+        "COGNITION_EMBEDDING__PROVIDER": "gemini",
+        "COGNITION_GEMINI__API_KEY": "stub-key",
+        "COGNITION_GEMINI__BASE_URL": stub.url,
+        "COGNITION_GEMINI__DIMENSIONS": "16",
+        **extra,
+    }
+
+
+def extraction_env(stub: GeminiStub, **extra: str) -> dict[str, str]:
+    """``COGNITION_*`` variables of a child process that extracts with Gemini on ``stub``
+    (a quota the stub's default never reaches)."""
+    return {
+        "COGNITION_EXTRACTION__EXTRACTOR": "gemini",
+        "COGNITION_GEMINI__API_KEY": "stub-key",
+        "COGNITION_GEMINI__BASE_URL": stub.url,
+        "COGNITION_GEMINI__EXTRACTION_QUOTA__REQUESTS_PER_MINUTE": "1000",
+        "COGNITION_GEMINI__EXTRACTION_QUOTA__TOKENS_PER_MINUTE": "1000000",
+        **extra,
+    }
+
+
 # The extractor's scripted answers: a good graph, and three ways an answer goes wrong.
 GOOD = {
     "entities": [

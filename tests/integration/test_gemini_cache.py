@@ -22,7 +22,7 @@ from cognition.embedding.port import Embedder, Purpose, Vectors
 from cognition.paths import DataPaths
 from cognition.runtime import make_embedder
 from tests.helpers import REPO_ROOT, CliRunner, cli_command, last_json_line, subprocess_env
-from tests.integration.gemini_harness import MODEL, gemini_settings
+from tests.integration.gemini_harness import MODEL, embedding_env, extraction_env, gemini_settings
 
 TEXTS = [f"chunk number {n} of a book about git objects" for n in range(10)]
 
@@ -150,14 +150,7 @@ asyncio.run(main())
 
 
 def embed_in_subprocess(stub: GeminiStub, data_dir: Path, texts: list[str]) -> subprocess.Popen[str]:
-    env = subprocess_env(
-        data_dir,
-        COGNITION_EMBEDDING__PROVIDER="gemini",
-        COGNITION_GEMINI__API_KEY="stub-key",
-        COGNITION_GEMINI__BASE_URL=stub.url,
-        COGNITION_GEMINI__DIMENSIONS="16",
-        COGNITION_GEMINI__BATCH_SIZE="4",
-    )
+    env = subprocess_env(data_dir, **embedding_env(stub, COGNITION_GEMINI__BATCH_SIZE="4"))
     return subprocess.Popen(
         [sys.executable, "-c", _EMBED_SCRIPT, json.dumps(texts)],
         cwd=REPO_ROOT,
@@ -190,12 +183,7 @@ def test_processes_sharing_a_data_directory_share_the_cache(stub: GeminiStub, tm
 def test_a_book_imported_again_elsewhere_pays_for_no_chunk(
     stub: GeminiStub, tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
 ) -> None:
-    env = {
-        "COGNITION_EMBEDDING__PROVIDER": "gemini",
-        "COGNITION_GEMINI__API_KEY": "stub-key",
-        "COGNITION_GEMINI__BASE_URL": stub.url,
-        "COGNITION_GEMINI__DIMENSIONS": "16",
-    }
+    env = embedding_env(stub)
     pdf = excerpts["git_objects"]
     first = run_cli("import", str(pdf), "--dataset", "objects-a", "--json", data_dir=tmp_path, **env)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -229,13 +217,7 @@ def cached_rows(data_dir: Path) -> int:
 def test_an_import_killed_midway_pays_for_no_chunk_twice(
     stub: GeminiStub, tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
 ) -> None:
-    env = {
-        "COGNITION_EMBEDDING__PROVIDER": "gemini",
-        "COGNITION_GEMINI__API_KEY": "stub-key",
-        "COGNITION_GEMINI__BASE_URL": stub.url,
-        "COGNITION_GEMINI__DIMENSIONS": "16",
-        "COGNITION_GEMINI__BATCH_SIZE": "2",
-    }
+    env = embedding_env(stub, COGNITION_GEMINI__BATCH_SIZE="2")
     # The first run's governor admits two calls an hour: it stops before its third batch.
     stalled = {
         "COGNITION_GEMINI__EMBEDDING_QUOTA__REQUESTS_PER_MINUTE": "2",
@@ -283,15 +265,8 @@ GRAPH_ANSWER = json.dumps(
 def test_a_book_extracted_by_gemini_again_elsewhere_pays_for_no_chunk(
     tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
 ) -> None:
-    pytest.importorskip("cognition.extract.gemini")  # the Gemini extractor (issue 12) is there
     with GeminiStub(answer=GRAPH_ANSWER) as stub:
-        env = {
-            "COGNITION_EXTRACTION__EXTRACTOR": "gemini",
-            "COGNITION_GEMINI__API_KEY": "stub-key",
-            "COGNITION_GEMINI__BASE_URL": stub.url,
-            "COGNITION_GEMINI__EXTRACTION_QUOTA__REQUESTS_PER_MINUTE": "1000",
-            "COGNITION_GEMINI__EXTRACTION_QUOTA__TOKENS_PER_MINUTE": "1000000",
-        }
+        env = extraction_env(stub)
         pdf = str(excerpts["git_objects"])
         first = run_cli("import", pdf, "--dataset", "gem-a", "--json", data_dir=tmp_path, **env)
         assert first.returncode == 0, first.stderr[-3000:]

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.gemini_stub import GeminiStub
 from tests.conftest import CliRunner
 from tests.helpers import last_json_line
-from tests.integration.gemini_harness import ANSWERS
+from tests.integration.gemini_harness import ANSWERS, extraction_env
 
 
 class FirstAnswerMalformed:
@@ -31,13 +31,7 @@ def test_a_cli_import_stores_the_entities_gemini_found(
 ) -> None:
     answers = FirstAnswerMalformed()
     with GeminiStub(answer=answers) as stub:
-        env = {
-            "COGNITION_EXTRACTION__EXTRACTOR": "gemini",
-            "COGNITION_GEMINI__API_KEY": "stub-key",
-            "COGNITION_GEMINI__BASE_URL": stub.url,
-            "COGNITION_GEMINI__EXTRACTION_QUOTA__REQUESTS_PER_MINUTE": "1000",
-            "COGNITION_GEMINI__EXTRACTION_QUOTA__TOKENS_PER_MINUTE": "1000000",
-        }
+        env = extraction_env(stub)
         done = run_cli(
             "import", str(excerpts["git_objects"]), "--dataset", "gem", "--json", data_dir=tmp_path, **env
         )

@@ -25,7 +25,7 @@ from cognition.governor.factory import open_governor
 from cognition.paths import DataPaths
 from cognition.runtime import make_embedder
 from cognition.settings import Settings
-from tests.integration.gemini_harness import gemini_settings
+from tests.integration.gemini_harness import embedding_env, gemini_settings
 
 WINDOW = 2.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,10 +193,7 @@ async def test_three_worker_processes_share_one_quota(redis_server: RedisServer,
         env = {
             **os.environ,
             "COGNITION_DATA_DIR": str(tmp_path),
-            "COGNITION_EMBEDDING__PROVIDER": "gemini",
-            "COGNITION_GEMINI__API_KEY": "stub-key",
-            "COGNITION_GEMINI__BASE_URL": stub.url,
-            "COGNITION_GEMINI__DIMENSIONS": "16",
+            **embedding_env(stub),
             "COGNITION_GEMINI__CACHE": "false",  # the processes embed the same texts: the quota is under test
             "COGNITION_GEMINI__EMBEDDING_QUOTA__REQUESTS_PER_MINUTE": "12",
             "COGNITION_GEMINI__EMBEDDING_QUOTA__WINDOW_SECONDS": str(PROCESS_WINDOW),
