@@ -82,10 +82,9 @@ async def run_audit_job(
     except Exception as exc:  # the store failed under the audit: this run fails, the next may not
         log.exception("audit of %s failed", dataset)
         return _finish(ledger, job_id, {"failed": str(exc)}, f"{type(exc).__name__}: {exc}")
-    stored = ledger.audits(dataset, limit=1)
     result: dict[str, object] = {
         "dataset": dataset,
-        "audit_id": stored[0].id if stored else None,
+        "audit_id": audit.id,
         "status": audit.status,
         "checks": {c.name: c.status for c in audit.checks},
     }

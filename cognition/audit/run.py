@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cognition.audit import ledger_checks
@@ -26,6 +26,7 @@ class DatasetAudit:
     finished_at: float
     status: Status
     checks: list[Check] = field(default_factory=list)
+    id: int | None = None  # the ledger's id, once stored
 
     def check(self, name: str) -> Check:
         return next(c for c in self.checks if c.name == name)
@@ -41,14 +42,14 @@ class DatasetAudit:
 
 
 async def audit_datasets(runtime: Runtime, names: list[str]) -> list[DatasetAudit]:
-    """Audit each dataset and store its audit in the ledger."""
+    """Audit each dataset and store its audit in the ledger; each audit carries its id."""
     done = []
     for name in names:
         audit = await audit_dataset(runtime, name)
-        runtime.ledger.add_audit(
+        stored = runtime.ledger.add_audit(
             AuditRecord(name, audit.started_at, audit.finished_at, audit.status, _checks(audit))
         )
-        done.append(audit)
+        done.append(replace(audit, id=stored))
     return done
 
 
