@@ -15,7 +15,7 @@ from typing import Literal
 from cognition.errors import NotFound
 from cognition.extract.normalize import entity_key
 from cognition.graphrank import EntityGraph
-from cognition.store.port import EntityInfo, Store
+from cognition.store.port import EntityInfo, Neighbour, Store
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,13 @@ async def entity(store: Store, dataset: str, entity_id: str) -> EntityInfo:
 
 async def neighbourhood(store: Store, dataset: str, entity_id: str, depth: int, limit: int) -> Neighbourhood:
     """The entity and the relations within ``depth`` hops, heaviest first at each hop, at
-    most ``limit`` relations in all (breadth first: near ones before far ones)."""
+    most ``limit`` relations in all (breadth first: near ones before far ones). Each
+    relation is listed once: walking on from a neighbour meets the relation that led to it
+    again, from its other end, and listing it twice named the start entity as a relation's
+    far end (a path to it is empty)."""
     result = Neighbourhood(await entity(store, dataset, entity_id))
     seen = {entity_id}
+    listed: set[tuple[str, str, str]] = set()  # (from, to, relation) as stored
     frontier = [entity_id]
     for level in range(1, depth + 1):
         following: list[str] = []
@@ -75,16 +79,25 @@ async def neighbourhood(store: Store, dataset: str, entity_id: str, depth: int, 
             if room <= 0:
                 result.truncated = True
                 return result
-            found = await store.neighbours(dataset, source, room + 1)
+            found = [
+                n
+                for n in await store.neighbours(dataset, source, limit + 1)
+                if _relation(source, n) not in listed
+            ]
             if len(found) > room:
                 result.truncated = True
             for n in found[:room]:
+                listed.add(_relation(source, n))
                 result.edges.append(Edge(source, n.entity, n.relation, n.weight, n.direction, level))
                 if n.entity.id not in seen:
                     seen.add(n.entity.id)
                     following.append(n.entity.id)
         frontier = following
     return result
+
+
+def _relation(source: str, n: Neighbour) -> tuple[str, str, str]:
+    return (source, n.entity.id, n.relation) if n.direction == "out" else (n.entity.id, source, n.relation)
 
 
 async def paths(

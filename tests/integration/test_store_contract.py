@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from cognition import graphquery
 from cognition.datasets import chunk_id, entity_id
 from cognition.errors import DatasetNotFoundError
 from cognition.runtime import Runtime
@@ -149,6 +150,30 @@ async def test_entities_by_key_neighbours_and_mentions(backend: Store, library: 
     }
     assert {c.id for c in mentioning} == {library.git.chunks[0].id, library.bash.chunks[1].id}
     assert await backend.find_entities(library.dataset, ["no such entity"], 10) == []
+
+
+async def test_a_neighbourhood_lists_each_relation_once_and_a_path_reaches_each_far_end(
+    backend: Store, library: Library, runtime: Runtime
+) -> None:
+    """Walking on from a neighbour meets the relation that led to it again; listed twice,
+    its far end was the start entity, and ``find_path`` to it found nothing (a flaky MCP
+    test picked the last relation listed)."""
+    [git] = await backend.find_entities(library.dataset, ["git"], 10)
+    around = await graphquery.neighbourhood(backend, library.dataset, git.id, depth=2, limit=10)
+    graph, _ = await runtime.searcher.graph_for(library.dataset)
+
+    keys = {git.id: "git"} | {e.target.id: e.target.key for e in around.edges}
+    listed = sorted((e.depth, keys[e.source_id], e.relation, e.direction, e.target.key) for e in around.edges)
+    assert listed == [
+        (1, "git", "uses", "out", "blob"),
+        (1, "git", "uses", "out", "hook"),
+        (2, "blob", "uses", "in", "tree"),
+    ]
+    assert not around.truncated
+    for edge in around.edges:
+        found = await graphquery.paths(backend, graph, library.dataset, git.id, edge.target.id, 2, 5)
+        assert found and len(found[0]) == edge.depth, edge.target.key
+        assert found[0][0].source.id == git.id and found[0][-1].target.id == edge.target.id
 
 
 async def test_the_graph_for_ranking_holds_every_mention_and_relation(
