@@ -41,7 +41,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, local_token: 
     app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     errors.install(app)
     ui.install(app)  # a stale login cookie: the login page, not JSON
-    app.add_middleware(telemetry.RequestCounter)  # requests by route template and status
+    app.add_middleware(telemetry.RequestLog)  # counted by route template and status, an id, a log line
     for module in (health, datasets, documents, jobs, search, graph, metrics, audits, repairs, ui):
         app.include_router(module.router)
     return app

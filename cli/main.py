@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import sys
@@ -21,8 +22,9 @@ from cli.common import with_runtime as _with_runtime
 from cli.keys import app as keys_app
 from cli.mcp import mcp_command
 from cli.progress import RichProgress
+from cognition import logs
 from cognition.errors import CognitionError
-from cognition.settings import SearchSettings, Settings
+from cognition.settings import SearchSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from cognition.ledger import DocumentRecord
@@ -62,6 +64,8 @@ def _root(
     ] = False,
 ) -> None:
     """Knowledge-graph ingestion and search."""
+    with contextlib.suppress(CognitionError):  # a bad setting: the command names it
+        logs.configure(get_settings())
 
 
 @app.command("import")

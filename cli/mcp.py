@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cognition import logs
 from cognition.errors import CognitionError
 from cognition.settings import Settings, get_settings
 
@@ -40,9 +40,9 @@ def mcp_command(
     ] = None,
 ) -> None:
     """Serve the MCP tools over stdio to the agent that started this process."""
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     try:
         settings = get_settings()
+        logs.configure(settings)  # on stderr: stdout carries the protocol
         secret = key or (settings.api.mcp_key.get_secret_value() if settings.api.mcp_key else None)
         if dataset and secret:
             raise CognitionError("give --dataset or a key, not both")

@@ -70,7 +70,8 @@ def serve_command(
         create_app(given, local_token=token),
         host=bind,
         port=given.api.port if port is None else port,
-        log_level="info",
+        log_config=None,  # the process's logging (``cognition.logs``): one format, no secrets
+        access_log=False,  # each request is logged with its id by ``api.telemetry.RequestLog``
     )
     try:
         _card_server(config, card, token).run()

@@ -140,6 +140,11 @@ class QueueSettings(BaseModel):
     retry_cap_seconds: float = Field(default=300.0, gt=0)
     keep_result_seconds: int = Field(default=24 * 3600, ge=0)
     poll_seconds: float = Field(default=0.5, gt=0)
+    # On SIGTERM/SIGINT a worker takes no new job and lets its running jobs finish for this
+    # long; what is still running then is cancelled: its document is recorded as interrupted
+    # and the job goes back on the queue for another worker at once (its lease is released).
+    # Give the orchestrator's stop timeout a little more (compose: stop_grace_period).
+    shutdown_grace_seconds: int = Field(default=60, ge=0)
     # Directories whose files queued jobs may import (absolute paths). Anyone who can write
     # to Redis can put a job on the queue, so a worker reads only files that resolve inside
     # one of these or ``<data_dir>/uploads``. Empty (the default): only uploads, and
@@ -304,6 +309,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./.cognition")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # text: one readable line each (a terminal); json: one JSON object per line, with the
+    # request_id / job_id it belongs to (a log collector: the compose deployment sets it).
+    log_format: Literal["text", "json"] = "text"
     # The password of encrypted PDFs for `cognition import` (COGNITION_PDF_PASSWORD), so it
     # need not be given as --password, which every user sees in `ps`.
     pdf_password: SecretStr | None = None

@@ -25,6 +25,7 @@ import os
 import time
 
 from cognition.ledger import LIVE, JobRecord, Ledger
+from cognition.logs import log_context
 from cognition.runtime import Runtime
 from ingest.audit_jobs import run_audit_job
 from ingest.background import cancel
@@ -117,7 +118,8 @@ class InlineRunner:
         body = {"file": run_file_job, "crawl": run_crawl_job, "audit": run_audit_job}[job.kind]
         self.current = job.job_id
         try:
-            await body(self._runtime, job.arguments, job.attempts, job.job_id)
+            with log_context(job_id=job.job_id, job_try=str(job.attempts)):
+                await body(self._runtime, job.arguments, job.attempts, job.job_id)
         except RetryLater:
             pass  # recorded on the job's row, which waits until its not_before
         except Exception as exc:  # a bug in a job body: the job fails alone, the runner goes on

@@ -9,9 +9,10 @@ from typing import Any
 from arq.worker import Worker
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
+from cognition import logs
 from cognition.settings import Settings
 from workers.queue import UNREACHABLE, QueueUnreachable, connect
-from workers.settings import log_to_stderr, worker_options
+from workers.settings import worker_options
 
 log = logging.getLogger("cognition.workers")
 
@@ -49,7 +50,7 @@ def run_worker(settings: Settings, burst: bool = False) -> int:
     Returns the number of jobs that failed. Credentials Redis refuses end the worker at once
     (``QueueUnreachable``); a Redis that is not up yet is waited for."""
     asyncio.run(_check_credentials(settings))
-    log_to_stderr()
+    logs.configure(settings)
     worker = ResilientWorker(
         **worker_options(settings), burst=burst, lease_seconds=settings.queue.lease_seconds
     )

@@ -9,6 +9,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import func
 
+from cognition import logs
 from cognition.settings import Settings, get_settings
 from ingest.audit_jobs import AUDIT_DATASET
 from ingest.jobs import CRAWL_SITE, INGEST_FILE
@@ -26,16 +27,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     runtime = WorkerRuntime.build(settings, ctx["redis"])
     # cognee and the model load here, once, before any job: not inside the first jobs.
     await runtime.runtime.start()
-    log_to_stderr()  # cognee configures logging when it starts; the worker's log stays readable
+    logs.configure(settings)  # again: cognee's start replaced the root logger's handlers
     ctx["runtime"] = runtime
     log.info("worker ready: queue %s on %s", settings.queue.name, redacted(settings.queue.url))
     await reap_abandoned(ctx)
 
 
-def log_to_stderr() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+async def tag_job(ctx: dict[str, Any]) -> None:
+    """Every line the job logs names it (its task only: the next job starts a task of its own)."""
+    logs.tag(job_id=str(ctx["job_id"]), job_try=str(ctx["job_try"]))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -59,6 +59,8 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,
+        "on_job_start": tag_job,
+        "job_completion_wait": queue.shutdown_grace_seconds,
         "redis_settings": redis_settings(queue),
         "queue_name": queue.name,
         "job_serializer": serialize,
@@ -81,6 +83,8 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[Any]] = _options["cron_jobs"]
     on_startup = staticmethod(startup)
     on_shutdown = staticmethod(shutdown)
+    on_job_start = staticmethod(tag_job)
+    job_completion_wait: ClassVar[int] = _options["job_completion_wait"]
     redis_settings: ClassVar[RedisSettings] = _options["redis_settings"]
     queue_name: ClassVar[str] = _options["queue_name"]
     job_serializer = staticmethod(serialize)

@@ -33,7 +33,14 @@ def test_a_cli_import_stores_the_entities_gemini_found(
     with GeminiStub(answer=answers) as stub:
         env = extraction_env(stub)
         done = run_cli(
-            "import", str(excerpts["git_objects"]), "--dataset", "gem", "--json", data_dir=tmp_path, **env
+            "import",
+            str(excerpts["git_objects"]),
+            "--dataset",
+            "gem",
+            "--json",
+            data_dir=tmp_path,
+            **env,
+            COGNITION_LOG_FORMAT="json",
         )
         described = run_cli("describe", "gem", "--json", data_dir=tmp_path, **env)
         found = run_cli(
@@ -46,6 +53,10 @@ def test_a_cli_import_stores_the_entities_gemini_found(
     body = json.loads(described.stdout)
     assert body["documents"] == {"stored": 1}, body
     assert stub.stats["served"] == body["chunks"] == answers.calls  # one call per chunk, none repeated
+    # The bad answer's warning reaches the operator (cognee's logging used to drop it), as JSON
+    logged = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    warned = [r for r in logged if r["logger"] == "cognition.extract.gemini" and r["level"] == "WARNING"]
+    assert len(warned) == 1 and "keeps no entities" in warned[0]["message"], done.stderr[-2000:]
     assert body["stats"]["entities"] == 5  # the stub's five, one node each across the chunks
     hits = json.loads(found.stdout)["hits"]
     assert len(hits) == body["chunks"]

@@ -271,6 +271,63 @@ def test_a_worker_killed_in_the_middle_of_a_book_is_replaced_and_the_book_equals
     assert stats["chunk_vectors"] == clean.chunk_vectors
 
 
+def _terminated_mid_book(workers: Workers, dataset: str) -> subprocess.Popen[bytes]:
+    """A worker sent SIGTERM (what ``docker compose stop`` sends) while it imports a book."""
+    assert workers.submit([GIT_INTERNALS], dataset).returncode == 0
+    worker = workers.start(burst=False)
+    wait_for_state(workers.data_dir, dataset, {"embedding", "storing"})
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=WAIT_SECONDS)
+    return worker
+
+
+def test_a_worker_stopped_mid_book_finishes_it_within_its_grace(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    workers = _book_workers(tmp_path, redis_server)  # the default grace (60 s) outlasts this book's import
+    try:
+        worker = _terminated_mid_book(workers, "graceful")
+    finally:
+        workers.stop()
+    [row] = records(workers.data_dir, "graceful")
+    assert (worker.returncode, row.state, row.attempts) == (0, "stored", 1), workers.log_text()
+
+
+def test_a_worker_whose_grace_ends_mid_book_hands_it_back_at_once(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    workers = _book_workers(
+        tmp_path,
+        redis_server,
+        COGNITION_QUEUE__SHUTDOWN_GRACE_SECONDS="1",
+        COGNITION_QUEUE__LEASE_SECONDS="3600",  # only a released lease lets the next worker in
+    )
+    try:
+        stopped = _terminated_mid_book(workers, "handed-back")
+        [row] = records(workers.data_dir, "handed-back")
+        assert row.state == "failed" and "interrupted" in (row.error or ""), workers.log_text()
+        workers.start()  # burst: it ends when the queue is empty
+        workers.wait()
+    finally:
+        workers.stop()
+    [row] = records(workers.data_dir, "handed-back")
+    assert (stopped.returncode, row.state, row.attempts) == (0, "stored", 2), workers.log_text()
+
+
+def _book_workers(tmp_path: Path, redis_server: RedisServer, **settings: str) -> Workers:
+    """Workers of their own queue that may read the bench books."""
+    (tmp_path / "logs").mkdir()
+    queue = f"test:{new_dataset_name('stopped')}"
+    return Workers(
+        tmp_path / "data",
+        redis_server,
+        queue,
+        tmp_path / "logs",
+        COGNITION_QUEUE__IMPORT_ROOTS=str(BENCH),
+        **settings,
+    )
+
+
 def test_redis_restarted_mid_import_loses_nothing(
     workers: Workers, tmp_path: Path, redis_server: RedisServer, stats_in_subprocess: StatsReader
 ) -> None:

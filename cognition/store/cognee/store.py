@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from cognition import logs
 from cognition.embedding.port import Embedder
 from cognition.gate import FileGate
 from cognition.paths import DataPaths
@@ -95,6 +96,7 @@ class CogneeStore:
 
             for module in WRITE_MODULES:  # otherwise imported by the first write (lancedb: ~2 s)
                 importlib.import_module(module)
+        logs.reapply()  # cognee's import replaced the root logger's handlers (for libraries' lines)
         from cognition.store.cognee.embedding import install
 
         install(self._embedder)
