@@ -42,9 +42,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 _REFUSED_CREDENTIAL = (401, 403)
 _DAY_USED: dict[Lane, str] = {
-    "bulk": "the day's requests open to bulk work are used up (counted here, less the query lane's"
-    " share, or refused)",
-    "query": "the day's requests are used up (counted here or refused)",
+    "bulk": "counted here or refused; for bulk work, the rest is kept for queries",
+    "query": "counted here or refused",
 }
 
 
