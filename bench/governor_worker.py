@@ -9,7 +9,7 @@ the stub's URL and quota, the shared Redis); a batch the governor gives up on (`
 after a long storm, ``ProviderUnavailable``) is tried again after the job layer's jittered
 exponential backoff, as a queued job would be (the result cache keeps the batches already
 paid, so only the failed batch is retried). The naive worker is what is commonly written:
-the same client with its own retries off, each call wrapped in tenacity's
+the same embedder and client (its retries off) with no governor, each call wrapped in tenacity's
 ``wait_random_exponential(multiplier=1, max=60)`` on 429 and 5xx, ignoring ``retryDelay``.
 Both are scaled to the stub's minute (``window / 60``).
 """
@@ -23,14 +23,16 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from google.genai import errors as genai_errors
-from google.genai import types
-
-from cognition.settings import Settings
+from cognition.embedding.gemini import GeminiEmbedder
+from cognition.embedding.port import Purpose
+from cognition.governor import Governor, MemoryBackend, Quota
+from cognition.governor.port import Lane
+from cognition.settings import Settings, get_settings
 
 CallBatch = Callable[[list[str]], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,21 +63,36 @@ def document_texts(doc: int, chunks: int) -> list[str]:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, genai_errors.APIError) and (exc.code == 429 or exc.code >= 500)
+    """A 429 or 5xx of the SDK (``google.genai.errors.APIError`` has the status as ``code``)."""
+    code = getattr(exc, "code", None)
+    return isinstance(code, int) and (code == 429 or code >= 500)
+
+
+class Unpaced(Governor):
+    """No governor at all: the call is made at once and its error raised as the SDK raised it,
+    so the baseline sends exactly the embedder's requests (same client, same batches)."""
+
+    def __init__(self) -> None:
+        super().__init__(MemoryBackend(), Quota(1, 1, 1, 1), "naive", "none")
+
+    async def call(
+        self,
+        fn: Callable[[], Awaitable[T]],
+        tokens: int,
+        usage: Callable[[T], int | None] | None = None,
+        lane: Lane = "bulk",
+    ) -> T:
+        return await fn()
 
 
 def naive_caller(
-    config: Config, purpose: str = "document", settings: Settings | None = None
+    config: Config, purpose: Purpose = "document", settings: Settings | None = None
 ) -> tuple[CallBatch, Callable[[], Awaitable[None]]]:
-    """The baseline: the client's retries off, tenacity's exponential backoff around each call."""
+    """The baseline: the client (retries off) inside tenacity's exponential backoff, on 429
+    and 5xx alike, ``retryDelay`` unread: what is commonly written."""
     from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
-    from cognition.embedding.gemini import make_client
-    from cognition.settings import get_settings
-
-    client = make_client((settings or get_settings()).gemini)
-    task = "RETRIEVAL_QUERY" if purpose == "query" else "RETRIEVAL_DOCUMENT"
-    embed_config = types.EmbedContentConfig(task_type=task, output_dimensionality=16)
+    embedder = GeminiEmbedder((settings or get_settings()).gemini, Unpaced())
 
     async def call(texts: list[str]) -> None:
         retrying = AsyncRetrying(
@@ -86,21 +103,16 @@ def naive_caller(
         )
         async for attempt in retrying:
             with attempt:
-                contents = [types.Content(parts=[types.Part(text=text)]) for text in texts]
-                await client.aio.models.embed_content(
-                    model="gemini-embedding-001", contents=contents, config=embed_config
-                )
+                await embedder.embed(texts, purpose)
 
-    return call, client.aio.aclose
+    return call, embedder.aclose
 
 
 def governed_caller(stats: Counter[str]) -> tuple[CallBatch, Callable[[], Awaitable[None]], Any]:
     """The governor's worker: the real embedder from settings, the job layer's retry around it."""
-    from cognition.embedding.gemini import GeminiEmbedder
     from cognition.governor import ProviderError
     from cognition.paths import DataPaths
     from cognition.runtime import make_embedder
-    from cognition.settings import get_settings
     from ingest.jobs import backoff
 
     settings = get_settings()
