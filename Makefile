@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api bench-audit clean
+.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api bench-audit bench-governor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-query: install
 
 bench-api: install
 	$(BIN)/python -m bench.api --queries 200 --json
+
+# The rate governor against a tenacity retry loop on the Gemini stub (about 2 minutes a repeat).
+bench-governor: install
+	$(BIN)/python -m bench.governor --repeat 3
 
 # Generates the synthetic datasets once into .bench-audit/ (1M nodes: about 1.5 GB, minutes).
 bench-audit: install

@@ -36,7 +36,13 @@ def make_embedder(settings: Settings, paths: DataPaths) -> Embedder:
         from cognition.governor.factory import open_governor
 
         gemini = settings.gemini
-        governor = open_governor(settings, gemini.embedding_model, gemini.embedding_quota, api_key(gemini))
+        governor = open_governor(
+            settings,
+            gemini.embedding_model,
+            gemini.embedding_quota,
+            api_key(gemini),
+            query_share=gemini.query_share,
+        )
         embedder = GeminiEmbedder(gemini, governor)
         if not gemini.cache:
             return embedder

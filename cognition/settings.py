@@ -60,6 +60,10 @@ class GeminiSettings(BaseModel):
     timeout_seconds: float = Field(default=60.0, gt=0)  # per HTTP call
     max_pacing: int = Field(default=5, ge=0)  # per-minute 429s one call waits out before giving up
     embedding_quota: ModelQuotaSettings = ModelQuotaSettings()
+    # The share of the embedding model's quotas (requests and tokens a minute, requests a day,
+    # calls in flight) kept for queries: an import's embeddings are admitted only within the
+    # rest, so a search is answered at once while an import saturates the quota. 0: no lane.
+    query_share: float = Field(default=0.1, ge=0.0, lt=1.0)
     # The graph extractor's model (one generateContent call per chunk, structured JSON out).
     extraction_model: str = "gemini-2.5-flash"
     # The longest answer a chunk may get; a longer one is cut, its JSON truncated, and that

@@ -7,6 +7,8 @@ full size are not unit length, so they are normalised here. The client's retries
 (``attempts=1``: it would otherwise retry 429s and 5xx, and with aiohttp installed also
 connection errors, behind the governor's back). The token estimate reserved per call is
 about four characters a token: the embeddings answer reports no usage to reconcile with.
+Query embeddings go through the governor's query lane: they may use the share of the quota
+(``gemini.query_share``) that document embeddings cannot take.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from google.genai import types
 from cognition.embedding.port import Purpose, Vectors
 from cognition.errors import ConfigurationError
 from cognition.governor import Governor, ProviderUnavailable
+from cognition.governor.port import Lane
 from cognition.settings import GeminiSettings
 
 _TASK = {"document": "RETRIEVAL_DOCUMENT", "query": "RETRIEVAL_QUERY"}
@@ -96,7 +99,8 @@ class GeminiEmbedder:
         async def call() -> types.EmbedContentResponse:
             return await self._client.aio.models.embed_content(model=model, contents=contents, config=config)
 
-        response = await self.governor.call(call, tokens=estimate_tokens(texts))
+        lane: Lane = "query" if purpose == "query" else "bulk"  # a search may use the quota's query share
+        response = await self.governor.call(call, tokens=estimate_tokens(texts), lane=lane)
         self.texts_embedded += len(texts)
         return self._vectors(response, len(texts))
 

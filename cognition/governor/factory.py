@@ -13,13 +13,14 @@ from cognition.governor.port import Backend, Quota, fingerprint
 from cognition.settings import ModelQuotaSettings, Settings
 
 
-def quota_of(settings: ModelQuotaSettings) -> Quota:
+def quota_of(settings: ModelQuotaSettings, query_share: float = 0.0) -> Quota:
     return Quota(
         requests_per_minute=settings.requests_per_minute,
         tokens_per_minute=settings.tokens_per_minute,
         requests_per_day=settings.requests_per_day,
         max_concurrency=settings.max_concurrency,
         window_seconds=settings.window_seconds,
+        query_share=query_share,
     )
 
 
@@ -45,11 +46,14 @@ def open_governor(
     quota: ModelQuotaSettings,
     secret: str,
     clock: Callable[[], float] = time.time,
+    query_share: float = 0.0,
 ) -> Governor:
-    """The governor of ``model`` called with the API key ``secret`` (only its fingerprint is kept)."""
+    """The governor of ``model`` called with the API key ``secret`` (only its fingerprint is
+    kept), keeping ``query_share`` of its quotas for the query lane (the embedding model's:
+    no query calls the extraction model, so its whole quota is the import's)."""
     return Governor(
         open_backend(settings),
-        quota_of(quota),
+        quota_of(quota, query_share),
         model,
         fingerprint(secret),
         max_pacing=settings.gemini.max_pacing,

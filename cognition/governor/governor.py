@@ -35,12 +35,16 @@ from cognition.governor.errors import (
     QuotaParked,
     QuotaTerminal,
 )
-from cognition.governor.port import Backend, Outcome, Quota, quota_day
+from cognition.governor.port import Backend, Lane, Outcome, Quota, quota_day
 from cognition.governor.refusal import read_refusal
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 _REFUSED_CREDENTIAL = (401, 403)
+_DAY_USED: dict[Lane, str] = {
+    "bulk": "counted here or refused; for bulk work, the rest is kept for queries",
+    "query": "counted here or refused",
+}
 
 
 class Governor:
@@ -68,12 +72,17 @@ class Governor:
         self._sleep = sleep
 
     async def call(
-        self, fn: Callable[[], Awaitable[T]], tokens: int, usage: Callable[[T], int | None] | None = None
+        self,
+        fn: Callable[[], Awaitable[T]],
+        tokens: int,
+        usage: Callable[[T], int | None] | None = None,
+        lane: Lane = "bulk",
     ) -> T:
-        """``fn()`` once admitted for ``tokens`` input tokens; ``usage`` reads the tokens the
-        answer reports (None: the estimate stands)."""
+        """``fn()`` once admitted for ``tokens`` input tokens in ``lane`` (``query``: an
+        agent's question, which may use the share of the quota bulk work cannot take);
+        ``usage`` reads the tokens the answer reports (None: the estimate stands)."""
         for _ in range(self.max_pacing + 1):
-            ticket = await self._admit(tokens)
+            ticket = await self._admit(tokens, lane)
             try:
                 result = await fn()
             except Exception as exc:
@@ -95,26 +104,32 @@ class Governor:
     async def close(self) -> None:
         await self.backend.close()
 
-    async def _admit(self, tokens: int) -> str:
+    async def _admit(self, tokens: int, lane: Lane) -> str:
+        """A ticket once the backend admits the call; counts every wait by reason (and, for
+        the query lane, also as ``query_wait_<reason>``, so a query held back shows)."""
         ticket = uuid.uuid4().hex
+        prefix = "query_" if lane == "query" else ""
         while True:
             now = self._clock()
             day = quota_day(now)
-            decision = await self.backend.acquire(self.key, ticket, tokens, self.quota, now, day)
+            decision = await self.backend.acquire(self.key, ticket, tokens, self.quota, now, day, lane)
             if decision.granted:
                 self.stats["calls"] += 1
+                if prefix:
+                    self.stats["query_calls"] += 1
                 return ticket
             if decision.reason == "day":
                 self.stats["parked"] += 1
-                raise QuotaParked(
-                    self.model, day.ends, "the day's requests are used up (counted here or refused)"
-                )
+                raise QuotaParked(self.model, day.ends, _DAY_USED[lane])
             if decision.reason == "too_large":
                 raise QuotaTerminal(
-                    f"{self.model}: one call of {tokens} input tokens exceeds the whole quota of "
-                    f"{self.quota.tokens_per_minute} a minute: lower the batch size"
+                    f"{self.model}: one call of {tokens} input tokens exceeds the "
+                    f"{self.quota.for_lane(lane).tokens_per_minute} a minute {lane} calls may use:"
+                    " lower the batch size"
                 )
             self.stats[f"wait_{decision.reason}"] += 1
+            if prefix:
+                self.stats[f"{prefix}wait_{decision.reason}"] += 1
             await self._sleep(max(decision.wait, 0.001))
 
     async def _release(

@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from cognition.governor.port import Day, Decision, Outcome, Quota
+from cognition.governor.port import Day, Decision, Lane, Outcome, Quota
 
 _POLL = 0.05  # seconds a caller waits for a concurrency slot before asking again
 
@@ -36,12 +36,19 @@ class MemoryBackend:
         self._lock = threading.Lock()
 
     async def acquire(
-        self, key: str, ticket: str, tokens: int, quota: Quota, now: float, day: Day
+        self,
+        key: str,
+        ticket: str,
+        tokens: int,
+        quota: Quota,
+        now: float,
+        day: Day,
+        lane: Lane = "bulk",
     ) -> Decision:
         with self._lock:
             state = self._states.setdefault(key, _State())
             self._expire(state, quota, now)
-            decision = self._check(state, tokens, quota, now, day)
+            decision = self._check(state, tokens, quota, now, day, lane)
             if decision.granted:
                 state.window[ticket] = now
                 state.tokens[ticket] = tokens
@@ -50,23 +57,33 @@ class MemoryBackend:
                 state.days[day.name] += 1
             return decision
 
-    def _check(self, state: _State, tokens: int, quota: Quota, now: float, day: Day) -> Decision:
-        if state.blocked_until > now:
+    def _check(self, state: _State, tokens: int, full: Quota, now: float, day: Day, lane: Lane) -> Decision:
+        if state.blocked_until > now:  # the server's refusals stop every lane
             return Decision("blocked", state.blocked_until - now)
         if state.parked_until > now:
             return Decision("day", state.parked_until - now)
+        quota = full.for_lane(lane)
         if tokens > quota.tokens_per_minute:
             return Decision("too_large")
         if state.days[day.name] >= quota.requests_per_day:
             return Decision("day", day.ends - now)
-        if len(state.leases) >= max(1, int(self._limit(state, quota))):
+        if len(state.leases) >= full.slots(self._limit(state, full), lane):
             return Decision("concurrency", _POLL)
-        oldest = min(state.window.values()) + quota.window_seconds - now if state.window else 0.0
+        free_at = self._free_at(state, len(state.window) - quota.requests_per_minute, full, now)
         if len(state.window) >= quota.requests_per_minute:
-            return Decision("requests", oldest)
+            return Decision("requests", free_at)
         if state.total + tokens > quota.tokens_per_minute:
-            return Decision("tokens", oldest)
+            return Decision("tokens", free_at)
         return Decision("ok")
+
+    @staticmethod
+    def _free_at(state: _State, over: int, quota: Quota, now: float) -> float:
+        """Seconds until the window has room for one more request: its ``over + 1``-th
+        oldest call leaves (the oldest when the window is not over the lane's cap)."""
+        if not state.window:
+            return 0.0
+        ordered = sorted(state.window.values())
+        return ordered[min(max(over, 0), len(ordered) - 1)] + quota.window_seconds - now
 
     def _expire(self, state: _State, quota: Quota, now: float) -> None:
         for ticket in [t for t, at in state.window.items() if at <= now - quota.window_seconds]:

@@ -10,12 +10,21 @@ the two, and counting from the end is the only choice that never lets the next w
 calls reach the server early (counting from admission gave 6 refusals in 54 calls on the
 stub, from the end none). Two backends implement it: ``memory`` (one process) and
 ``redis_store`` (every process on one Redis, one Lua script).
+
+Two lanes share each quota. A ``query`` call (an agent's question) may use all of it; a
+``bulk`` call (an import's embeddings and extractions) is admitted only while the window's
+requests and tokens, the day's requests and the calls in flight stay within ``1 -
+query_share`` of their quota (``Quota.for_lane``, ``Quota.slots``), so whatever an import
+does, the share it cannot take is there for queries. The server's own refusals are not
+lanes': a per-minute 429's "blocked until" and a per-day 429's "parked until" stop both,
+since the server would refuse a query just as it refused the import.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -23,6 +32,7 @@ from zoneinfo import ZoneInfo
 PACIFIC = ZoneInfo("America/Los_Angeles")  # Gemini's daily quotas reset at midnight here
 Reason = Literal["ok", "blocked", "requests", "tokens", "concurrency", "day", "too_large"]
 Outcome = Literal["ok", "throttled", "parked", "failed"]
+Lane = Literal["bulk", "query"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,30 @@ class Quota:
     max_concurrency: int
     window_seconds: float = 60.0  # the provider's "minute" (a test stub's may be shorter)
     lease_seconds: float = 300.0  # a call in flight longer than this (its process died) frees its slot
+    query_share: float = 0.0  # of each quota, kept for the query lane (bulk never takes it)
+
+    def for_lane(self, lane: Lane) -> Quota:
+        """The quota a ``lane`` may fill: all of it for queries; for bulk, ``1 - query_share``
+        of the requests, tokens and day (rounded down, at least one request)."""
+        if lane == "query" or self.query_share <= 0:
+            return self
+        return replace(
+            self,
+            requests_per_minute=bulk_part(self.requests_per_minute, self.query_share),
+            tokens_per_minute=bulk_part(self.tokens_per_minute, self.query_share),
+            requests_per_day=bulk_part(self.requests_per_day, self.query_share),
+        )
+
+    def slots(self, limit: float, lane: Lane) -> int:
+        """Calls a ``lane`` may have in flight under the adaptive concurrency ``limit``."""
+        share = self.query_share if lane == "bulk" else 0.0
+        return bulk_part(max(1, math.floor(limit)), share)
+
+
+def bulk_part(value: int, share: float) -> int:
+    """``value`` less the query lane's ``share``, rounded down, never below one (a quota too
+    small to split keeps one call for bulk). The Redis script rounds the same way."""
+    return max(1, math.floor(value * (1.0 - share) + 1e-9))
 
 
 @dataclass(frozen=True)
@@ -61,9 +95,16 @@ class Backend(Protocol):
     """Where the governor's counts live. ``key`` names a model and credential fingerprint."""
 
     async def acquire(
-        self, key: str, ticket: str, tokens: int, quota: Quota, now: float, day: Day
+        self,
+        key: str,
+        ticket: str,
+        tokens: int,
+        quota: Quota,
+        now: float,
+        day: Day,
+        lane: Lane = "bulk",
     ) -> Decision:
-        """Admit one call of ``tokens`` input tokens, or say why not, atomically."""
+        """Admit one call of ``tokens`` input tokens in ``lane``, or say why not, atomically."""
         ...
 
     async def release(

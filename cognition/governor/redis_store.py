@@ -11,6 +11,8 @@ Keys (hash-tagged per model and credential, so a Redis Cluster keeps them on one
 ``…:state`` (hash: token total, blocked_until, parked_until, adaptive limit), ``…:lease`` (sorted set:
 ticket by lease expiry), ``…:day:<date>`` (the day's request count, expiring an hour after the day ends).
 Times are the callers' clocks (epoch seconds, sent with each call), so a test can move them.
+Both lanes count in the same keys; a bulk call is sent its lane's (smaller) caps and the query
+share of the slots, so one script checks either lane in the same single step.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from cognition.governor.errors import ProviderUnavailable
-from cognition.governor.port import Day, Decision, Outcome, Quota, Reason
+from cognition.governor.port import Day, Decision, Lane, Outcome, Quota, Reason
 
 _ACQUIRE = """
 local now, ticket, tokens = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local window, rpm, tpm = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local rpd, maxc, lease, day_ends = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+local slot_share = tonumber(ARGV[11])  -- the query lane's share of the slots (0 for queries)
 local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local total = tonumber(redis.call('HGET', KEYS[3], 'tokens') or '0')
 for _, member in ipairs(old) do
@@ -44,11 +47,14 @@ if tokens > tpm then return {'too_large', '0'} end
 local today = tonumber(redis.call('GET', KEYS[5]) or '0')
 if today >= rpd then return {'day', tostring(tonumber(day_ends) - now)} end
 local limit = math.min(tonumber(redis.call('HGET', KEYS[3], 'limit') or ARGV[8]), maxc)
-if redis.call('ZCARD', KEYS[4]) >= math.max(1, math.floor(limit)) then return {'concurrency', '0.05'} end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local slots = math.max(1, math.floor(math.max(1, math.floor(limit)) * (1 - slot_share) + 1e-9))
+if redis.call('ZCARD', KEYS[4]) >= slots then return {'concurrency', '0.05'} end
+local count = redis.call('ZCARD', KEYS[1])
+local leaving = math.max(0, math.min(count - rpm, count - 1))  -- the call whose end makes room
+local oldest = redis.call('ZRANGE', KEYS[1], leaving, leaving, 'WITHSCORES')
 local free_at = 0
 if oldest[2] then free_at = tonumber(oldest[2]) + window - now end
-if redis.call('ZCARD', KEYS[1]) >= rpm then return {'requests', tostring(free_at)} end
+if count >= rpm then return {'requests', tostring(free_at)} end
 if total + tokens > tpm then return {'tokens', tostring(free_at)} end
 redis.call('ZADD', KEYS[1], now, ticket)
 redis.call('HSET', KEYS[2], ticket, tokens)
@@ -104,19 +110,28 @@ class RedisBackend:
         return [f"{base}:req", f"{base}:tok", f"{base}:state", f"{base}:lease", f"{base}:day:{day}"]
 
     async def acquire(
-        self, key: str, ticket: str, tokens: int, quota: Quota, now: float, day: Day
+        self,
+        key: str,
+        ticket: str,
+        tokens: int,
+        quota: Quota,
+        now: float,
+        day: Day,
+        lane: Lane = "bulk",
     ) -> Decision:
+        lane_quota = quota.for_lane(lane)  # the window's and day's caps of this lane
         args = [
             repr(now),
             ticket,
             tokens,
             quota.window_seconds,
-            quota.requests_per_minute,
-            quota.tokens_per_minute,
-            quota.requests_per_day,
+            lane_quota.requests_per_minute,
+            lane_quota.tokens_per_minute,
+            lane_quota.requests_per_day,
             quota.max_concurrency,
             quota.lease_seconds,
             repr(day.ends),
+            repr(quota.query_share if lane == "bulk" else 0.0),
         ]
         reason, wait = await self._run(self._acquire, self._keys(key, day.name), args)
         return Decision(_reason(reason), float(wait))

@@ -41,6 +41,7 @@ def gemini_settings(
             "embedding_model": MODEL,
             "embedding_quota": {**window, **(quota or {})},
             "cache": False,  # these tests count the provider's own calls; the cache's tests turn it on
+            "query_share": 0.0,  # bulk may fill the stub's whole quota; the query lane's tests turn it on
             **gemini,
         },
         queue={"redis_url": redis_url, "name": f"test-{uuid.uuid4().hex}"},
@@ -54,6 +55,7 @@ def embedding_env(stub: GeminiStub, **extra: str) -> dict[str, str]:
         "COGNITION_GEMINI__API_KEY": "stub-key",
         "COGNITION_GEMINI__BASE_URL": stub.url,
         "COGNITION_GEMINI__DIMENSIONS": "16",
+        "COGNITION_GEMINI__QUERY_SHARE": "0",  # as in gemini_settings: bulk may fill the whole quota
         **extra,
     }
 

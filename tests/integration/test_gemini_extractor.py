@@ -18,7 +18,7 @@ from cognition.errors import ConfigurationError
 from cognition.extract.gemini import GeminiExtractor, build_prompt, estimate_tokens
 from cognition.extract.local import LocalExtractor
 from cognition.governor import Governor, MemoryBackend, ProviderUnavailable, Quota, QuotaParked, QuotaTerminal
-from cognition.governor.port import Day, Decision, Outcome
+from cognition.governor.port import Day, Decision, Lane, Outcome
 from cognition.runtime import make_extractor
 from cognition.settings import Settings
 from tests.integration.gemini_harness import ANSWERS, GOOD_TEXT, gemini_settings
@@ -149,10 +149,17 @@ class RecordingBackend(MemoryBackend):
         self.used: list[int | None] = []
 
     async def acquire(
-        self, key: str, ticket: str, tokens: int, quota: Quota, now: float, day: Day
+        self,
+        key: str,
+        ticket: str,
+        tokens: int,
+        quota: Quota,
+        now: float,
+        day: Day,
+        lane: Lane = "bulk",
     ) -> Decision:
         self.reserved.append(tokens)
-        return await super().acquire(key, ticket, tokens, quota, now, day)
+        return await super().acquire(key, ticket, tokens, quota, now, day, lane)
 
     async def release(
         self,
