@@ -18,6 +18,7 @@ import numpy as np
 from google import genai
 from google.genai import types
 
+from cognition.budget import paid
 from cognition.embedding.port import Purpose, Vectors
 from cognition.errors import ConfigurationError
 from cognition.governor import Governor, ProviderUnavailable
@@ -29,6 +30,11 @@ _TASK = {"document": "RETRIEVAL_DOCUMENT", "query": "RETRIEVAL_QUERY"}
 def estimate_tokens(texts: Sequence[str]) -> int:
     """Input tokens of ``texts``, about four characters each (reserved, never billed)."""
     return sum(max(1, math.ceil(len(text) / 4)) for text in texts)
+
+
+def embedding_model_id(settings: GeminiSettings) -> str:
+    """The embedder's ``model_id`` (what a dataset records, and the result cache's key)."""
+    return f"gemini/{settings.embedding_model}@{settings.dimensions}"
 
 
 def api_key(settings: GeminiSettings) -> str:
@@ -62,7 +68,7 @@ class GeminiEmbedder:
 
     @property
     def model_id(self) -> str:
-        return f"gemini/{self._settings.embedding_model}@{self._settings.dimensions}"
+        return embedding_model_id(self._settings)
 
     @property
     def dimensions(self) -> int:
@@ -96,7 +102,8 @@ class GeminiEmbedder:
         async def call() -> types.EmbedContentResponse:
             return await self._client.aio.models.embed_content(model=model, contents=contents, config=config)
 
-        response = await self.governor.call(call, tokens=estimate_tokens(texts))
+        tokens = estimate_tokens(texts)  # what is recorded as spent too: the answer reports no usage
+        response = await paid(model, tokens, lambda: self.governor.call(call, tokens=tokens))
         self.texts_embedded += len(texts)
         return self._vectors(response, len(texts))
 
