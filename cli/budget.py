@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from cli.common import fail, require_datasets, settings
-from cognition.budget import caps_json, spend_json
 from cognition.errors import CognitionError
 from cognition.ledger import Caps, open_ledger
 
@@ -46,14 +45,10 @@ def show_command(
     _show(dataset, as_json)
 
 
-def dataset_spend(dataset: str) -> dict[str, object]:
-    ledger = open_ledger(settings())
-    rows = ledger.spend(dataset)
-    return {"dataset": dataset, "spend": spend_json(rows), "budget": caps_json(ledger.budget(dataset), rows)}
-
-
 def _show(dataset: str, as_json: bool) -> None:
-    data = dataset_spend(dataset)
+    from ingest.catalog import dataset_spend
+
+    data = dataset_spend(open_ledger(settings()), dataset)
     if as_json:
         typer.echo(json.dumps(data))
         return
