@@ -80,6 +80,14 @@ def estimate_command(
     paths: Annotated[list[Path], typer.Argument(help="PDF/Markdown files, folders, or one manifest .toml")],
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Target dataset")] = None,
     output: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    count: Annotated[
+        str,
+        typer.Option(
+            "--count",
+            help="estimate: 4 characters a token, offline | api: the extraction prompts counted by "
+            "Gemini's free countTokens (needs the API key)",
+        ),
+    ] = "estimate",
 ) -> None:
     """What importing PATHS would pay (calls, tokens, dollars per model), without calling a
     model: chunks the cache holds and documents already stored are not counted."""
@@ -88,11 +96,13 @@ def estimate_command(
 
     if output not in ("text", "json"):
         fail(f"--format must be text or json, not {output!r}")
+    if count not in ("estimate", "api"):
+        fail(f"--count must be estimate or api, not {count!r}")
     given = settings()
     try:
         targets = resolve_targets(paths, dataset)
         secret = given.pdf_password.get_secret_value() if given.pdf_password else None
-        found = estimate(given, open_ledger(given), targets, secret)
+        found = estimate(given, open_ledger(given), targets, secret, count_api=count == "api")
     except CognitionError as exc:
         fail(exc)
     data = found.to_json()

@@ -100,6 +100,10 @@ class GeminiSettings(BaseModel):
     # recorded: budget checks reserve it and `cognition estimate` uses it (an estimate, not a
     # count: the answer does not exist yet). Recorded spend replaces it once there is some.
     expected_output_tokens: int = Field(default=1000, ge=0)
+    # The countTokens method's own quota (`cognition estimate --count api`; free of charge).
+    count_quota: ModelQuotaSettings = ModelQuotaSettings(
+        requests_per_minute=3000, tokens_per_minute=100_000_000, requests_per_day=1_000_000
+    )
 
 
 class ChunkingSettings(BaseModel):

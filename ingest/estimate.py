@@ -5,15 +5,18 @@ The documents are resolved, read and chunked exactly as an import does (``target
 Gemini extractor builds it; chunks the result cache already holds, and documents the
 dataset already stores, are not counted (an import would not pay for them).
 
-Tokens are counted by the same rule the stub and the governor's reservations use, about
-four characters a token (``INPUT_COUNTING``): no Gemini tokenizer can be installed offline
-(google-genai's local tokenizer downloads its model at run time). Output tokens cannot be
-counted before the answer exists: they are the dataset's recorded mean per extraction
-call when it has one, else ``gemini.expected_output_tokens``. Embeddings have no output.
+Tokens are estimated by the rule the governor's reservations use, about four characters a
+token (``INPUT_COUNTING``): no Gemini tokenizer can be installed offline (google-genai's
+local tokenizer downloads its model at run time). With ``count_api`` the extraction prompts
+are counted by the API's ``countTokens`` instead (free; needs the key and the network).
+Output tokens cannot be counted before the answer exists: they are the dataset's recorded
+mean per extraction call when it has one, else ``gemini.expected_output_tokens``.
+Embeddings have no output.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +30,7 @@ from cognition.embedding.gemini import embedding_model_id, estimate_tokens
 from cognition.errors import DocumentError
 from cognition.extract.gemini import PROMPT_VERSION, build_prompt, extraction_model_id
 from cognition.extract.gemini import estimate_tokens as prompt_tokens
+from cognition.extract.gemini_count import count_prompt_tokens
 from cognition.ledger import Ledger
 from cognition.paths import DataPaths
 from cognition.settings import Settings
@@ -108,8 +112,15 @@ class _Chunks:
         self.batches += [texts[i : i + size] for i in range(0, len(texts), size)]
 
 
-def estimate(settings: Settings, ledger: Ledger, targets: Targets, password: str | None = None) -> Estimate:
-    """What importing ``targets`` would pay for, given the settings, the ledger and the cache."""
+def estimate(
+    settings: Settings,
+    ledger: Ledger,
+    targets: Targets,
+    password: str | None = None,
+    count_api: bool = False,
+) -> Estimate:
+    """What importing ``targets`` would pay for, given the settings, the ledger and the cache;
+    ``count_api``: the extraction prompts' tokens counted by the API's free ``countTokens``."""
     result = Estimate(targets.dataset, not_estimated=[" ".join(spec.seeds) for spec in targets.crawls])
     chunks = _Chunks(settings, ledger, result)
     for item in targets.files:
@@ -119,7 +130,14 @@ def estimate(settings: Settings, ledger: Ledger, targets: Targets, password: str
     if settings.extraction.extractor == "gemini":
         output, result.output_basis = _output_per_call(settings, ledger, targets.dataset)
         scope = Scope(extraction_model_id(gemini.extraction_model), "extraction", PROMPT_VERSION)
-        result.models.append(_extraction(settings, chunks.batches, cache, scope, output))
+        extraction, prompts = _extraction(settings, chunks.batches, cache, scope, output)
+        result.models.append(extraction)
+        if count_api and prompts:
+            extraction.input_tokens, calls = asyncio.run(count_prompt_tokens(settings, prompts))
+            result.input_counting = (
+                f"extraction prompts counted by the Gemini API's countTokens ({calls} calls, free of "
+                f"charge); embeddings {INPUT_COUNTING}"
+            )
     if settings.embedding.provider == "gemini":
         scope = Scope(embedding_model_id(gemini), "embedding:document", EMBEDDING_VERSION)
         result.models.append(_embedding(settings, chunks.batches, cache, scope))
@@ -141,11 +159,13 @@ def _held(cache: SqliteCache | None, scope: Scope, texts: Iterable[str]) -> set[
 
 def _extraction(
     settings: Settings, batches: list[list[str]], cache: SqliteCache | None, scope: Scope, output: int
-) -> ModelEstimate:
-    """One call per chunk the cache does not hold (each distinct text once, when cached)."""
+) -> tuple[ModelEstimate, list[str]]:
+    """One call per chunk the cache does not hold (each distinct text once, when cached);
+    the prompts of those calls."""
     found = ModelEstimate(settings.gemini.extraction_model, "extraction")
     most = settings.extraction.max_entities_per_chunk
     paid: set[str] = set()
+    prompts: list[str] = []
     for batch in batches:
         held = _held(cache, scope, batch)
         for text in batch:
@@ -154,10 +174,11 @@ def _extraction(
                 found.cached_chunks += 1
                 continue
             paid.add(key)
+            prompts.append(build_prompt(text, most))
             found.calls += 1
-            found.input_tokens += prompt_tokens(build_prompt(text, most))
+            found.input_tokens += prompt_tokens(prompts[-1])
             found.output_tokens += output
-    return found
+    return found, prompts
 
 
 def _embedding(

@@ -66,6 +66,15 @@ def test_estimate_matches_what_the_import_then_pays_and_calls_nothing(
             **env,
         )
         calls_before_import = stub.stats["served"]
+        counted = run_cli(
+            "estimate", str(excerpts["git_objects"]), "-d", "est", "--format", "json", "--count", "api",
+            data_dir=tmp_path, **env,
+        )  # fmt: skip
+        counted_calls, paid_while_counting = stub.stats["count_tokens"], stub.stats["served"]
+        keyless = run_cli(
+            "estimate", str(excerpts["git_objects"]), "-d", "est", "--count", "api",
+            data_dir=tmp_path, **{**env, "COGNITION_GEMINI__API_KEY": ""},
+        )  # fmt: skip
         done = run_cli(
             "import", str(excerpts["git_objects"]), "-d", "est", "--json", data_dir=tmp_path, **env
         )
@@ -96,6 +105,13 @@ def test_estimate_matches_what_the_import_then_pays_and_calls_nothing(
             paid["output_tokens"],
         ), (model, guess, paid)
         assert guess["cost"] == pytest.approx(paid["cost"], rel=1e-3)  # each rounded to 6 places
+    # Counted by the API's countTokens: the same figures here (the stub counts by that rule),
+    # with the counting calls made and still no paid call.
+    assert counted.returncode == 0, counted.stderr[-2000:]
+    by_api = json.loads(counted.stdout)
+    assert "countTokens" in by_api["input_counting"] and counted_calls > 0 and paid_while_counting == 0
+    assert _models(by_api) == _models(figures)
+    assert keyless.returncode == 2 and "COGNITION_GEMINI__API_KEY" in keyless.stderr
     # Stored now: nothing left to pay for.
     after = json.loads(again.stdout)
     assert after["documents"] == 0 and after["calls"] == 0 and len(after["already_stored"]) == 1
