@@ -26,11 +26,10 @@ from typing import Literal
 from cognition.budget import cost_of
 from cognition.cache import EMBEDDING_VERSION, Scope, SqliteCache, digest
 from cognition.datasets import document_id
-from cognition.embedding.gemini import embedding_model_id, estimate_tokens
+from cognition.embedding.gemini import count_tokens, embedding_model_id, estimate_tokens
 from cognition.errors import DocumentError
 from cognition.extract.gemini import PROMPT_VERSION, build_prompt, extraction_model_id
 from cognition.extract.gemini import estimate_tokens as prompt_tokens
-from cognition.extract.gemini_count import count_prompt_tokens
 from cognition.ledger import Ledger
 from cognition.paths import DataPaths
 from cognition.settings import Settings
@@ -133,7 +132,9 @@ def estimate(
         extraction, prompts = _extraction(settings, chunks.batches, cache, scope, output)
         result.models.append(extraction)
         if count_api and prompts:
-            extraction.input_tokens, calls = asyncio.run(count_prompt_tokens(settings, prompts))
+            extraction.input_tokens, calls = asyncio.run(
+                count_tokens(settings, gemini.extraction_model, prompts)
+            )
             result.input_counting = (
                 f"extraction prompts counted by the Gemini API's countTokens ({calls} calls, free of "
                 f"charge); embeddings {INPUT_COUNTING}"

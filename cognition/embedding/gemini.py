@@ -22,7 +22,7 @@ from cognition.budget import paid
 from cognition.embedding.port import Purpose, Vectors
 from cognition.errors import ConfigurationError
 from cognition.governor import Governor, ProviderUnavailable
-from cognition.settings import GeminiSettings
+from cognition.settings import GeminiSettings, Settings
 
 _TASK = {"document": "RETRIEVAL_DOCUMENT", "query": "RETRIEVAL_QUERY"}
 
@@ -55,6 +55,38 @@ def make_client(settings: GeminiSettings) -> genai.Client:
         retry_options=types.HttpRetryOptions(attempts=1),
     )
     return genai.Client(api_key=api_key(settings), http_options=options)
+
+
+async def count_tokens(
+    settings: Settings, model: str, texts: Sequence[str], per_call: int = 50
+) -> tuple[int, int]:
+    """The input tokens of ``texts`` as ``model`` counts them, by the API's ``countTokens``
+    (free of charge; ``cognition estimate --count api``), and the calls made: ``per_call``
+    texts a call, one ``Content`` each, through a governor of the method's own quota
+    (``gemini.count_quota``), never the model's ``generateContent`` quota."""
+    from cognition.governor.factory import open_governor
+
+    gemini = settings.gemini
+    client = make_client(gemini)
+    governor = open_governor(settings, f"{model}:countTokens", gemini.count_quota, api_key(gemini))
+    total = calls = 0
+    try:
+        for start in range(0, len(texts), per_call):
+            contents = [
+                types.Content(role="user", parts=[types.Part(text=t)])
+                for t in texts[start : start + per_call]
+            ]
+
+            async def call(contents: list[types.Content] = contents) -> types.CountTokensResponse:
+                return await client.aio.models.count_tokens(model=model, contents=contents)
+
+            answer = await governor.call(call, tokens=estimate_tokens(texts[start : start + per_call]))
+            total, calls = total + (answer.total_tokens or 0), calls + 1
+    finally:
+        await client.aio.aclose()
+        client.close()
+        await governor.close()
+    return total, calls
 
 
 class GeminiEmbedder:
