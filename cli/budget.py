@@ -25,12 +25,25 @@ def set_command(
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=0, help=MAX_TOKENS_HELP)] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", min=0.0, help=MAX_COST_HELP)] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the dataset's caps")] = False,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create", help="Create the (empty) dataset if it does not exist: a cap before its first import"
+        ),
+    ] = False,
 ) -> None:
     """Set (replace) a dataset's caps: every import into it stops before passing them."""
+    from cognition.datasets import validate_dataset_name
+
     given = settings()
-    require_datasets(given, [dataset])
     if clear == (max_tokens is not None or max_cost is not None):
         fail("give --max-tokens and/or --max-cost, or --clear")
+    if create:
+        try:
+            open_ledger(given).register_dataset(validate_dataset_name(dataset))
+        except CognitionError as exc:
+            fail(exc)
+    require_datasets(given, [dataset])
     open_ledger(given).set_budget(dataset, Caps(max_tokens, max_cost))
     _show(dataset, as_json=False)
 

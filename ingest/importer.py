@@ -34,7 +34,7 @@ from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
 from ingest.targets import Targets
 
 NEEDS_OCR = "no text layer: the pages are images (run OCR first)"
-_STOPPED = "budget reached, resumable:"
+STOPPED = "budget reached, resumable:"
 
 
 @dataclass
@@ -125,16 +125,13 @@ class Importer:
             await self._run(list(work.values()), password, summary)
         summary.spend = {"job_id": account.job_id, **spend_json(self._ledger.spend(dataset, account.job_id))}
         if self._stopped is not None:
-            left = [o.path for o in summary.outcomes if o.reason and o.reason.startswith(_STOPPED)]
-            summary.budget = {**self._stopped.to_json(), "reason": str(self._stopped), "left": left}
+            left = [o.path for o in summary.outcomes if o.reason and o.reason.startswith(STOPPED)]
+            summary.budget = stopped_report(self._stopped, left)
         summary.seconds = time.perf_counter() - started
         return summary
 
     def _account(self, dataset: str) -> Account:
-        gemini = self._runtime.settings.gemini
-        return Account(
-            self._ledger, dataset, gemini.prices, self._job_id, self._caps, gemini.expected_output_tokens
-        )
+        return account_for(self._runtime, dataset, self._job_id, self._caps)
 
     def _plan(self, path: Path, kind: str, dataset: str) -> Outcome | _Doc:
         """Decide what to do with one file without reading its content (hash only)."""
@@ -218,7 +215,7 @@ class Importer:
             return self._failed(doc.dataset, doc.source, doc.content_hash, doc.kind, exc, _pages(doc))
         except BudgetExhausted as exc:  # resumable: it is redone (from the cache) once the cap allows
             self._stopped = self._stopped or exc
-            stopped = f"{_STOPPED} {exc}"
+            stopped = f"{STOPPED} {exc}"
             self._ledger.record_failure(
                 Failure(
                     doc.dataset,
@@ -336,6 +333,19 @@ class Importer:
             Failure(dataset, doc_id, source, content_hash, kind, str(exc), PIPELINE_VERSION, pages=pages)
         )
         return Outcome(source, "failed", str(exc))
+
+
+def account_for(
+    runtime: Runtime, dataset: str, job_id: str | None = None, caps: Caps | None = None
+) -> Account:
+    """Who pays for an import's paid calls: the dataset, the job (or a run id), its caps."""
+    gemini = runtime.settings.gemini
+    return Account(runtime.ledger, dataset, gemini.prices, job_id, caps, gemini.expected_output_tokens)
+
+
+def stopped_report(exc: BudgetExhausted, left: list[str]) -> dict[str, object]:
+    """A run's ``budget`` report: which cap, what was spent, the sources left to resume."""
+    return {**exc.to_json(), "reason": str(exc), "left": left}
 
 
 def _known(record: DocumentRecord, owner: str) -> tuple[Status, str | None] | None:

@@ -168,6 +168,13 @@ def test_a_dataset_cap_is_set_shown_and_refused_when_bad(
         env = _env(stub)
         unknown = run_cli("budget", "set", "nope", "--max-cost", "1", data_dir=tmp_path, **env)
         unknown_shown = run_cli("budget", "show", "nope", data_dir=tmp_path, **env)
+        created = run_cli(
+            "budget", "set", "fresh", "--max-tokens", "10", "--create", data_dir=tmp_path, **env
+        )
+        fresh = run_cli("budget", "show", "fresh", "--json", data_dir=tmp_path, **env)
+        bad_name = run_cli(
+            "budget", "set", "no/slash", "--max-tokens", "1", "--create", data_dir=tmp_path, **env
+        )
         # A dataset exists once something was imported into it: a cap of $0 stops the first call.
         first = run_cli("import", book, "-d", "dc", "--max-cost", "0", "--json", data_dir=tmp_path, **env)
         set_low = run_cli("budget", "set", "dc", "--max-cost", "0.000001", data_dir=tmp_path, **env)
@@ -181,6 +188,14 @@ def test_a_dataset_cap_is_set_shown_and_refused_when_bad(
 
     for refused in (unknown, unknown_shown):
         assert refused.returncode == 2 and "no dataset named 'nope'" in refused.stderr
+    assert created.returncode == 0, created.stderr
+    assert json.loads(fresh.stdout)["budget"] == {
+        "max_tokens": 10,
+        "max_cost": None,
+        "tokens_left": 10,
+        "cost_left": None,
+    }
+    assert bad_name.returncode == 2 and bad_name.stderr.startswith("error: ")
     assert first.returncode == 3 and last_json_line(first.stdout)["spend"]["calls"] == 0
     assert set_low.returncode == 0, set_low.stderr
     for refused, option in ((negative, "--max-tokens"), (negative_job, "--max-cost")):
