@@ -11,6 +11,7 @@ about four characters a token: the embeddings answer reports no usage to reconci
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Sequence
 
@@ -47,7 +48,12 @@ def api_key(settings: GeminiSettings) -> str:
 
 
 def make_client(settings: GeminiSettings) -> genai.Client:
-    """A client that never retries on its own and talks to ``base_url`` when one is set."""
+    """A client that never retries on its own and talks to ``base_url`` when one is set.
+
+    ``requests`` is imported first, wholly: the SDK reads it from ``sys.modules`` while
+    building every response, and a thread importing it then (cognee's, as the store starts)
+    leaves it half made, failing the call (``partially initialized module 'requests'``)."""
+    importlib.import_module("requests")
     options = types.HttpOptions(
         base_url=settings.base_url,
         api_version=settings.api_version,
