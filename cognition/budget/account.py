@@ -101,6 +101,7 @@ class Account:
         self.expected_output = expected_output  # an extraction call's answer tokens, before any is seen
         self._pending: dict[str, Reservation] = {}
         self._answers = (0, 0)  # calls that reported output, and their output tokens
+        self._unpriced: set[str] = set()
 
     def output_estimate(self) -> int:
         """The answer tokens to reserve for a generation call: this run's mean once it has one."""
@@ -149,7 +150,11 @@ class Account:
         if model not in self.prices:
             if self.caps.max_cost is not None or (caps is not None and caps.max_cost is not None):
                 price_of(self.prices, model)  # raises: a money cap cannot hold without a price
-            log.warning("no price for %s: its calls are recorded at $0 (set COGNITION_GEMINI__PRICES)", model)
+            if model not in self._unpriced:  # once per import, not once per call
+                self._unpriced.add(model)
+                log.warning(
+                    "no price for %s: its calls are recorded at $0 (set COGNITION_GEMINI__PRICES)", model
+                )
             return 0.0
         return cost_of(self.prices[model], input_tokens, output_tokens)
 
