@@ -93,8 +93,7 @@ def test_an_upload_cap_stops_its_job_with_a_report_and_spend_is_shown_per_datase
     assert body["spend"]["models"]["gemini-2.5-flash"]["calls"] == len(first)
     assert hidden.status_code in (403, 404)
     assert (
-        'cognition_spend_tokens_total{dataset="paid",direction="input",model="gemini-2.5-flash"}'
-        in metrics
+        'cognition_spend_tokens_total{dataset="paid",direction="input",model="gemini-2.5-flash"}' in metrics
     )
     assert 'cognition_spend_cost_total{dataset="paid",model="gemini-2.5-flash"}' in metrics
     assert done["state"] == "done", done
