@@ -71,6 +71,9 @@ class DatasetIn(Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = Field(default="", max_length=2000)
     sources: list[Source] = Field(default_factory=list, max_length=100)
+    # Each file job's own caps on paid models (the dataset's, `cognition budget set`, apply too).
+    max_tokens: int | None = Field(default=None, ge=0)
+    max_cost: float | None = Field(default=None, ge=0)
 
 
 class SubmissionOut(BaseModel):
@@ -188,6 +191,34 @@ class FailureOut(BaseModel):
     reason: str
 
 
+class ModelSpendOut(BaseModel):
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost: float  # US dollars, at the prices of the settings (gemini.prices)
+
+
+class SpendOut(ModelSpendOut):
+    """Paid calls (cache hits cost nothing and are not counted), in total and by model."""
+
+    models: dict[str, ModelSpendOut]
+
+
+class BudgetOut(BaseModel):
+    """A dataset's caps (None: no cap) and what is left under each."""
+
+    max_tokens: int | None
+    max_cost: float | None
+    tokens_left: int | None
+    cost_left: float | None
+
+
+class DatasetSpendOut(BaseModel):
+    dataset: str
+    spend: SpendOut
+    budget: BudgetOut
+
+
 class JobOut(BaseModel):
     job_id: str
     dataset: str
@@ -201,6 +232,7 @@ class JobOut(BaseModel):
     failures: list[FailureOut]
     error: str | None
     result: dict[str, Any] | None = None  # what the job returned (an audit: its id and status)
+    spend: SpendOut | None = None  # what the job paid for, over all its attempts
     eta_seconds: float | None
     created_at: float
     started_at: float | None

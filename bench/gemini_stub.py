@@ -3,7 +3,8 @@
 The real ``google-genai`` client talks to it through ``HttpOptions(base_url=stub.url)``:
 ``POST /v1beta/models/{model}:batchEmbedContents`` answers deterministic unit vectors (from a
 hash of each text) of the requested ``outputDimensionality``; ``…:generateContent`` answers a
-scripted text (``answer``: one text, or a function of the prompt) with ``usageMetadata``.
+scripted text (``answer``: one text, or a function of the prompt) with ``usageMetadata``;
+``…:countTokens`` counts (free, no quota, ``stats["count_tokens"]``).
 Like the real service it checks the API key and enforces quotas per (model, key) — requests
 and input tokens per window (a sliding "minute" whose length a test chooses, so a test takes
 seconds), requests per Pacific day — and refuses with a 429 shaped like Google's
@@ -184,9 +185,12 @@ class GeminiStub:
         if key not in self.api_keys:
             self._count("rejected_key")
             return _error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
-        if method not in ("batchEmbedContents", "generateContent"):
+        if method not in ("batchEmbedContents", "generateContent", "countTokens"):
             return _error(404, "NOT_FOUND", f"method {method!r} is not served by the stub")
         body = await request.json()
+        if method == "countTokens":  # free, with a quota of its own the stub does not enforce
+            self._count("count_tokens")
+            return web.json_response({"totalTokens": sum(count_tokens(t) for t in _texts(body, method))})
         texts = _texts(body, method)
         with self._lock:
             now = self.now()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli import audit, catalog, repair, serve
+from cli import audit, budget, catalog, repair, serve
 from cli.common import fail as _fail
 from cli.common import from_setting, require_datasets
 from cli.common import settings as _settings
@@ -27,7 +27,7 @@ from cognition.errors import CognitionError
 from cognition.settings import SearchSettings, Settings, get_settings
 
 if TYPE_CHECKING:
-    from cognition.ledger import DocumentRecord
+    from cognition.ledger import Caps, DocumentRecord
     from cognition.runtime import Runtime
     from cognition.search import Hit
     from ingest.outcomes import ImportSummary
@@ -41,6 +41,8 @@ app = typer.Typer(
 )
 
 app.add_typer(keys_app, name="keys")
+app.add_typer(budget.app, name="budget")
+app.command("estimate")(budget.estimate_command)
 app.command("mcp")(mcp_command)
 
 _DATASET_OPT = typer.Option("--dataset", "-d", help="Dataset name (repeat to search several).")
@@ -93,21 +95,30 @@ def import_command(
         ),
     ] = False,
     follow: Annotated[bool, typer.Option(help="With --queue: follow until every document is done")] = True,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=0, help=budget.MAX_TOKENS_HELP)
+    ] = None,
+    max_cost: Annotated[float | None, typer.Option("--max-cost", min=0.0, help=budget.MAX_COST_HELP)] = None,
 ) -> None:
-    """Import files into a dataset: new files are added, known ones skipped, changed ones replaced."""
+    """Import files into a dataset: new files are added, known ones skipped, changed ones replaced.
+    At a cap (--max-tokens, --max-cost, or the dataset's) it stops cleanly and exits 3."""
+    from cognition.ledger import Caps
     from ingest.service import run_import
 
+    caps = Caps(max_tokens, max_cost)
     if queue:
-        _queued_import(paths, dataset, password or password_prompt, as_json, follow)
+        _queued_import(paths, dataset, password or password_prompt, as_json, follow, caps)
         return
 
     settings = _settings()
     secret = _pdf_password(password, password_prompt, settings)
-    data = _run_with_progress(lambda r, p: run_import(r, paths, dataset, secret, p), as_json, settings)
+    data = _run_with_progress(lambda r, p: run_import(r, paths, dataset, secret, p, caps), as_json, settings)
     if as_json:
         typer.echo(json.dumps(data))
     else:
         _print_summary(data)
+    if data.get("budget"):
+        raise typer.Exit(code=3)
     _exit_if_nothing_done(data)
 
 
@@ -270,14 +281,19 @@ def _pdf_password(given: str | None, prompt: bool, settings: Settings) -> str | 
 
 
 def _queued_import(
-    paths: list[Path], dataset: str | None, password: str | bool | None, as_json: bool, follow: bool
+    paths: list[Path],
+    dataset: str | None,
+    password: str | bool | None,
+    as_json: bool,
+    follow: bool,
+    caps: Caps,
 ) -> None:
     from workers.client import submit_paths
 
     if password:
         _fail(CognitionError("a PDF password cannot go through the queue (it would be stored in Redis)"))
     settings = _settings()
-    _submit_and_follow(lambda: submit_paths(settings, paths, dataset), as_json, follow)
+    _submit_and_follow(lambda: submit_paths(settings, paths, dataset, caps), as_json, follow)
 
 
 def _submit_and_follow(
@@ -325,6 +341,15 @@ def _print_summary(data: dict[str, object]) -> None:
         typer.echo(f"  failed: {failed['path']}: {failed['reason']}")
     for path in data["needs_ocr"]:  # type: ignore[attr-defined]
         typer.echo(f"  needs OCR: {path}")
+    spend = data.get("spend")
+    if isinstance(spend, dict) and spend["calls"]:
+        typer.echo(
+            f"  spent: {spend['calls']} paid calls, {spend['input_tokens']:,} input + "
+            f"{spend['output_tokens']:,} output tokens, ${spend['cost']:.4f}"
+        )
+    stopped = data.get("budget")
+    if isinstance(stopped, dict):
+        typer.echo(f"stopped: {stopped['reason']} ({len(stopped['left'])} documents left to import)")
 
 
 def _exit_if_nothing_done(data: dict[str, object]) -> None:

@@ -42,6 +42,26 @@ class ModelQuotaSettings(BaseModel):
     window_seconds: float = Field(default=60.0, gt=0)  # the provider's minute (tests use shorter)
 
 
+class ModelPrice(BaseModel):
+    """What one model costs, in US dollars per million tokens (input: the prompt or the
+    embedded text; output: the answer, thinking tokens included)."""
+
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(default=0.0, ge=0)
+
+
+# The paid tier's list prices, as ai.google.dev/gemini-api/docs/pricing published them in
+# 2025 (prompts up to 200k tokens). EDITABLE, and worth checking: prices change, a contract
+# may differ. Override the whole table with COGNITION_GEMINI__PRICES as JSON, e.g.
+# '{"gemini-2.5-flash": {"input_per_million": 0.3, "output_per_million": 2.5}}'.
+DEFAULT_PRICES = {
+    "gemini-embedding-001": ModelPrice(input_per_million=0.15),
+    "gemini-2.5-flash": ModelPrice(input_per_million=0.30, output_per_million=2.50),
+    "gemini-2.5-flash-lite": ModelPrice(input_per_million=0.10, output_per_million=0.40),
+    "gemini-2.5-pro": ModelPrice(input_per_million=1.25, output_per_million=10.00),
+}
+
+
 class GeminiSettings(BaseModel):
     """The Gemini API (``google-genai``), when ``embedding.provider`` or
     ``extraction.extractor`` is ``gemini``.
@@ -77,6 +97,17 @@ class GeminiSettings(BaseModel):
     # <data_dir>/cache.sqlite3 by chunk hash, model and prompt version: a resumed, repeated or
     # killed import never pays twice for the same chunk. Off: every text goes to the API.
     cache: bool = True
+    # US dollars per million tokens, by model (see DEFAULT_PRICES: editable list prices).
+    # A money cap on a model without a price is refused, never treated as free.
+    prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # The answer tokens one extraction call is expected to take, before a dataset has any
+    # recorded: budget checks reserve it and `cognition estimate` uses it (an estimate, not a
+    # count: the answer does not exist yet). Recorded spend replaces it once there is some.
+    expected_output_tokens: int = Field(default=1000, ge=0)
+    # The countTokens method's own quota (`cognition estimate --count api`; free of charge).
+    count_quota: ModelQuotaSettings = ModelQuotaSettings(
+        requests_per_minute=3000, tokens_per_minute=100_000_000, requests_per_day=1_000_000
+    )
 
 
 class ChunkingSettings(BaseModel):

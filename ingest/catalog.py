@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from cognition.budget import caps_json, spend_json
 from cognition.errors import CognitionError, DatasetNotFoundError, DocumentBusy, NotFound
 from cognition.ledger import IN_FLIGHT, DocumentRecord, JobRecord, Ledger, owner_alive
 from cognition.runtime import Runtime
@@ -185,6 +186,7 @@ async def delete_document(runtime: Runtime, dataset: str, doc_id: str) -> Docume
 class JobStatus:
     job: JobRecord
     eta_seconds: float | None
+    spend: dict[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         job = self.job
@@ -205,6 +207,7 @@ class JobStatus:
             "failures": job.failures,
             "error": job.error,
             "result": job.result,
+            "spend": self.spend,
             "eta_seconds": self.eta_seconds,
             "created_at": job.created_at,
             "started_at": job.started_at,
@@ -217,11 +220,19 @@ def job_status(ledger: Ledger, job_id: str, visible: Sequence[str]) -> JobStatus
     job = ledger.job(job_id)
     if job is None or job.dataset not in visible:
         raise NotFound("job", job_id)
-    return status_of(job)
+    return status_of(job, ledger)
 
 
-def status_of(job: JobRecord) -> JobStatus:
-    return JobStatus(job, _eta(job))
+def status_of(job: JobRecord, ledger: Ledger | None = None) -> JobStatus:
+    """A job's status; with the ledger, what it paid for (``spend``)."""
+    spend = None if ledger is None else spend_json(ledger.spend(job.dataset, job.job_id))
+    return JobStatus(job, _eta(job), spend)
+
+
+def dataset_spend(ledger: Ledger, dataset: str) -> dict[str, object]:
+    """A dataset's spend by model, its caps, and what is left under them."""
+    rows = ledger.spend(dataset)
+    return {"dataset": dataset, "spend": spend_json(rows), "budget": caps_json(ledger.budget(dataset), rows)}
 
 
 def _eta(job: JobRecord) -> float | None:

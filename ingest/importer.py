@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cognition.budget import Account, BudgetExhausted, charging, spend_json
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import DocumentError, SourceUnreadable
-from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, owner_alive, this_process
+from cognition.ledger import IN_FLIGHT, Caps, DocumentRecord, Failure, owner_alive, this_process
 from cognition.runtime import Runtime
 from cognition.store.port import DocumentBatch, DocumentNode
 from ingest.files import Chunks, collect_files, open_source
@@ -33,6 +34,7 @@ from ingest.pipeline import PIPELINE_VERSION, DocumentCounts, DocumentPipeline
 from ingest.targets import Targets
 
 NEEDS_OCR = "no text layer: the pages are images (run OCR first)"
+STOPPED = "budget reached, resumable:"
 
 
 @dataclass
@@ -67,11 +69,21 @@ class Importer:
     """Imports files into datasets with a runtime's store, embedder, extractor and ledger.
     The store and the model are started only when there is work to do."""
 
-    def __init__(self, runtime: Runtime, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        progress: Progress | None = None,
+        job_id: str | None = None,
+        caps: Caps | None = None,
+    ) -> None:
+        """``job_id`` and ``caps``: the job whose spend this is, and its own caps (the
+        dataset's come from the ledger); without a job id the run gets an id of its own."""
         self._runtime = runtime
         self._ledger = runtime.ledger
         self._progress = progress or NoProgress()
         self._owner = this_process()
+        self._job_id, self._caps = job_id, caps
+        self._stopped: BudgetExhausted | None = None
 
     async def import_targets(self, targets: Targets, password: str | None = None) -> ImportSummary:
         """Every file and crawl of ``targets`` (a manifest's sources) into its dataset."""
@@ -109,9 +121,17 @@ class Importer:
                 summary.outcomes.append(planned)
             else:
                 work[planned.doc_id] = planned
-        await self._run(list(work.values()), password, summary)
+        with charging(self._account(dataset)) as account:
+            await self._run(list(work.values()), password, summary)
+        summary.spend = {"job_id": account.job_id, **spend_json(self._ledger.spend(dataset, account.job_id))}
+        if self._stopped is not None:
+            left = [o.path for o in summary.outcomes if o.reason and o.reason.startswith(STOPPED)]
+            summary.budget = stopped_report(self._stopped, left)
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _account(self, dataset: str) -> Account:
+        return account_for(self._runtime, dataset, self._job_id, self._caps)
 
     def _plan(self, path: Path, kind: str, dataset: str) -> Outcome | _Doc:
         """Decide what to do with one file without reading its content (hash only)."""
@@ -193,6 +213,23 @@ class Importer:
             async with self._runtime.gate.hold(doc.dataset):
                 await self._runtime.store.delete_document(doc.dataset, doc.doc_id)
             return self._failed(doc.dataset, doc.source, doc.content_hash, doc.kind, exc, _pages(doc))
+        except BudgetExhausted as exc:  # resumable: it is redone (from the cache) once the cap allows
+            self._stopped = self._stopped or exc
+            stopped = f"{STOPPED} {exc}"
+            self._ledger.record_failure(
+                Failure(
+                    doc.dataset,
+                    doc.doc_id,
+                    doc.source,
+                    doc.content_hash,
+                    doc.kind,
+                    stopped,
+                    PIPELINE_VERSION,
+                    permanent=False,
+                    pages=_pages(doc),
+                )
+            )
+            return Outcome(doc.source, "failed", stopped, pages=_pages(doc))
         except BaseException as exc:  # interrupted (Ctrl-C, a lost lease) or the store failed
             reason = "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else None
             self._ledger.record_failure(
@@ -296,6 +333,19 @@ class Importer:
             Failure(dataset, doc_id, source, content_hash, kind, str(exc), PIPELINE_VERSION, pages=pages)
         )
         return Outcome(source, "failed", str(exc))
+
+
+def account_for(
+    runtime: Runtime, dataset: str, job_id: str | None = None, caps: Caps | None = None
+) -> Account:
+    """Who pays for an import's paid calls: the dataset, the job (or a run id), its caps."""
+    gemini = runtime.settings.gemini
+    return Account(runtime.ledger, dataset, gemini.prices, job_id, caps, gemini.expected_output_tokens)
+
+
+def stopped_report(exc: BudgetExhausted, left: list[str]) -> dict[str, object]:
+    """A run's ``budget`` report: which cap, what was spent, the sources left to resume."""
+    return {**exc.to_json(), "reason": str(exc), "left": left}
 
 
 def _known(record: DocumentRecord, owner: str) -> tuple[Status, str | None] | None:

@@ -5,21 +5,23 @@ bytes do not match its hash. A refused job ends at once (never retried) with its
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cognition.datasets import document_id, validate_dataset_name
 from cognition.errors import DatasetError, DocumentError
-from cognition.ledger import IN_FLIGHT, Ledger
+from cognition.ledger import IN_FLIGHT, Caps, Ledger
 from ingest.pdf import sha256_file
 from ingest.web.spec import CrawlSpec
 
 KINDS = ("pdf", "text")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = ("dataset", "path", "kind", "content_hash")  # the arguments of an ingest_file job
+_CAPS = ("max_tokens", "max_cost")  # and the job's own spending caps, when it has some
 _CRAWL_FIELDS = ("dataset", "spec")  # the arguments of a crawl_site job
 _SPEC_LISTS = {"seeds": 1000, "include": 200, "exclude": 200}  # most items each may hold
 _SPEC_LIMITS = ("max_depth", "max_pages")
@@ -40,6 +42,7 @@ class FileJob:
     path: Path  # resolved: the file that was checked, inside an import root
     kind: str
     content_hash: str
+    caps: Caps = field(default_factory=Caps)
 
     @classmethod
     def checked(cls, arguments: Mapping[str, object], roots: Sequence[Path]) -> FileJob:
@@ -61,7 +64,7 @@ class FileJob:
     @classmethod
     def parse(cls, arguments: Mapping[str, object], roots: Sequence[Path]) -> FileJob:
         """The job from its arguments, without reading the file."""
-        _exact(arguments, _FIELDS)
+        _exact(arguments, _FIELDS, _CAPS)
         dataset, path, kind, content_hash = (_string(arguments, name) for name in _FIELDS)
         try:
             validate_dataset_name(dataset)
@@ -73,7 +76,7 @@ class FileJob:
             raise RefusedJob(
                 f"content_hash must be 64 lowercase hex digits (a sha256), not {_shown(content_hash)}"
             )
-        return cls(dataset, within_roots(path, roots), kind, content_hash)
+        return cls(dataset, within_roots(path, roots), kind, content_hash, job_caps(arguments))
 
     @property
     def doc_id(self) -> str:
@@ -150,9 +153,21 @@ def crawl_job(arguments: Mapping[str, object]) -> tuple[str, CrawlSpec]:
     )
 
 
-def _exact(arguments: Mapping[str, object], fields: tuple[str, ...]) -> None:
+def job_caps(arguments: Mapping[str, object]) -> Caps:
+    """A job's own caps: ``max_tokens`` a whole number, ``max_cost`` dollars, neither negative."""
+    tokens, cost = arguments.get("max_tokens"), arguments.get("max_cost")
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0):
+        raise RefusedJob(f"max_tokens must be a whole number of tokens, 0 or more, not {tokens!r}")
+    if cost is not None and (
+        isinstance(cost, bool) or not isinstance(cost, int | float) or not math.isfinite(cost) or cost < 0
+    ):
+        raise RefusedJob(f"max_cost must be US dollars, 0 or more, not {cost!r}")
+    return Caps(tokens, None if cost is None else float(cost))
+
+
+def _exact(arguments: Mapping[str, object], fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
     missing = sorted(set(fields) - set(arguments))
-    extra = sorted(str(name) for name in set(arguments) - set(fields))
+    extra = sorted(str(name) for name in set(arguments) - set(fields) - set(optional))
     if missing or extra:
         parts = [f"missing arguments: {', '.join(missing)}"] if missing else []
         parts += [f"unexpected arguments: {', '.join(extra)}"] if extra else []

@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import ConfigurationError, DatasetError, DocumentError, SourceUnreadable
-from cognition.ledger import IN_FLIGHT, DocumentRecord, Failure, JobRecord, Ledger
+from cognition.ledger import IN_FLIGHT, Caps, DocumentRecord, Failure, JobRecord, Ledger
 from cognition.paths import import_roots
 from cognition.runtime import Runtime
 from cognition.settings import QueueSettings
@@ -137,7 +137,10 @@ class Submitter:
         self._queue = queue
         self._roots = tuple(roots)
 
-    async def submit_file(self, dataset: str, path: Path, kind: str = "pdf") -> Submission:
+    async def submit_file(
+        self, dataset: str, path: Path, kind: str = "pdf", caps: Caps | None = None
+    ) -> Submission:
+        """``caps``: the job's own spending caps, stored with the job (its arguments)."""
         validate_dataset_name(dataset)
         self._ledger.register_dataset(dataset)
         source = source_of(path)
@@ -171,7 +174,14 @@ class Submitter:
             pipeline_version=PIPELINE_VERSION,
         )
         self._ledger.mark_queued(record)
-        arguments = {"dataset": dataset, "path": source, "kind": kind, "content_hash": content_hash}
+        arguments: dict[str, Any] = {
+            "dataset": dataset,
+            "path": source,
+            "kind": kind,
+            "content_hash": content_hash,
+        }
+        if caps is not None:
+            arguments.update({k: v for k, v in asdict(caps).items() if v is not None})
         job = JobRecord(job_id, dataset, "file", source, arguments, doc_id=doc_id, documents_total=1)
         if await self._record_job(job) and await self._queue.enqueue(job_id, INGEST_FILE, arguments):
             return Accepted(dataset, source, doc_id, job_id)
@@ -271,9 +281,9 @@ async def run_file_job(
         return record.finish(refuse(ledger, arguments, exc), failed=True)
     dataset, path, doc_id = job.dataset, job.path, job.doc_id
     try:
-        summary: ImportSummary = await Importer(runtime, record.progress).import_paths(
-            [path], dataset, kind=job.kind
-        )
+        summary: ImportSummary = await Importer(
+            runtime, record.progress, job_id=job_id, caps=job.caps
+        ).import_paths([path], dataset, kind=job.kind)
     except PERMANENT as exc:
         ledger.set_state(dataset, doc_id, "failed", error=str(exc), permanent=1)
         return record.finish({"dataset": dataset, "failed": [{"path": str(path), "reason": str(exc)}]}, True)

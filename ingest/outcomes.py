@@ -26,6 +26,8 @@ class ImportSummary:
     dataset: str
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    spend: dict[str, object] | None = None  # what this run paid for (paid models only)
+    budget: dict[str, object] | None = None  # the cap that stopped the run, if one did
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -41,6 +43,8 @@ class ImportSummary:
             "pages": sum(o.pages for o in self.outcomes),
             "chunks": sum(o.chunks for o in self.outcomes),
             "seconds": round(self.seconds, 3),
+            **({"spend": self.spend} if self.spend is not None else {}),
+            **({"budget": self.budget} if self.budget is not None else {}),
         }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from cognition.ledger import Caps
 from cognition.runtime import Runtime
 from ingest.importer import Importer
 from ingest.outcomes import CrawlSummary, ImportSummary, Progress
@@ -22,10 +23,12 @@ async def run_import(
     dataset: str | None,
     password: str | None = None,
     progress: Progress | None = None,
+    caps: Caps | None = None,
 ) -> ImportSummary:
-    """``cognition import``: a manifest (one .toml path) or files and folders into ``dataset``."""
+    """``cognition import``: a manifest (one .toml path) or files and folders into ``dataset``,
+    within ``caps`` (the run's own; the dataset's caps apply as well)."""
     targets = resolve_targets(paths, dataset)
-    return await Importer(runtime, progress).import_targets(targets, password)
+    return await Importer(runtime, progress, caps=caps).import_targets(targets, password)
 
 
 async def run_crawl(

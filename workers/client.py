@@ -13,7 +13,7 @@ from pathlib import Path
 from arq import ArqRedis
 from redis.exceptions import RedisError
 
-from cognition.ledger import TERMINAL, DocumentRecord, open_ledger
+from cognition.ledger import TERMINAL, Caps, DocumentRecord, open_ledger
 from cognition.paths import import_roots
 from cognition.settings import Settings
 from ingest.jobs import Accepted, Conflict, Rejected, Submission, Submitter
@@ -64,13 +64,16 @@ class QueuedImport:
         }
 
 
-async def submit_paths(settings: Settings, paths: Sequence[Path], dataset: str | None) -> QueuedImport:
-    """Submit files, folders, or one manifest's sources (files and crawls) to the queue."""
+async def submit_paths(
+    settings: Settings, paths: Sequence[Path], dataset: str | None, caps: Caps | None = None
+) -> QueuedImport:
+    """Submit files, folders, or one manifest's sources (files and crawls) to the queue;
+    ``caps``: each file job's own spending caps."""
     targets = resolve_targets(paths, dataset)
     async with _submitter(settings) as submitter:
         result = QueuedImport(dataset=targets.dataset)
         for path, kind in targets.files:
-            result.submissions.append(await submitter.submit_file(targets.dataset, path, kind))
+            result.submissions.append(await submitter.submit_file(targets.dataset, path, kind, caps))
         for spec in targets.crawls:
             result.submissions.append(await submitter.submit_crawl(targets.dataset, spec))
         return result

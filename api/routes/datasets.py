@@ -14,12 +14,14 @@ from api.models import (
     DatasetIn,
     DatasetList,
     DatasetOut,
+    DatasetSpendOut,
     Deleted,
     StatsOut,
     SubmissionOut,
 )
 from api.state import Deps
 from cognition.datasets import validate_dataset_name
+from cognition.ledger import Caps
 from ingest import catalog
 from ingest.files import collect_files
 from ingest.jobs import Rejected, Submission
@@ -61,6 +63,7 @@ async def create_dataset(
     created = ledger.dataset(body.name) is None
     ledger.register_dataset(body.name, body.description)
     submitter = services.submitter()
+    caps = Caps(body.max_tokens, body.max_cost)
     submissions: list[Submission] = []
     for source in body.sources:
         if source.kind == "crawl":
@@ -73,7 +76,7 @@ async def create_dataset(
                 submissions.append(Rejected(body.name, text, reason))
                 continue
             for found, kind in collect_files([path], source.kind):
-                submissions.append(await submitter.submit_file(body.name, found, kind))
+                submissions.append(await submitter.submit_file(body.name, found, kind, caps))
     if not created:
         response.status_code = 200
     summary = catalog.dataset_summaries(ledger, [body.name])[0]
@@ -104,3 +107,14 @@ async def delete_dataset(dataset: str, caller: Caller, services: Deps) -> Delete
     caller.require(services.runtime.ledger, dataset, "admin")
     documents = await catalog.delete_dataset(services.runtime, dataset)
     return Deleted(deleted=dataset, documents=documents)
+
+
+@router.get(
+    "/{dataset}/spend",
+    response_model=DatasetSpendOut,
+    summary="What the dataset paid for on paid models (by model), its caps and what is left",
+)
+async def dataset_spend(dataset: str, caller: Caller, services: Deps) -> DatasetSpendOut:
+    ledger = services.runtime.ledger
+    caller.require(ledger, dataset)
+    return DatasetSpendOut.model_validate(catalog.dataset_spend(ledger, dataset))

@@ -12,6 +12,7 @@ from api.errors import ERROR_RESPONSES, ApiError, ConflictBody
 from api.models import CrawlIn, Deleted, DocumentOut, DocumentPage, SubmissionOut
 from api.state import Deps
 from api.uploads import receive_pdf
+from cognition.ledger import Caps
 from ingest import catalog
 from ingest.jobs import Accepted, Conflict, Submission
 from ingest.web.spec import CrawlSpec
@@ -74,7 +75,14 @@ def answer(item: Submission) -> SubmissionOut:
     responses=SUBMITTED,
     openapi_extra=_UPLOAD_BODY,
 )
-async def upload_document(dataset: str, request: Request, caller: Caller, services: Deps) -> SubmissionOut:
+async def upload_document(
+    dataset: str,
+    request: Request,
+    caller: Caller,
+    services: Deps,
+    max_tokens: Annotated[int | None, Query(ge=0, description="the job's cap on paid tokens")] = None,
+    max_cost: Annotated[float | None, Query(ge=0, description="the job's cap in US dollars")] = None,
+) -> SubmissionOut:
     caller.require(services.runtime.ledger, dataset, "write")
     received = await receive_pdf(
         request.headers.get("content-type"),
@@ -84,7 +92,8 @@ async def upload_document(dataset: str, request: Request, caller: Caller, servic
         dataset,
         services.settings.api.max_upload_bytes,
     )
-    return answer(await services.submitter().submit_file(dataset, received.path, "pdf"))
+    caps = Caps(max_tokens, max_cost)
+    return answer(await services.submitter().submit_file(dataset, received.path, "pdf", caps))
 
 
 @router.post(

@@ -33,6 +33,7 @@ async def list_jobs(
     caller.require(ledger, dataset)
     return JobList(
         jobs=[
-            JobOut.model_validate(catalog.status_of(j).to_json()) for j in ledger.jobs(dataset, limit=limit)
+            JobOut.model_validate(catalog.status_of(j, ledger).to_json())
+            for j in ledger.jobs(dataset, limit=limit)
         ]
     )

@@ -2,10 +2,10 @@
 
 Each scrape builds a registry of its own: the ledger's numbers read at scrape time (so the
 documents and jobs of every worker process are counted, with no multiprocess files) and this
-process's own measurements (``api.telemetry``), and each dataset's latest audit
-(``api.audit_metrics``). A series labelled with a dataset is shown
-only to a key that may read that dataset; series without a dataset label (requests, search
-latency, queue depth, build) are shown to any key.
+process's own measurements (``api.telemetry``), each dataset's latest audit
+(``api.audit_metrics``) and what each paid for (``api.spend_metrics``). A series labelled
+with a dataset is shown only to a key that may read that dataset; series without a dataset
+label (requests, search latency, queue depth, build) are shown to any key.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from api.audit_metrics import AuditCollector, latest_audits
 from api.auth import Caller
 from api.errors import ERROR_RESPONSES
 from api.services import Services
+from api.spend_metrics import SpendCollector, read_spend
 from api.state import Deps
 from cognition.keys import ALL
 from cognition.ledger import IN_FLIGHT, TERMINAL, JobState, LedgerCounts
@@ -56,6 +57,9 @@ async def metrics_route(caller: Caller, services: Deps) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(counts, visible, depth))
     registry.register(AuditCollector(audits))
+    registry.register(
+        SpendCollector(*await asyncio.to_thread(read_spend, services.runtime.ledger, sorted(visible)))
+    )
     registry.register(ProcessCollector())
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast, get_args
 
+from cognition.budget import BudgetExhausted
 from cognition.cache.port import ResultCache, Scope, digest
 from cognition.extract.port import ChunkGraph, EntityKind, EntityMention, GraphExtractor, Relation
 
@@ -75,13 +76,21 @@ class CachedExtractor:
         self.misses += len(missing)
         for start in range(0, len(missing), self.write_every):
             part = dict(list(missing.items())[start : start + self.write_every])
-            fresh = await self.inner.extract(list(part.values()))
+            try:
+                fresh = await self.inner.extract(list(part.values()))
+            except BudgetExhausted as exc:  # what was paid before the cap is kept all the same
+                names = list(part)
+                await self._keep({names[i]: graph for i, graph in exc.partial.items()})
+                raise
             made = dict(zip(part, fresh, strict=True))
-            await asyncio.to_thread(
-                self.cache.put_many, self.scope, {k: encode_graph(g) for k, g in made.items() if g.entities}
-            )
+            await self._keep(made)
             known.update(made)
         return [_copy(known[key]) for key in keys]
+
+    async def _keep(self, made: dict[str, ChunkGraph]) -> None:
+        await asyncio.to_thread(
+            self.cache.put_many, self.scope, {k: encode_graph(g) for k, g in made.items() if g.entities}
+        )
 
     async def aclose(self) -> None:
         """Close a remote inner extractor's sessions (its own ``aclose``), if it has any."""

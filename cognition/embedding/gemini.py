@@ -13,6 +13,7 @@ Query embeddings go through the governor's query lane: they may use the share of
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Sequence
 
@@ -20,11 +21,12 @@ import numpy as np
 from google import genai
 from google.genai import types
 
+from cognition.budget import paid
 from cognition.embedding.port import Purpose, Vectors
 from cognition.errors import ConfigurationError
 from cognition.governor import Governor, ProviderUnavailable
 from cognition.governor.port import Lane
-from cognition.settings import GeminiSettings
+from cognition.settings import GeminiSettings, Settings
 
 _TASK = {"document": "RETRIEVAL_DOCUMENT", "query": "RETRIEVAL_QUERY"}
 
@@ -32,6 +34,11 @@ _TASK = {"document": "RETRIEVAL_DOCUMENT", "query": "RETRIEVAL_QUERY"}
 def estimate_tokens(texts: Sequence[str]) -> int:
     """Input tokens of ``texts``, about four characters each (reserved, never billed)."""
     return sum(max(1, math.ceil(len(text) / 4)) for text in texts)
+
+
+def embedding_model_id(settings: GeminiSettings) -> str:
+    """The embedder's ``model_id`` (what a dataset records, and the result cache's key)."""
+    return f"gemini/{settings.embedding_model}@{settings.dimensions}"
 
 
 def api_key(settings: GeminiSettings) -> str:
@@ -44,7 +51,12 @@ def api_key(settings: GeminiSettings) -> str:
 
 
 def make_client(settings: GeminiSettings) -> genai.Client:
-    """A client that never retries on its own and talks to ``base_url`` when one is set."""
+    """A client that never retries on its own and talks to ``base_url`` when one is set.
+
+    ``requests`` is imported first, wholly: the SDK reads it from ``sys.modules`` while
+    building every response, and a thread importing it then (cognee's, as the store starts)
+    leaves it half made, failing the call (``partially initialized module 'requests'``)."""
+    importlib.import_module("requests")
     options = types.HttpOptions(
         base_url=settings.base_url,
         api_version=settings.api_version,
@@ -52,6 +64,38 @@ def make_client(settings: GeminiSettings) -> genai.Client:
         retry_options=types.HttpRetryOptions(attempts=1),
     )
     return genai.Client(api_key=api_key(settings), http_options=options)
+
+
+async def count_tokens(
+    settings: Settings, model: str, texts: Sequence[str], per_call: int = 50
+) -> tuple[int, int]:
+    """The input tokens of ``texts`` as ``model`` counts them, by the API's ``countTokens``
+    (free of charge; ``cognition estimate --count api``), and the calls made: ``per_call``
+    texts a call, one ``Content`` each, through a governor of the method's own quota
+    (``gemini.count_quota``), never the model's ``generateContent`` quota."""
+    from cognition.governor.factory import open_governor
+
+    gemini = settings.gemini
+    client = make_client(gemini)
+    governor = open_governor(settings, f"{model}:countTokens", gemini.count_quota, api_key(gemini))
+    total = calls = 0
+    try:
+        for start in range(0, len(texts), per_call):
+            contents = [
+                types.Content(role="user", parts=[types.Part(text=t)])
+                for t in texts[start : start + per_call]
+            ]
+
+            async def call(contents: list[types.Content] = contents) -> types.CountTokensResponse:
+                return await client.aio.models.count_tokens(model=model, contents=contents)
+
+            answer = await governor.call(call, tokens=estimate_tokens(texts[start : start + per_call]))
+            total, calls = total + (answer.total_tokens or 0), calls + 1
+    finally:
+        await client.aio.aclose()
+        client.close()
+        await governor.close()
+    return total, calls
 
 
 class GeminiEmbedder:
@@ -65,7 +109,7 @@ class GeminiEmbedder:
 
     @property
     def model_id(self) -> str:
-        return f"gemini/{self._settings.embedding_model}@{self._settings.dimensions}"
+        return embedding_model_id(self._settings)
 
     @property
     def dimensions(self) -> int:
@@ -100,7 +144,8 @@ class GeminiEmbedder:
             return await self._client.aio.models.embed_content(model=model, contents=contents, config=config)
 
         lane: Lane = "query" if purpose == "query" else "bulk"  # a search may use the quota's query share
-        response = await self.governor.call(call, tokens=estimate_tokens(texts), lane=lane)
+        tokens = estimate_tokens(texts)  # what is recorded as spent too: the answer reports no usage
+        response = await paid(model, tokens, lambda: self.governor.call(call, tokens=tokens, lane=lane))
         self.texts_embedded += len(texts)
         return self._vectors(response, len(texts))
 

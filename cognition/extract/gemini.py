@@ -27,10 +27,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 from google.genai import types
 from pydantic import BaseModel, ValidationError
 
+from cognition.budget import BudgetExhausted, paid
 from cognition.embedding.gemini import make_client
 from cognition.errors import ConfigurationError
 from cognition.extract.normalize import entity_key
@@ -39,6 +41,7 @@ from cognition.governor import Governor, QuotaParked, QuotaTerminal
 from cognition.settings import GeminiSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Bump with any change to PROMPT or SCHEMA: cached extractions are keyed by it.
 PROMPT_VERSION = "graph-1"
@@ -155,6 +158,11 @@ def api_key(settings: GeminiSettings) -> str:
     return settings.api_key.get_secret_value()
 
 
+def extraction_model_id(model: str) -> str:
+    """The extractor's ``model_id`` for ``model`` (the result cache's key)."""
+    return f"gemini/{model}#{PROMPT_VERSION}"
+
+
 def build_prompt(text: str, max_entities: int) -> str:
     return PROMPT.format(max_entities=max_entities, types=", ".join(ENTITY_TYPES), text=text)
 
@@ -221,6 +229,14 @@ def _prompt_tokens(response: types.GenerateContentResponse) -> int | None:
     return None if usage is None else usage.prompt_token_count
 
 
+def billed_tokens(response: types.GenerateContentResponse) -> tuple[int, int] | None:
+    """(input, output) tokens the answer reports; output counts thinking tokens (billed too)."""
+    usage = response.usage_metadata
+    if usage is None or usage.prompt_token_count is None:
+        return None
+    return usage.prompt_token_count, (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+
+
 class GeminiExtractor:
     """Implements ``cognition.extract.port.GraphExtractor`` on the Gemini API."""
 
@@ -250,18 +266,29 @@ class GeminiExtractor:
     @property
     def model_id(self) -> str:
         """What made a chunk's graph: the model and the prompt's version (a cache's key)."""
-        return f"gemini/{self._settings.extraction_model}#{PROMPT_VERSION}"
+        return extraction_model_id(self._settings.extraction_model)
 
     async def extract(self, texts: Sequence[str]) -> list[ChunkGraph]:
         """One call per chunk, at most the quota's concurrency at once; the first provider
-        failure (a parked or terminal quota first) cancels the rest and is raised."""
+        failure (a parked or terminal quota first) cancels the rest and is raised. A budget
+        reached cancels nothing: calls already admitted finish (they are paid for), then
+        ``BudgetExhausted`` is raised with their graphs in ``partial``."""
         slots = asyncio.Semaphore(self.governor.quota.max_concurrency)
 
-        async def one(index: int, text: str) -> ChunkGraph:
+        async def one(index: int, text: str) -> ChunkGraph | BudgetExhausted:
             async with slots:
-                return await self._extract_one(index, len(texts), text)
+                try:
+                    return await self._extract_one(index, len(texts), text)
+                except BudgetExhausted as exc:
+                    return exc
 
-        return await _all([one(i, text) for i, text in enumerate(texts)])
+        results = await _all([one(i, text) for i, text in enumerate(texts)])
+        graphs = [r for r in results if isinstance(r, ChunkGraph)]
+        if len(graphs) < len(results):
+            refused = next(r for r in results if isinstance(r, BudgetExhausted))
+            refused.partial = {i: r for i, r in enumerate(results) if isinstance(r, ChunkGraph)}
+            raise refused
+        return graphs
 
     async def _extract_one(self, index: int, total: int, text: str) -> ChunkGraph:
         prompt = build_prompt(text, self._max)
@@ -272,7 +299,14 @@ class GeminiExtractor:
                 model=model, contents=prompt, config=self._config
             )
 
-        response = await self.governor.call(call, tokens=estimate_tokens(prompt), usage=_prompt_tokens)
+        tokens = estimate_tokens(prompt)
+        response = await paid(
+            model,
+            tokens,
+            lambda: self.governor.call(call, tokens=tokens, usage=_prompt_tokens),
+            usage=billed_tokens,
+            generates=True,
+        )
         self.stats["chunks"] += 1
         try:
             graph = parse_answer(answer_text(response), self._max, self._min_chars)
@@ -313,7 +347,7 @@ def stop_note(response: types.GenerateContentResponse) -> str:
     return f" (the model stopped: {reason.value})"
 
 
-async def _all(calls: Sequence[Awaitable[ChunkGraph]]) -> list[ChunkGraph]:
+async def _all(calls: Sequence[Awaitable[T]]) -> list[T]:
     """Every call's result in order, or the most telling failure with the rest cancelled."""
     try:
         async with asyncio.TaskGroup() as group:
@@ -323,7 +357,7 @@ async def _all(calls: Sequence[Awaitable[ChunkGraph]]) -> list[ChunkGraph]:
     return [task.result() for task in tasks]
 
 
-async def _awaited(call: Awaitable[ChunkGraph]) -> ChunkGraph:
+async def _awaited(call: Awaitable[T]) -> T:
     return await call
 
 

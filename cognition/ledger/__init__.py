@@ -14,6 +14,7 @@ from cognition.ledger.port import (
     State,
     StateCount,
 )
+from cognition.ledger.spend import Caps, Spend
 from cognition.ledger.sqlite import SqliteLedger
 from cognition.paths import DataPaths
 from cognition.settings import Settings
@@ -28,6 +29,7 @@ __all__ = [
     "IN_FLIGHT",
     "LIVE",
     "TERMINAL",
+    "Caps",
     "Claim",
     "DatasetRecord",
     "DocumentRecord",
@@ -36,6 +38,7 @@ __all__ = [
     "JobState",
     "Ledger",
     "LedgerCounts",
+    "Spend",
     "SqliteLedger",
     "State",
     "StateCount",

@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 from cognition.ledger.audits import AuditRecord
 from cognition.ledger.jobs import JobRecord
 from cognition.ledger.repairs import RepairRecord
+from cognition.ledger.spend import Caps, Spend
 
 State = Literal["queued", "reading", "embedding", "storing", "stored", "failed", "needs_ocr"]
 IN_FLIGHT: tuple[State, ...] = ("queued", "reading", "embedding", "storing")
@@ -213,3 +214,15 @@ class Ledger(Protocol):
     def repairs(self, dataset: str, limit: int = 100) -> list[RepairRecord]:
         """The dataset's recorded repairs, newest first."""
         ...
+
+    def add_spend(self, paid: Spend) -> None:
+        """Add one paid call (or several) to its dataset's, job's and model's totals."""
+        ...
+
+    def spend(self, dataset: str | None = None, job_id: str | None = None) -> list[Spend]:
+        """Totals by dataset and model; of one dataset, of one job's, when given."""
+        ...
+
+    def set_budget(self, dataset: str, caps: Caps) -> None: ...
+
+    def budget(self, dataset: str) -> Caps: ...

@@ -24,6 +24,7 @@ from cognition.ledger.port import (
     StateCount,
 )
 from cognition.ledger.repairs import REPAIRS_SCHEMA, RepairLog
+from cognition.ledger.spend import SPEND_SCHEMA, SPEND_TABLES, SpendLog
 from cognition.sqlite_file import Connections, use_wal
 
 _SCHEMA = """
@@ -69,7 +70,7 @@ _MIGRATIONS = {  # columns added after the first release, by table
 }
 
 
-class SqliteLedger(RepairLog):
+class SqliteLedger(RepairLog, SpendLog):
     """The ledger in a SQLite file (WAL: safe for several local processes). Cheap to
     construct; every call opens a short transaction."""
 
@@ -81,7 +82,8 @@ class SqliteLedger(RepairLog):
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # one process at a time creates or migrates the schema
             for statement in filter(
-                str.strip, ";".join((_SCHEMA, JOBS_SCHEMA, AUDITS_SCHEMA, REPAIRS_SCHEMA)).split(";")
+                str.strip,
+                ";".join((_SCHEMA, JOBS_SCHEMA, AUDITS_SCHEMA, REPAIRS_SCHEMA, SPEND_SCHEMA)).split(";"),
             ):  # executescript would commit
                 db.execute(statement)
             for table, added in _MIGRATIONS.items():  # older ledgers
@@ -295,6 +297,7 @@ class SqliteLedger(RepairLog):
                 ("jobs", "dataset"),
                 ("audits", "dataset"),  # a new dataset of the name starts its own history
                 ("repairs", "dataset"),
+                *((table, "dataset") for table in SPEND_TABLES),
                 ("datasets", "name"),
             ):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))

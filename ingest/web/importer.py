@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
+from cognition.budget import BudgetExhausted, charging, current
 from cognition.datasets import document_id, stable_id, validate_dataset_name
 from cognition.errors import CrawlError
 from cognition.ledger import Failure, Ledger
 from cognition.paths import DataPaths
 from cognition.runtime import Runtime
 from cognition.settings import Settings
+from ingest.importer import STOPPED, account_for, stopped_report
 from ingest.outcomes import CrawlSummary, NoProgress, Outcome, Progress
 from ingest.pipeline import PIPELINE_VERSION
 from ingest.records import RecordImporter, TextRecord
@@ -63,7 +65,16 @@ async def crawl_into(
     if report.pages:
         progress.planned(len(report.pages), len(report.pages))
         importer = RecordImporter(runtime)
-        stored = await importer.import_records(dataset, _records(report.pages), replace_same_source=True)
+        try:
+            with charging(current() or account_for(runtime, dataset)):
+                records = _records(report.pages)
+                stored = await importer.import_records(dataset, records, replace_same_source=True)
+        except BudgetExhausted as exc:  # the pages are fetched again by the next crawl
+            left = [page.url for page in report.pages]
+            summary.outcomes += [Outcome(url, "failed", f"{STOPPED} {exc}") for url in left]
+            summary.budget = stopped_report(exc, left)
+            summary.seconds = time.perf_counter() - started
+            return summary
         for page in report.pages:
             status = stored.status[page.url]
             done = status != "skipped"
