@@ -220,8 +220,8 @@ class SqlLedger(RepairLog):
         with self._connect() as db:
             db.execute(
                 "INSERT INTO datasets (name, description, created_at, version) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET description = "
-                "CASE WHEN excluded.description != '' THEN excluded.description ELSE description END",
+                "ON CONFLICT(name) DO UPDATE SET description = CASE WHEN excluded.description != '' "
+                "THEN excluded.description ELSE datasets.description END",
                 # A new dataset's version starts from the clock, not 0: a dataset deleted and
                 # made again under its name never repeats a version another process cached.
                 (name, description, time.time(), time.time_ns() // 1000),
