@@ -340,6 +340,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        hide_input_in_errors=True,  # an error never quotes a value: some are secrets (ledger.url)
     )
 
     data_dir: Path = Path("./.cognition")
