@@ -314,14 +314,17 @@ POSTGRES_FORM = "postgresql://user:password@host:5432/database"
 def check_postgres_url(url: str) -> None:
     """A ``ValueError`` in one line for a URL that cannot name a Postgres database; the
     message never quotes the URL (it holds the password)."""
+    if "://" not in url:  # "user:password@host/db" would read as the scheme "user"
+        raise ValueError(f"not a URL: expected {POSTGRES_FORM} (unset for SQLite)")
     try:
         parts = urlsplit(url)
         ports = [port for port in parts.netloc.rpartition("@")[2].split(",") if ":" in port.strip("[]")]
     except ValueError:
         raise ValueError(f"not a URL: expected {POSTGRES_FORM}") from None
     if parts.scheme not in ("postgresql", "postgres"):
-        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-        raise ValueError(f"not a Postgres URL ({scheme}): expected {POSTGRES_FORM} (unset for SQLite)")
+        raise ValueError(
+            f"not a Postgres URL (scheme {parts.scheme!r}): expected {POSTGRES_FORM} (unset for SQLite)"
+        )
     if not parts.hostname and "host=" not in parts.query:
         raise ValueError(f"the URL names no host: expected {POSTGRES_FORM}")
     if not parts.path.strip("/"):
