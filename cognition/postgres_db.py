@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,7 +51,8 @@ def redact(url: str) -> str:
 
 @lru_cache(maxsize=512)
 def _placeholders(sql: str) -> str:
-    return sql.replace("?", "%s")
+    """``?`` → ``%s``, and a literal ``%`` kept (the common SQL holds no literal ``?``)."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class PgDb:
@@ -60,7 +62,7 @@ class PgDb:
         self.connection = connection
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[DictRow]:
-        return self.connection.execute(_placeholders(sql), parameters or None)
+        return self.connection.execute(_placeholders(sql), tuple(parameters))
 
     @property
     def in_transaction(self) -> bool:
@@ -103,6 +105,9 @@ class Pool:
         if schema in self._schemas:
             return
         with self.connect() as db:
+            if _complete(db, schema, migrations):  # the usual case: no DDL, so no table lock
+                self._schemas.add(schema)
+                return
             db.execute("BEGIN")
             db.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for statement in schema_statements(schema, POSTGRES):
@@ -170,6 +175,30 @@ class Pool:
         text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         password = urlsplit(self._url.get_secret_value()).password
         return text.replace(password, "***") if password else text
+
+
+_NAMED = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+
+
+def _complete(db: PgDb, schema: str, migrations: Mapping[str, Sequence[tuple[str, str]]]) -> bool:
+    """Whether every table, index and migrated column of ``schema`` exists already."""
+    names = _NAMED.findall(schema)
+    found = db.execute(
+        "SELECT count(*) AS n FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+        "AND relname = ANY(?)",
+        (names,),
+    ).fetchone()
+    if found is None or int(found["n"]) != len(set(names)):
+        return False
+    wanted = {(table, name) for table, added in migrations.items() for name, _ in added}
+    if not wanted:
+        return True
+    present = db.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = ANY(?)",
+        (list(migrations),),
+    ).fetchall()
+    return wanted <= {(str(row["table_name"]), str(row["column_name"])) for row in present}
 
 
 _POOLS: dict[str, Pool] = {}

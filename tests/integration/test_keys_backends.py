@@ -172,3 +172,24 @@ def test_no_repr_shows_the_password(postgres_server: PostgresServer, tmp_path: P
 
     assert all(postgres_server.password not in text for text in shown)
     assert "PostgresLedger('postgresql://cognition:***@127.0.0.1:" in shown[2]
+
+
+def test_an_older_postgres_ledger_gets_the_new_columns_when_opened(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database("older_ledger")
+    with psycopg.connect(url, autocommit=True) as db:  # the first release's tables, one row
+        db.execute(
+            "CREATE TABLE datasets (name TEXT PRIMARY KEY, description TEXT NOT NULL DEFAULT '', "
+            "version BIGINT NOT NULL DEFAULT 0, created_at DOUBLE PRECISION NOT NULL)"
+        )
+        db.execute("INSERT INTO datasets VALUES ('books', 'old', 7, 1.0)")
+
+    ledger = open_ledger(Settings(ledger=LedgerSettings(url=SecretStr(url))))
+    ledger.set_embedding("books", "minilm", 384)
+
+    found = ledger.dataset("books")
+    assert found is not None and (found.description, found.version, found.embedding_model) == (
+        "old",
+        7,
+        "minilm",
+    )
+    assert ledger.jobs() == [] and ledger.audits("books") == []  # the tables added since exist
