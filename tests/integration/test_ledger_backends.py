@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,21 @@ def test_counts_group_by_dataset_and_state_and_list_owned_rows(ledger: Ledger) -
     ]
     assert [r.doc_id for r in counts.working] == ["d"]
     assert counts.jobs == {("books", "queued"): 1}
+
+
+def test_one_ledger_serves_many_threads_at_once(ledger: Ledger) -> None:
+    """As the API and the inline runner use it (``asyncio.to_thread``): each call gets a
+    connection of its own, none sees another's transaction."""
+
+    def work(n: int) -> int:
+        ledger.claim(document(f"t-{n:02d}"), f"host:{n}", lambda _: True)
+        ledger.add_job(JobRecord(f"job-{n:02d}", "books", "file", f"/{n}.pdf", {}))
+        ledger.update("books", f"t-{n:02d}", chunks=n)
+        row = ledger.get("books", f"t-{n:02d}")
+        return -1 if row is None else row.chunks
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        chunks = list(pool.map(work, range(40)))
+
+    assert chunks == list(range(40))
+    assert len(ledger.documents("books")) == len(ledger.jobs(limit=100)) == 40
