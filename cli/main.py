@@ -23,7 +23,7 @@ from cli.keys import app as keys_app
 from cli.mcp import mcp_command
 from cli.progress import RichProgress
 from cognition import logs
-from cognition.errors import CognitionError
+from cognition.errors import CognitionError, DatabaseUnavailable
 from cognition.settings import SearchSettings, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -377,6 +377,9 @@ def _queued_nothing_done(queued: QueuedImport) -> bool:
 def main() -> None:
     try:
         app()
+    except DatabaseUnavailable as exc:  # any command that reads the ledger, at any point
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
     finally:
         # Nothing the command made is needed after it: spare the interpreter's collections at
         # exit, which walk every object cognee and the stores created (2 s after an import).

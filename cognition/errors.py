@@ -6,6 +6,7 @@
     ├── ConfigurationError        settings or environment cannot work (bad model files, ...)
     │   └── EmbeddingMismatch     a dataset's vectors were made by another embedding model
     ├── StoreBusy                 a dataset is being written; retry shortly (retryable)
+    ├── DatabaseUnavailable       the ledger's Postgres cannot be reached or lost a connection (retryable)
     ├── DocumentBusy              a document is being imported; delete it when that ends (retryable)
     ├── DatasetError
     │   ├── DatasetNotFoundError  a read names a dataset that does not exist
@@ -48,6 +49,13 @@ class CognitionError(Exception):
 
 class ConfigurationError(CognitionError):
     """The configuration or installation cannot work as given."""
+
+
+class DatabaseUnavailable(CognitionError):
+    """The ledger's Postgres refused or lost a connection. The message names the server
+    without its password."""
+
+    retryable = True
 
 
 class EmbeddingMismatch(ConfigurationError):

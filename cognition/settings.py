@@ -11,6 +11,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -331,6 +332,48 @@ class StoreSettings(BaseModel):
     graph_buffer_pool_mb: int | None = Field(default=None, ge=64)
 
 
+class LedgerSettings(BaseModel):
+    """The relational database of the ledger (documents, jobs, audits, repairs) and the API keys."""
+
+    # Unset (the embedded default): a SQLite file in the data directory. For several hosts:
+    # ``postgresql://user:password@host:5432/database`` (libpq's URL form, query options such
+    # as ``?sslmode=verify-full`` included). Secret: never logged, printed or put in an error.
+    url: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_postgres_url(value.get_secret_value())
+        return value
+
+
+POSTGRES_FORM = "postgresql://user:password@host:5432/database"
+
+
+def check_postgres_url(url: str) -> None:
+    """A ``ValueError`` in one line for a URL that cannot name a Postgres database; the
+    message never quotes the URL (it holds the password)."""
+    if "://" not in url:  # "user:password@host/db" would read as the scheme "user"
+        raise ValueError(f"not a URL: expected {POSTGRES_FORM} (unset for SQLite)")
+    try:
+        parts = urlsplit(url)
+        ports = [port for port in parts.netloc.rpartition("@")[2].split(",") if ":" in port.strip("[]")]
+    except ValueError:
+        raise ValueError(f"not a URL: expected {POSTGRES_FORM}") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(
+            f"not a Postgres URL (scheme {parts.scheme!r}): expected {POSTGRES_FORM} (unset for SQLite)"
+        )
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError(f"the URL names no host: expected {POSTGRES_FORM}")
+    if not parts.path.strip("/"):
+        raise ValueError(f"the URL names no database: expected {POSTGRES_FORM}")
+    bad = [port.rpartition(":")[2] for port in ports if not port.rpartition(":")[2].isdigit()]
+    if bad:
+        raise ValueError(f"the URL's port is not a number: expected {POSTGRES_FORM}")
+
+
 class Settings(BaseSettings):
     """Every setting of Cognition, from ``COGNITION_*`` variables."""
 
@@ -340,6 +383,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        hide_input_in_errors=True,  # an error never quotes a value: some are secrets (ledger.url)
     )
 
     data_dir: Path = Path("./.cognition")
@@ -361,6 +405,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     audit: AuditSettings = AuditSettings()
     store: StoreSettings = StoreSettings()
+    ledger: LedgerSettings = LedgerSettings()
 
     @property
     def resolved_data_dir(self) -> Path:

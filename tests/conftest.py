@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from pytest_asyncio import is_async_test
 
+from bench.postgres_server import PostgresServer
 from bench.redis_server import RedisServer
 from cognition.ledger import Ledger
 from cognition.runtime import Runtime
@@ -210,6 +211,15 @@ def stats_in_subprocess() -> StatsReader:
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One real redis-server for the session (tests use queue names of their own)."""
     server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway Postgres cluster for the session (tests make databases of their own)."""
+    server = PostgresServer()
     server.start()
     yield server
     server.stop()

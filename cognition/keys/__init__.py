@@ -19,7 +19,12 @@ from cognition.settings import Settings
 
 
 def open_keys(settings: Settings) -> KeyStore:
-    """The key store: a table in the ledger's SQLite file."""
+    """The key store: a table in the ledger's database (Postgres at ``ledger.url``, or the
+    SQLite file in the data directory)."""
+    if settings.ledger.url is not None:
+        from cognition.keys.postgres import PostgresKeyStore  # psycopg only when it is used
+
+        return PostgresKeyStore(settings.ledger.url)
     return SqliteKeyStore(DataPaths.of(settings).ledger)
 
 

@@ -1,4 +1,5 @@
-"""The ledger: its port, the SQLite implementation, and who owns a document in progress."""
+"""The ledger: its port, its SQLite and Postgres implementations, and who owns a document
+in progress."""
 
 from cognition.ledger.jobs import LIVE, JobRecord, JobState
 from cognition.ledger.owner import owner_alive, this_process
@@ -21,7 +22,11 @@ from cognition.settings import Settings
 
 
 def open_ledger(settings: Settings) -> Ledger:
-    """The ledger the settings name (SQLite in the data directory; Postgres comes next)."""
+    """The ledger ``ledger.url`` names: Postgres, or (unset) SQLite in the data directory."""
+    if settings.ledger.url is not None:
+        from cognition.ledger.postgres import PostgresLedger  # psycopg only when it is used
+
+        return PostgresLedger(settings.ledger.url)
     return SqliteLedger(DataPaths.of(settings).ledger)
 
 

@@ -1,15 +1,16 @@
 """Stored audits: one row per dataset audited, with its checks as JSON, so trends show.
 
-The table lives in the ledger's database beside documents and jobs; the SQLite ledger
-creates it and delegates here.
+The table lives in the ledger's database beside documents and jobs; the ledger (SQLite or
+Postgres) creates it and delegates here.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from cognition.ledger.sql import Db
 
 AUDITS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audits (
@@ -36,15 +37,16 @@ class AuditRecord:
     id: int | None = None
 
 
-def add_audit(db: sqlite3.Connection, record: AuditRecord) -> int:
-    cursor = db.execute(
-        "INSERT INTO audits (dataset, started_at, finished_at, status, checks) VALUES (?, ?, ?, ?, ?)",
+def add_audit(db: Db, record: AuditRecord) -> int:
+    [row] = db.execute(
+        "INSERT INTO audits (dataset, started_at, finished_at, status, checks) VALUES (?, ?, ?, ?, ?) "
+        "RETURNING id",
         (record.dataset, record.started_at, record.finished_at, record.status, json.dumps(record.checks)),
-    )
-    return int(cursor.lastrowid or 0)
+    ).fetchall()
+    return int(row["id"])
 
 
-def audits(db: sqlite3.Connection, dataset: str, limit: int) -> list[AuditRecord]:
+def audits(db: Db, dataset: str, limit: int) -> list[AuditRecord]:
     """The dataset's audits, newest first."""
     rows = db.execute(
         "SELECT * FROM audits WHERE dataset = ? ORDER BY started_at DESC, id DESC LIMIT ?", (dataset, limit)

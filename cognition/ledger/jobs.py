@@ -10,10 +10,11 @@ returned. A server that restarts finds its accepted jobs here and runs them.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+
+from cognition.ledger.sql import Db, Row, upsert_sql
 
 JobState = Literal["queued", "running", "done", "failed"]
 LIVE: tuple[JobState, ...] = ("queued", "running")
@@ -77,23 +78,22 @@ CREATE INDEX IF NOT EXISTS jobs_dataset ON jobs (dataset, created_at)
 """
 
 
-def add_job(db: sqlite3.Connection, job: JobRecord) -> bool:
+_ADD = (
+    upsert_sql("jobs", JOB_COLUMNS, ("job_id",))
+    + f" WHERE jobs.state NOT IN ({', '.join(repr(state) for state in LIVE)})"
+)
+
+
+def add_job(db: Db, job: JobRecord) -> bool:
     """Record an accepted job; False if a job with its id is queued or running. A finished
-    job's row is replaced (the same content may be submitted again after a failure)."""
+    job's row is replaced (the same content may be submitted again after a failure). One
+    statement: of two processes adding one id at once, the second finds the first's row."""
     now = time.time()
     job.created_at, job.updated_at = now, now
-    db.execute("BEGIN IMMEDIATE")
-    row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job.job_id,)).fetchone()
-    if row is not None and row["state"] in LIVE:
-        db.execute("ROLLBACK")
-        return False
-    marks = ", ".join("?" for _ in JOB_COLUMNS)
-    db.execute(f"INSERT OR REPLACE INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({marks})", _values(job))
-    db.execute("COMMIT")
-    return True
+    return int(db.execute(_ADD, _values(job)).rowcount) > 0
 
 
-def update_job(db: sqlite3.Connection, job_id: str, changes: dict[str, Any]) -> None:
+def update_job(db: Db, job_id: str, changes: dict[str, Any]) -> None:
     changes = {"updated_at": time.time(), **changes}
     unknown = set(changes) - set(JOB_COLUMNS)
     if unknown:
@@ -103,27 +103,20 @@ def update_job(db: sqlite3.Connection, job_id: str, changes: dict[str, Any]) -> 
     db.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*values, job_id])
 
 
-def take_next(db: sqlite3.Connection, now: float) -> JobRecord | None:
-    """The oldest queued job that may run now, marked ``running`` (its attempt counted)."""
-    db.execute("BEGIN IMMEDIATE")
-    row = db.execute(
-        "SELECT * FROM jobs WHERE state = 'queued' AND not_before <= ? ORDER BY created_at LIMIT 1", (now,)
-    ).fetchone()
-    if row is None:
-        db.execute("ROLLBACK")
-        return None
-    db.execute(
+def take_next(db: Db, now: float, skip_locked: str = "") -> JobRecord | None:
+    """The oldest queued job that may run now, marked ``running`` (its attempt counted), in
+    one statement. ``skip_locked`` (Postgres) passes over a row another process is taking;
+    the outer ``state = 'queued'`` makes sure only one of two takes it."""
+    rows = db.execute(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ?), "
-        "updated_at = ? WHERE job_id = ?",
-        (now, now, row["job_id"]),
-    )
-    db.execute("COMMIT")
-    job = job_record(row)
-    job.state, job.attempts = "running", job.attempts + 1
-    return job
+        "updated_at = ? WHERE state = 'queued' AND job_id = (SELECT job_id FROM jobs WHERE state = 'queued' "
+        f"AND not_before <= ? ORDER BY created_at LIMIT 1{skip_locked}) RETURNING *",
+        (now, now, now),
+    ).fetchall()
+    return job_record(rows[0]) if rows else None
 
 
-def job_record(row: sqlite3.Row) -> JobRecord:
+def job_record(row: Row) -> JobRecord:
     values = {name: row[name] for name in JOB_COLUMNS}
     for name in _JSON:
         raw = values[name]

@@ -2,8 +2,8 @@
 
 It is the one record of document state, read by imports (skip, resume, replace), the queue
 (conflicts, the reaper), and later the API's status routes and the audits. SQLite
-implements it for the embedded default (``cognition.ledger.sqlite``); Postgres will for
-production.
+implements it for the embedded default (``cognition.ledger.sqlite``), Postgres for several
+hosts (``cognition.ledger.postgres``, chosen by ``ledger.url``), with one SQL (``base.py``).
 
 A document goes ``queued`` (workers only) → ``reading`` (opened) → ``embedding`` (its first
 batch is being embedded, outside any lock) → ``storing`` (batches are being written under

@@ -2,16 +2,18 @@
 database beside the audits, so an operator can tell what was changed, when, and what was
 only looked at.
 
-``RepairLog`` gives a ledger on SQLite its two methods; it needs the ledger's ``_connect``.
+``RepairLog`` gives the ledger (SQLite or Postgres) its two methods; it needs the ledger's
+``_connect``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
+
+from cognition.ledger.sql import Db
 
 REPAIRS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS repairs (
@@ -42,15 +44,16 @@ class RepairRecord:
 
 
 class RepairLog:
-    """The ``repairs`` table, for a ledger on SQLite."""
+    """The ``repairs`` table of the ledger."""
 
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _connect(self) -> AbstractContextManager[Db]:
         raise NotImplementedError
 
     def add_repair(self, record: RepairRecord) -> int:
         with self._connect() as db:
-            cursor = db.execute(
-                "INSERT INTO repairs (dataset, at, kind, dry_run, count, details) VALUES (?, ?, ?, ?, ?, ?)",
+            [row] = db.execute(
+                "INSERT INTO repairs (dataset, at, kind, dry_run, count, details) VALUES (?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (
                     record.dataset,
                     record.at,
@@ -59,8 +62,8 @@ class RepairLog:
                     record.count,
                     json.dumps(record.details),
                 ),
-            )
-            return int(cursor.lastrowid or 0)
+            ).fetchall()
+            return int(row["id"])
 
     def repairs(self, dataset: str, limit: int = 100) -> list[RepairRecord]:
         """The dataset's recorded repairs, newest first."""

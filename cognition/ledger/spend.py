@@ -5,15 +5,17 @@ output tokens, cost in US dollars — added to after every paid call (a cache hi
 nothing and adds nothing). Totals, not a row per call: a budget check before each call
 sums a dataset's few rows, never a 400-book history. ``budgets`` keeps a dataset's caps.
 
-``SpendLog`` gives a ledger on SQLite these methods; it needs the ledger's ``_connect``.
+``SpendLog`` gives the ledger (SQLite or Postgres) these methods; it needs the ledger's
+``_connect``.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+
+from cognition.ledger.sql import Db, upsert_sql
 
 SPEND_SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
@@ -68,9 +70,9 @@ class Spend:
 
 
 class SpendLog:
-    """The ``spend`` and ``budgets`` tables, for a ledger on SQLite."""
+    """The ``spend`` and ``budgets`` tables, for a ledger on SQLite or Postgres."""
 
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _connect(self) -> AbstractContextManager[Db]:
         raise NotImplementedError
 
     def add_spend(self, paid: Spend) -> None:
@@ -78,10 +80,10 @@ class SpendLog:
         with self._connect() as db:
             db.execute(
                 "INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(dataset, job_id, model) DO UPDATE SET calls = calls + excluded.calls, "
-                "input_tokens = input_tokens + excluded.input_tokens, "
-                "output_tokens = output_tokens + excluded.output_tokens, "
-                "cost = cost + excluded.cost, last_at = excluded.last_at",
+                "ON CONFLICT (dataset, job_id, model) DO UPDATE SET calls = spend.calls + excluded.calls, "
+                "input_tokens = spend.input_tokens + excluded.input_tokens, "
+                "output_tokens = spend.output_tokens + excluded.output_tokens, "
+                "cost = spend.cost + excluded.cost, last_at = excluded.last_at",
                 (
                     paid.dataset,
                     paid.job_id,
@@ -122,7 +124,7 @@ class SpendLog:
         """Replace a dataset's caps (``Caps()`` removes them)."""
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO budgets VALUES (?, ?, ?, ?)",
+                upsert_sql("budgets", ("dataset", "max_tokens", "max_cost", "updated_at"), ("dataset",)),
                 (dataset, caps.max_tokens, caps.max_cost, time.time()),
             )
 

@@ -64,6 +64,13 @@ RULES = (
         exempt=("cognition/embedding/gemini.py", "cognition/extract/gemini.py", "cognition/governor"),
     ),
     Rule("nothing-imports-the-tests", PACKAGES, ("tests",)),
+    # The Postgres driver stays behind the ledger's connections (one module), and the test cluster.
+    Rule(
+        "psycopg-only-in-postgres-db",
+        PACKAGES,
+        ("psycopg",),
+        exempt=("cognition/postgres_db.py", "bench/postgres_server.py"),
+    ),
 )
 
 # Modules over MAX_LINES today (none: add one only with a reason).
@@ -208,6 +215,7 @@ VIOLATIONS = {
     "shipped-code-imports-no-benchmark": ("ingest/importer.py", "import bench.ingest\n"),
     "genai-only-in-providers": ("ingest/importer.py", "from google import genai\n"),
     "nothing-imports-the-tests": ("bench/queue.py", "from tests.helpers import BENCH\n"),
+    "psycopg-only-in-postgres-db": ("cognition/ledger/postgres.py", "import psycopg\n"),
 }
 
 
