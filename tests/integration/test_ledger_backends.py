@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cognition.ledger import Failure, JobRecord, Ledger, open_ledger
+from cognition.ledger import Caps, Failure, JobRecord, Ledger, Spend, open_ledger
 from cognition.ledger.audits import AuditRecord
 from cognition.ledger.postgres import PostgresLedger
 from cognition.ledger.repairs import RepairRecord
@@ -175,6 +175,31 @@ def test_forgetting_a_dataset_drops_its_rows_and_no_other(ledger: Ledger) -> Non
     assert ledger.documents("books") == [] and ledger.jobs("books") == []
     assert ledger.audits("books") == [] and ledger.repairs("books") == []
     assert len(ledger.documents("notes")) == len(ledger.jobs("notes")) == len(ledger.audits("notes")) == 1
+
+
+def test_spend_adds_up_per_dataset_job_and_model_and_caps_are_replaced(ledger: Ledger) -> None:
+    for job, tokens in (("job-1", 100), ("job-1", 50), ("job-2", 7)):
+        ledger.add_spend(Spend("books", "gemini-2.5-flash", 1, tokens, 10, 0.25, job))
+    ledger.add_spend(Spend("books", "gemini-embedding-001", 2, 40, 0, 0.01, "job-1"))
+    ledger.add_spend(Spend("notes", "gemini-2.5-flash", 1, 1, 1, 1.0, "job-3"))
+    ledger.set_budget("books", Caps(max_tokens=1000))
+    ledger.set_budget("books", Caps(max_cost=2.5))  # replaces, not merges
+
+    flash, embedding = ledger.spend("books")
+    assert (flash.model, flash.calls, flash.input_tokens, flash.output_tokens) == (
+        "gemini-2.5-flash",
+        3,
+        157,
+        30,
+    )
+    assert flash.cost == pytest.approx(0.75) and (embedding.calls, embedding.input_tokens) == (2, 40)
+    [one] = [s for s in ledger.spend("books", job_id="job-1") if s.model == "gemini-2.5-flash"]
+    assert (one.calls, one.input_tokens, one.job_id) == (2, 150, "job-1")
+    assert ledger.budget("books") == Caps(max_cost=2.5) and ledger.budget("notes") == Caps()
+
+    ledger.forget_dataset("books")
+    assert ledger.spend("books") == [] and ledger.budget("books") == Caps()
+    assert [s.calls for s in ledger.spend("notes")] == [1]
 
 
 def test_a_live_job_is_recorded_once_and_a_finished_one_again(ledger: Ledger) -> None:
