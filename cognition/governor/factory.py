@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from cognition.errors import ConfigurationError
+from cognition.governor.breaker import Breaker, BreakerPolicy, BreakerStore, process_store
 from cognition.governor.governor import Governor
 from cognition.governor.memory import MemoryBackend
 from cognition.governor.port import Backend, Quota, fingerprint
@@ -27,16 +29,41 @@ def open_backend(settings: Settings) -> Backend:
     redis_url = settings.queue.redis_url
     if redis_url is None:
         return MemoryBackend()
-    import redis.asyncio  # only a shared governor needs it
-
     from cognition.governor.redis_store import RedisBackend
+
+    return RedisBackend(_redis_client(redis_url), namespace=f"{settings.queue.name}:governor")
+
+
+def _redis_client(redis_url: str) -> Any:
+    import redis.asyncio  # only a shared governor needs it
 
     tls = {"ssl_check_hostname": True} if redis_url.startswith("rediss://") else {}
     try:
-        client = redis.asyncio.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5, **tls)
+        return redis.asyncio.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5, **tls)
     except ValueError as exc:  # redis-py's message never quotes the URL (or its password)
         raise ConfigurationError(f"COGNITION_QUEUE__REDIS_URL: {exc}") from None
-    return RedisBackend(client, namespace=f"{settings.queue.name}:governor")
+
+
+def open_breaker_store(settings: Settings) -> BreakerStore:
+    """The circuits: in the queue's Redis (every process shares them), or this process's
+    store for its data directory."""
+    redis_url = settings.queue.redis_url
+    if redis_url is None:
+        return process_store(str(settings.data_dir.resolve()))
+    from cognition.governor.breaker_redis import RedisBreakerStore
+
+    return RedisBreakerStore(_redis_client(redis_url), namespace=f"{settings.queue.name}:governor")
+
+
+def breaker_policy(settings: Settings) -> BreakerPolicy:
+    gemini = settings.gemini
+    return BreakerPolicy(
+        failures=gemini.breaker_failures,
+        window_seconds=gemini.breaker_window_seconds,
+        open_seconds=gemini.breaker_open_seconds,
+        max_open_seconds=gemini.breaker_max_open_seconds,
+        probe_seconds=gemini.breaker_probe_seconds,
+    )
 
 
 def open_governor(
@@ -46,8 +73,9 @@ def open_governor(
     secret: str,
     clock: Callable[[], float] = time.time,
 ) -> Governor:
-    """The governor of ``model`` called with the API key ``secret`` (only its fingerprint is kept)."""
-    return Governor(
+    """The governor of ``model`` called with the API key ``secret`` (only its fingerprint is
+    kept), behind its circuit breaker."""
+    governor = Governor(
         open_backend(settings),
         quota_of(quota),
         model,
@@ -55,3 +83,7 @@ def open_governor(
         max_pacing=settings.gemini.max_pacing,
         clock=clock,
     )
+    governor.breaker = Breaker(
+        open_breaker_store(settings), breaker_policy(settings), model, governor.key, governor.now
+    )
+    return governor

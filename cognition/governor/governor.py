@@ -28,7 +28,9 @@ from typing import TypeVar
 
 from google.genai import errors as genai_errors
 
+from cognition.governor.breaker import Breaker, Guard
 from cognition.governor.errors import (
+    CircuitOpen,
     ProviderError,
     ProviderUnavailable,
     QuotaPaced,
@@ -64,6 +66,7 @@ class Governor:
         self.key = f"{model}:{credential}"
         self.max_pacing = max_pacing
         self.stats: Counter[str] = Counter()
+        self.breaker: Breaker | None = None  # set by ``factory.open_governor``
         self._clock = clock
         self._sleep = sleep
 
@@ -72,10 +75,16 @@ class Governor:
     ) -> T:
         """``fn()`` once admitted for ``tokens`` input tokens; ``usage`` reads the tokens the
         answer reports (None: the estimate stands)."""
+        # breaker: no provider call while the circuit is open; each answer is recorded
+        guard = self.breaker.guard(fn) if self.breaker is not None else None
         for _ in range(self.max_pacing + 1):
-            ticket = await self._admit(tokens)
+            ticket = await self._admit_guarded(guard, tokens)
             try:
-                result = await fn()
+                result = await (guard.call() if guard is not None else fn())
+            except CircuitOpen:  # breaker: it opened while this call waited for its turn
+                await self._release(ticket, 0, "failed")
+                self.stats["circuit_open"] += 1
+                raise
             except Exception as exc:
                 await self._refused(ticket, exc)  # raises, or returns after a per-minute 429
                 continue
@@ -89,11 +98,33 @@ class Governor:
             f"{self.model}: still refused per minute after {self.max_pacing} pauses of the server's delay"
         )
 
+    async def _admit_guarded(self, guard: Guard[T] | None, tokens: int) -> str:
+        """The breaker's leave (``CircuitOpen`` if not), then the quota's admission; a
+        probe that is not admitted (the day is used up, cancelled) lets another probe."""
+        if guard is None:
+            return await self._admit(tokens)
+        try:
+            await guard.enter()
+        except CircuitOpen:
+            self.stats["circuit_open"] += 1
+            raise
+        try:
+            return await self._admit(tokens)
+        except BaseException:
+            await guard.abandon()
+            raise
+
+    def now(self) -> float:
+        """The governor's clock (the breaker's too)."""
+        return self._clock()
+
     async def concurrency(self) -> float:
         return await self.backend.concurrency(self.key, self.quota)
 
     async def close(self) -> None:
         await self.backend.close()
+        if self.breaker is not None:
+            await self.breaker.store.close()
 
     async def _admit(self, tokens: int) -> str:
         ticket = uuid.uuid4().hex
