@@ -4,12 +4,17 @@ The governor paces a per-minute 429 by the server's delay; the breaker is the ne
 when the provider keeps failing, every process stops calling it for a while instead of
 each finding out again. What counts as a failure, per provider answer:
 
-- a per-minute 429 (the governor paces it, but a run of them is a storm), a 5xx, a network
-  failure or timeout: **failure**;
+- a 5xx, a network failure or timeout, and a call the governor gave up pacing
+  (``QuotaPaced``: ``max_pacing`` + 1 per-minute 429s in a row): **failure**;
+- a per-minute 429 the governor paces: not counted (pacing by the server's delay is the
+  governor's job, and a full quota answers a burst of them), but a probe's fails it;
 - a success: clears the count (the count is of failures since the last success, within
   ``window_seconds``);
 - a per-day 429, a zero quota, a refused key or request, a cancelled call: **neutral** (the
   governor parks or stops those itself; a broken quota is not a broken service).
+
+So a storm of 429s opens the circuit after at most (``failures`` + callers in flight - 1) ×
+(``max_pacing`` + 1) requests.
 
 States, shared by every process through the breaker's store (Redis when the queue has
 one, this process otherwise):
@@ -41,7 +46,7 @@ from cognition.governor.refusal import read_refusal
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-Outcome = Literal["success", "failure", "neutral"]
+Outcome = Literal["success", "failure", "paced", "neutral"]
 State = Literal["closed", "half_open", "open"]
 HALF_OPEN_WAIT = 5.0  # seconds a caller that is not the probe waits before asking again, at most
 
@@ -130,7 +135,7 @@ class MemoryBreakerStore:
             probe = bool(circuit.probe) and circuit.probe == ticket
             if outcome == "success" and (probe or circuit.opened_until == 0):
                 self._circuits[key] = _Circuit()
-            elif outcome == "failure" and probe:
+            elif outcome in ("failure", "paced") and probe:
                 circuit.reopens += 1
                 circuit.opened_until = now + reopen_seconds(policy, circuit.reopens)
                 circuit.probe, circuit.probe_until = "", 0.0
@@ -138,7 +143,7 @@ class MemoryBreakerStore:
                 circuit.failures = [t for t in circuit.failures if t > now - policy.window_seconds] + [now]
                 if len(circuit.failures) >= policy.failures:
                     circuit.failures, circuit.opened_until = [], now + policy.open_seconds
-            elif outcome == "neutral" and probe:
+            elif outcome != "success" and probe:
                 circuit.probe, circuit.probe_until = "", 0.0
 
     async def state(self, key: str, now: float) -> CircuitState:
@@ -186,7 +191,7 @@ def outcome_of(exc: BaseException) -> Outcome:
     if exc.code >= 500:
         return "failure"
     refusal = read_refusal(exc.code, exc.details)
-    return "failure" if refusal is not None and refusal.kind == "minute" else "neutral"
+    return "paced" if refusal is not None and refusal.kind == "minute" else "neutral"
 
 
 class Breaker:
@@ -236,6 +241,10 @@ class Guard(Generic[T]):
             raise
         await self._record("success")
         return result
+
+    async def gave_up(self) -> None:
+        """The governor gave up pacing this call (``QuotaPaced``): a failure."""
+        await self._record("failure")
 
     async def abandon(self) -> None:
         """The call ended before an attempt (a probe frees its place for another caller)."""

@@ -51,7 +51,7 @@ local probe = redis.call('HGET', KEYS[1], 'probe') or ''
 local is_probe = probe ~= '' and probe == ticket
 if outcome == 'success' and (is_probe or opened == 0) then
   redis.call('DEL', KEYS[1], KEYS[2])
-elseif outcome == 'failure' and is_probe then
+elseif (outcome == 'failure' or outcome == 'paced') and is_probe then
   local reopens = tonumber(redis.call('HGET', KEYS[1], 'reopens') or '0') + 1
   local seconds = math.min(open_s * 2 ^ reopens, max_open)
   redis.call('HSET', KEYS[1], 'reopens', reopens, 'opened_until', tostring(now + seconds), 'probe', '',
@@ -63,7 +63,7 @@ elseif outcome == 'failure' and opened == 0 then
     redis.call('DEL', KEYS[2])
     redis.call('HSET', KEYS[1], 'opened_until', tostring(now + open_s), 'reopens', 0)
   end
-elseif outcome == 'neutral' and is_probe then
+elseif outcome ~= 'success' and is_probe then
   redis.call('HSET', KEYS[1], 'probe', '', 'probe_until', '0')
 end
 for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
@@ -112,7 +112,7 @@ class RedisBreakerStore:
             opened, reopens = await self._redis.hmget(circuit, ["opened_until", "reopens"])
             failures = await self._redis.zcard(fails)
         except RedisError as exc:
-            raise ProviderUnavailable(f"the circuit breaker's Redis is not reachable: {exc}") from None
+            raise ProviderUnavailable(f"the rate governor's Redis is not reachable (its circuit breaker): {exc}") from None
         until = float(opened or 0)
         return CircuitState(circuit_state(until, now), until, int(failures), int(reopens or 0))
 
@@ -123,7 +123,7 @@ class RedisBreakerStore:
         try:
             result = await script(keys=keys, args=args)
         except RedisError as exc:  # its messages name host and port, never the password
-            raise ProviderUnavailable(f"the circuit breaker's Redis is not reachable: {exc}") from None
+            raise ProviderUnavailable(f"the rate governor's Redis is not reachable (its circuit breaker): {exc}") from None
         if isinstance(result, list):
             return [part.decode() if isinstance(part, bytes) else part for part in result]
         return result

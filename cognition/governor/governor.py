@@ -94,6 +94,8 @@ class Governor:
             await self._release(ticket, usage(result) if usage is not None else None, "ok")
             self.stats["ok"] += 1
             return result
+        if guard is not None:  # breaker: a call paced to no avail counts as a failure
+            await guard.gave_up()
         raise QuotaPaced(
             f"{self.model}: still refused per minute after {self.max_pacing} pauses of the server's delay"
         )
