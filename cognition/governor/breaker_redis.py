@@ -112,7 +112,7 @@ class RedisBreakerStore:
             opened, reopens = await self._redis.hmget(circuit, ["opened_until", "reopens"])
             failures = await self._redis.zcard(fails)
         except RedisError as exc:
-            raise ProviderUnavailable(f"the rate governor's Redis is not reachable (its circuit breaker): {exc}") from None
+            raise _unreachable(exc) from None
         until = float(opened or 0)
         return CircuitState(circuit_state(until, now), until, int(failures), int(reopens or 0))
 
@@ -123,7 +123,7 @@ class RedisBreakerStore:
         try:
             result = await script(keys=keys, args=args)
         except RedisError as exc:  # its messages name host and port, never the password
-            raise ProviderUnavailable(f"the rate governor's Redis is not reachable (its circuit breaker): {exc}") from None
+            raise _unreachable(exc) from None
         if isinstance(result, list):
             return [part.decode() if isinstance(part, bytes) else part for part in result]
         return result
@@ -132,3 +132,7 @@ class RedisBreakerStore:
 def circuit_state_name(value: str) -> State:
     names: dict[str, State] = {"closed": "closed", "half_open": "half_open", "open": "open"}
     return names[value]
+
+
+def _unreachable(exc: RedisError) -> ProviderUnavailable:
+    return ProviderUnavailable(f"the rate governor's Redis is not reachable (its circuit breaker): {exc}")
