@@ -273,6 +273,10 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "not_ready"]
+    # degraded: ready (200), but a Gemini model cannot be called now (its circuit is open,
+    # its day's quota used up): stored data is served, imports of new data wait
+    status: Literal["ready", "degraded", "not_ready"]
     checks: dict[str, str]
     imports: Literal["queue", "in_process"]
+    degraded: list[str] = []  # why, one line per model
+    governor: list[dict[str, Any]] | None = None  # each Gemini model's state, when one is configured

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli import audit, catalog, repair, serve
+from cli import audit, catalog, governor, repair, serve
 from cli.common import fail as _fail
 from cli.common import from_setting, require_datasets
 from cli.common import settings as _settings
@@ -232,6 +232,7 @@ app.command("delete-dataset")(catalog.delete_dataset_command)
 app.command("serve")(serve.serve_command)
 app.command("audit")(audit.audit_command)
 app.command("repair")(repair.repair_command)
+app.command("governor")(governor.governor_command)
 
 
 def _run_with_progress(
