@@ -196,6 +196,9 @@ class JobOut(BaseModel):
     state: Literal["queued", "running", "done", "failed"]
     document_id: str | None
     attempts: int
+    parks: int = Field(
+        default=0, description="times the job waited for its model provider (a used-up day, an open circuit)"
+    )
     documents: Counted
     pages: Counted
     failures: list[FailureOut]

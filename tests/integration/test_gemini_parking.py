@@ -15,17 +15,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio
 
+from bench.api_server import served_api
 from bench.gemini_stub import GeminiStub, StubQuota
-from bench.redis_server import RedisServer
+from bench.redis_server import RedisServer, free_port
 from cognition.governor import fingerprint, quota_day
 from cognition.governor.breaker_redis import RedisBreakerStore
 from cognition.ledger import DocumentRecord, JobRecord, SqliteLedger
 from cognition.paths import DataPaths
-from tests.helpers import REPO_ROOT, cli_command, last_json_line, subprocess_env
+from tests.helpers import REPO_ROOT, CliRunner, cli_command, last_json_line, subprocess_env
 from tests.integration.gemini_harness import MODEL, StormStub, embedding_env
 
 pytestmark = pytest.mark.slow
@@ -249,3 +252,53 @@ async def test_a_storm_of_429s_opens_the_circuit_parks_the_jobs_and_every_docume
     assert not [t for t in stub.arrivals if until - 30.0 < t < until]  # nothing reached the stub while open
     assert [j.state for j in finished] == ["done", "done"]
     assert [d.state for d in documents] == ["stored", "stored"]
+
+
+def test_without_redis_the_servers_own_runner_parks_behind_the_circuit_without_using_a_try(
+    tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
+) -> None:
+    """The API server runs the job itself (no Redis): two 503s use two of its three tries and
+    open the circuit; the third run finds it open and parks (its try given back) until the
+    probe may go, which stores the book. The server's clock is real: the circuit opens for 8 s."""
+    data_dir = tmp_path / "data"
+    made = run_cli("keys", "create", "ops", "--grant", "admin:*", data_dir=data_dir)
+    headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with GeminiStub() as stub:
+        stub.script("unavailable", count=2)
+        env = embedding_env(
+            stub,
+            COGNITION_GEMINI__CACHE="false",
+            COGNITION_GEMINI__BREAKER_FAILURES="2",
+            COGNITION_GEMINI__BREAKER_OPEN_SECONDS="8",
+            COGNITION_QUEUE__MAX_TRIES="3",
+            COGNITION_QUEUE__RETRY_BASE_SECONDS="0.1",
+            COGNITION_QUEUE__RETRY_CAP_SECONDS="0.2",
+            COGNITION_QUEUE__MAX_PARK_SECONDS="1",
+        )
+        with served_api(data_dir, port, subprocess_env(data_dir, **env), tmp_path / "server.log"):
+            httpx.post(f"{base}/v1/datasets", json={"name": "books"}, headers=headers, timeout=60)
+            files = {"file": ("git.pdf", excerpts["git_objects"].read_bytes(), "application/pdf")}
+            accepted = httpx.post(
+                f"{base}/v1/datasets/books/documents", files=files, headers=headers, timeout=60
+            )
+            assert accepted.status_code == 202, accepted.text
+            url = f"{base}/v1/jobs/{accepted.json()['job_id']}"
+            parked = poll(url, headers, lambda job: job["parks"] >= 1 and job["state"] == "queued")
+            done = poll(url, headers, lambda job: job["state"] in ("done", "failed"))
+
+    assert "circuit of gemini-embedding-001 is open" in parked["error"]
+    assert parked["error"].startswith("parked until ") and parked["attempts"] == 2
+    assert done["state"] == "done" and done["attempts"] == 3 and done["parks"] >= 1, done
+    assert stub.stats["fault_unavailable"] == 2 and stub.stats["served"] >= 1
+
+
+def poll(url: str, headers: dict[str, str], test: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = httpx.get(url, headers=headers, timeout=60).json()
+        if test(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"the job never got there: {job}")
