@@ -29,7 +29,7 @@ async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> As
 
 
 async def fail(store: BreakerStore, now: float, times: int = 1) -> None:
-    for n in range(times):
+    for _ in range(times):
         ticket = uuid.uuid4().hex
         assert (await store.enter(KEY, ticket, now, POLICY)).allowed
         await store.record(KEY, ticket, "failure", now, POLICY)
