@@ -81,3 +81,17 @@ def attempt_of(ledger: Ledger, job_id: str, tries: int) -> int:
     """The attempt that a queue's ``tries``-th run of a job is: its parks do not count."""
     job = ledger.job(job_id)
     return max(1, tries - (job.parks if job is not None else 0))
+
+
+def worn_out(ledger: Ledger, job_id: str, attempt: int, policy: QueueSettings) -> dict[str, object] | None:
+    """Fail a job about to run its attempt ``policy.max_tries + 1`` (its worker stopped
+    during each: the queue's own count of tries is larger by the parks), and say why; None
+    if it may run. Its document fails with it, as the inline runner's does."""
+    if attempt <= policy.max_tries:
+        return None
+    reason = f"gave up after {attempt - 1} attempts: the worker stopped during each"
+    job = ledger.job(job_id)
+    ledger.update_job(job_id, state="failed", error=reason, finished_at=time.time())
+    if job is not None and job.doc_id:
+        ledger.set_state(job.dataset, job.doc_id, "failed", permanent=0, error=reason)
+    return {"failed": [{"path": job.source if job else "", "reason": reason}]}
