@@ -41,7 +41,7 @@ async def open_the_circuit(stub: GeminiStub, redis_url: str, queue: str, data_di
 
 
 async def test_an_open_circuit_shows_in_the_cli_in_readyz_and_in_metrics(
-    redis_server: RedisServer, tmp_path: Path, run_cli: CliRunner
+    redis_server: RedisServer, tmp_path: Path, run_cli: CliRunner, excerpts: dict[str, Path]
 ) -> None:
     data_dir, queue = tmp_path / "data", f"test-{uuid.uuid4().hex}"
     with GeminiStub() as stub:
@@ -51,6 +51,11 @@ async def test_an_open_circuit_shows_in_the_cli_in_readyz_and_in_metrics(
             COGNITION_QUEUE__NAME=queue,
             COGNITION_GEMINI__BREAKER_FAILURES="2",
         )
+        imported = run_cli(
+            "import", str(excerpts["git_objects"]), "--dataset", "books", data_dir=data_dir, **env
+        )
+        assert imported.returncode == 0, imported.stderr[-2000:]
+        paid = len(stub.arrivals)
         before = run_cli("governor", "--json", data_dir=data_dir, **env)
         state = await open_the_circuit(stub, redis_server.url, queue, data_dir)
         shown = run_cli("governor", "--json", data_dir=data_dir, **env)
@@ -61,7 +66,16 @@ async def test_an_open_circuit_shows_in_the_cli_in_readyz_and_in_metrics(
         with served_api(data_dir, port, subprocess_env(data_dir, **env), tmp_path / "server.log"):
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=120)
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=headers, timeout=120).text
-        sent = len(stub.arrivals)
+            httpx.post(
+                f"http://127.0.0.1:{port}/v1/datasets", json={"name": "books"}, headers=headers, timeout=60
+            )
+            search = httpx.post(
+                f"http://127.0.0.1:{port}/v1/search",
+                json={"query": "git tree object", "datasets": ["books"]},
+                headers=headers,
+                timeout=60,
+            )
+        sent = len(stub.arrivals) - paid
 
     assert before.returncode == 0, before.stderr
     assert json.loads(before.stdout)["models"][0]["circuit"] == "closed"
@@ -77,7 +91,11 @@ async def test_an_open_circuit_shows_in_the_cli_in_readyz_and_in_metrics(
     assert body["governor"][0]["circuit"] == "open"
     assert f'cognition_governor_circuit_state{{model="{MODEL}",role="embedding"}} 2.0' in metrics
     assert f'cognition_governor_open_until_seconds{{model="{MODEL}",role="embedding"}}' in metrics
-    assert sent == 2  # reading the state made no call
+    assert search.status_code == 503 and search.json()["error"] == "CircuitOpen", search.text
+    assert (
+        search.json()["retryable"] is True and 1 <= int(search.headers["retry-after"]) <= 60
+    )  # the circuit opens for 60 s
+    assert sent == 2  # reading the state made no call, nor did the search
 
 
 def _iso(when: float) -> str:
