@@ -12,8 +12,12 @@ provider reported. A 429 is read, not guessed at:
 - zero quota, billing, a refused key: ``QuotaTerminal``.
 
 Nothing else is retried here: a 5xx, a network failure or a malformed answer is a
-``ProviderUnavailable`` for the job layer (and its circuit breaker) to decide on. The SDK's
-own retries must be off (``attempts=1``), so this is the only place that retries.
+``ProviderUnavailable`` for the job layer to decide on. The SDK's own retries must be off
+(``attempts=1``), so this is the only place that retries.
+
+Before each attempt the circuit breaker (``breaker.py``, set by ``factory.open_governor``)
+is asked, and told what the answer was: while its circuit is open, ``CircuitOpen`` is raised
+and no call is made, nor any quota taken.
 """
 
 from __future__ import annotations
