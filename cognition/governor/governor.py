@@ -17,7 +17,8 @@ Nothing else is retried here: a 5xx, a network failure or a malformed answer is 
 
 Before each attempt the circuit breaker (``breaker.py``, set by ``factory.open_governor``)
 is asked, and told what the answer was: while its circuit is open, ``CircuitOpen`` is raised
-and no call is made, nor any quota taken.
+and no call is made (nor any quota taken, unless it opened while the call waited for its
+turn: that request stays counted).
 """
 
 from __future__ import annotations
