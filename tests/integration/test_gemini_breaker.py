@@ -6,6 +6,9 @@ circuit by advancing it, so nothing waits a real minute and no assertion is abou
 from __future__ import annotations
 
 import asyncio
+import sys
+import uuid
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,8 @@ from cognition.governor import CircuitOpen, ProviderUnavailable, QuotaPaced
 from cognition.paths import DataPaths
 from cognition.runtime import make_embedder
 from cognition.settings import Settings
-from tests.integration.gemini_harness import StormStub, gemini_settings
+from tests.helpers import REPO_ROOT, subprocess_env
+from tests.integration.gemini_harness import StormStub, embedding_env, gemini_settings
 
 FAILURES, OPEN, PACING = 3, 30.0, 2
 
@@ -191,3 +195,80 @@ async def test_without_redis_the_callers_of_one_data_directory_share_the_circuit
         finally:
             await close(embedders)
     assert len(stub.arrivals) == FAILURES
+
+
+_OTHER_PROCESS = """
+import asyncio, sys
+from cognition.governor import CircuitOpen
+from cognition.paths import DataPaths
+from cognition.runtime import make_embedder
+from cognition.settings import get_settings
+
+async def main():
+    settings = get_settings()
+    embedder = make_embedder(settings, DataPaths.of(settings))
+    print("READY", flush=True)
+    sys.stdin.readline()
+    try:
+        await embedder.embed(["from another process"])
+        print("SERVED", flush=True)
+    except CircuitOpen as exc:
+        print("REFUSED " + str(exc), flush=True)
+    finally:
+        await embedder.aclose()
+
+asyncio.run(main())
+"""
+
+
+async def test_the_probe_is_one_across_processes(redis_server: RedisServer, tmp_path: Path) -> None:
+    """A worker process of its own (its client, governor and Redis connection) asks while
+    this process's probe is under way: it is refused, and sends nothing. Both run on the
+    real clock here, so the circuit opens for one second."""
+    queue = f"test-{uuid.uuid4().hex}"
+    with GeminiStub() as stub:
+        env = subprocess_env(
+            tmp_path,
+            **embedding_env(
+                stub,
+                COGNITION_QUEUE__REDIS_URL=redis_server.url,
+                COGNITION_QUEUE__NAME=queue,
+                COGNITION_GEMINI__CACHE="false",
+                COGNITION_GEMINI__BREAKER_FAILURES=str(FAILURES),
+                COGNITION_GEMINI__BREAKER_OPEN_SECONDS="1",
+            ),
+        )
+        other = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _OTHER_PROCESS, env=env, cwd=REPO_ROOT, stdin=PIPE, stdout=PIPE, stderr=PIPE
+        )
+        assert other.stdout is not None and other.stdin is not None
+        assert await asyncio.wait_for(other.stdout.readline(), 120) == b"READY\n"
+        settings = gemini_settings(stub, redis_server.url, data_dir=tmp_path, breaker_failures=FAILURES)
+        settings.queue.name = queue
+        settings.gemini.breaker_open_seconds = 1.0
+        embedder = make_embedder(settings, DataPaths.of(settings))
+        assert isinstance(embedder, GeminiEmbedder) and embedder.governor.breaker is not None
+        try:
+            stub.script("unavailable", count=FAILURES)
+            for n in range(FAILURES):
+                with pytest.raises(ProviderUnavailable):
+                    await embedder.embed([f"failing {n}"])
+            for _ in range(100):  # the circuit half-opens after its second
+                if (await embedder.governor.breaker.state()).state == "half_open":
+                    break
+                await asyncio.sleep(0.05)
+            stub.script("slow", seconds=2.0)
+            probe = asyncio.create_task(embedder.embed(["the probe"]))
+            while not stub.in_flight:
+                await asyncio.sleep(0.01)
+            other.stdin.write(b"go\n")
+            answer, errors = await other.communicate()
+            during_probe = len(stub.arrivals)
+            await probe
+            closed = await embedder.governor.breaker.state()
+        finally:
+            await embedder.aclose()
+
+    assert other.returncode == 0, errors.decode()[-2000:]
+    assert answer.decode().startswith("REFUSED the circuit of gemini-embedding-001 is open (a probe call")
+    assert during_probe == FAILURES + 1 and closed.state == "closed"
