@@ -8,6 +8,8 @@ key may not see answers exactly as one that does not exist.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +32,7 @@ from cognition.errors import (
     SearchError,
     StoreBusy,
 )
+from cognition.governor.errors import CircuitOpen, QuotaParked
 from ingest.catalog import CursorError
 
 log = logging.getLogger("cognition.api")
@@ -97,6 +100,9 @@ def from_cognition(exc: CognitionError) -> ApiError:
         )
     if isinstance(exc, StoreBusy):
         return ApiError(503, name, str(exc), "retry in a few seconds", True, {"Retry-After": "5"})
+    if isinstance(exc, (CircuitOpen, QuotaParked)):  # the model provider may be called again then
+        wait = str(max(1, math.ceil(exc.until - time.time())))
+        return ApiError(503, name, str(exc), "retry after Retry-After seconds", True, {"Retry-After": wait})
     if isinstance(exc, EmbeddingMismatch):
         return ApiError(400, name, str(exc), "search it with the model it was built with")
     if isinstance(exc, ConfigurationError):

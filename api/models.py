@@ -227,6 +227,9 @@ class JobOut(BaseModel):
     state: Literal["queued", "running", "done", "failed"]
     document_id: str | None
     attempts: int
+    parks: int = Field(
+        default=0, description="times the job waited for its model provider (a used-up day, an open circuit)"
+    )
     documents: Counted
     pages: Counted
     failures: list[FailureOut]
@@ -305,6 +308,10 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "not_ready"]
+    # degraded: ready (200), but a Gemini model cannot be called now (its circuit is open,
+    # its day's quota used up): stored data is served, imports of new data wait
+    status: Literal["ready", "degraded", "not_ready"]
     checks: dict[str, str]
     imports: Literal["queue", "in_process"]
+    degraded: list[str] = []  # why, one line per model
+    governor: list[dict[str, Any]] | None = None  # each Gemini model's state, when one is configured

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli import audit, budget, catalog, repair, serve
+from cli import audit, budget, catalog, governor, repair, serve
 from cli.common import fail as _fail
 from cli.common import from_setting, require_datasets
 from cli.common import settings as _settings
@@ -247,6 +247,7 @@ app.command("delete-dataset")(catalog.delete_dataset_command)
 app.command("serve")(serve.serve_command)
 app.command("audit")(audit.audit_command)
 app.command("repair")(repair.repair_command)
+app.command("governor")(governor.governor_command)
 
 
 def _run_with_progress(

@@ -109,6 +109,16 @@ class GeminiSettings(BaseModel):
     count_quota: ModelQuotaSettings = ModelQuotaSettings(
         requests_per_minute=3000, tokens_per_minute=100_000_000, requests_per_day=1_000_000
     )
+    # The circuit breaker per model and key (cognition/governor/breaker.py): this many
+    # failures (5xx, network errors, calls still refused per minute after
+    # every pause the governor allows) since the last success and within the
+    # window open it; no call is made for breaker_open_seconds, doubled after each failed
+    # probe up to breaker_max_open_seconds; then one probe call decides.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_window_seconds: float = Field(default=60.0, gt=0)
+    breaker_open_seconds: float = Field(default=60.0, gt=0)
+    breaker_max_open_seconds: float = Field(default=900.0, gt=0)
+    breaker_probe_seconds: float = Field(default=120.0, gt=0)  # a probe's lease (its process may die)
 
 
 class ChunkingSettings(BaseModel):
@@ -174,6 +184,12 @@ class QueueSettings(BaseModel):
     max_tries: int = Field(default=5, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_cap_seconds: float = Field(default=300.0, gt=0)
+    # A job whose provider is out of quota for the day, or whose circuit breaker is open, is
+    # parked until then without using up one of its max_tries; it wakes at least this often
+    # (a parked job that wakes early makes no call: the governor refuses it and it parks again)
+    # and fails after max_parks parks (Arq is given max_tries + max_parks tries in all).
+    max_park_seconds: float = Field(default=3600.0, gt=0)
+    max_parks: int = Field(default=1000, ge=0)
     keep_result_seconds: int = Field(default=24 * 3600, ge=0)
     poll_seconds: float = Field(default=0.5, gt=0)
     # On SIGTERM/SIGINT a worker takes no new job and lets its running jobs finish for this

@@ -198,6 +198,7 @@ class JobStatus:
             "state": job.state,
             "document_id": job.doc_id,
             "attempts": job.attempts,
+            "parks": job.parks,
             "documents": {
                 "total": job.documents_total,
                 "done": job.documents_done,

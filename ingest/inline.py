@@ -4,7 +4,8 @@ answers as the Arq workers.
 
 The ledger's ``jobs`` table is the queue: a submission is a row (``queued``); the runner
 takes the oldest due row, runs it, and records the outcome. A job retried after a transient
-failure waits until its ``not_before``. A process that stops mid-job leaves the row
+failure waits until its ``not_before``, and so does a job parked until its provider may be
+called (``ingest.parking``: its attempt is given back). A process that stops mid-job leaves the row
 ``running``: the next runner to start puts it back in the queue, and the importer redoes
 the document whose owner has ended. A job that was taken more than ``queue.max_tries``
 times without finishing (it stopped the server every time) fails instead of looping.
@@ -29,7 +30,8 @@ from cognition.logs import log_context
 from cognition.runtime import Runtime
 from ingest.audit_jobs import run_audit_job
 from ingest.background import cancel
-from ingest.jobs import RetryLater, run_crawl_job, run_file_job
+from ingest.jobs import run_crawl_job, run_file_job
+from ingest.parking import RetryLater
 
 log = logging.getLogger("cognition.inline")
 IDLE_SECONDS = 5.0  # the runner looks at the ledger this often when nobody wakes it

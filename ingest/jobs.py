@@ -36,6 +36,7 @@ from ingest.importer import Importer
 from ingest.job_checks import FileJob, RefusedJob, crawl_job, refuse, within_roots
 from ingest.job_progress import JobProgress
 from ingest.outcomes import ImportSummary
+from ingest.parking import PROVIDER_STOPS, RetryLater, park
 from ingest.paths import require_utf8_name, source_of
 from ingest.pdf import sha256_file
 from ingest.pipeline import PIPELINE_VERSION
@@ -241,14 +242,6 @@ def spec_to_json(spec: CrawlSpec) -> dict[str, Any]:
     return {name: list(value) if isinstance(value, tuple) else value for name, value in asdict(spec).items()}
 
 
-class RetryLater(Exception):
-    """A transient failure: run the job again after ``delay`` seconds."""
-
-    def __init__(self, delay: float, reason: str) -> None:
-        super().__init__(reason)
-        self.delay = delay
-
-
 PERMANENT: tuple[type[Exception], ...] = (DocumentError, DatasetError, ConfigurationError)
 
 
@@ -287,6 +280,13 @@ async def run_file_job(
     except PERMANENT as exc:
         ledger.set_state(dataset, doc_id, "failed", error=str(exc), permanent=1)
         return record.finish({"dataset": dataset, "failed": [{"path": str(path), "reason": str(exc)}]}, True)
+    except PROVIDER_STOPS as exc:  # parked until the provider may be called, or stopped
+        later = park(ledger, job_id, attempt, exc, policy)
+        parked = isinstance(later, RetryLater)
+        ledger.set_state(dataset, doc_id, "queued" if parked else "failed", permanent=0, error=str(later))
+        if isinstance(later, RetryLater):
+            raise later from exc
+        return record.finish({"dataset": dataset, "failed": [{"path": str(path), "reason": later}]}, True)
     except Exception as exc:  # transient by elimination: I/O, a busy store, a lost lock, Redis
         reason = f"{type(exc).__name__}: {exc}"
         if attempt >= policy.max_tries:
@@ -321,6 +321,11 @@ async def run_crawl_job(
         summary = await crawl_into(runtime, spec, dataset, record.progress)
     except PERMANENT as exc:
         return record.finish({"dataset": dataset, "failed": [{"path": seeds, "reason": str(exc)}]}, True)
+    except PROVIDER_STOPS as exc:
+        later = park(runtime.ledger, job_id, attempt, exc, runtime.settings.queue)
+        if isinstance(later, RetryLater):
+            raise later from exc
+        return record.finish({"dataset": dataset, "failed": [{"path": seeds, "reason": later}]}, True)
     except Exception as exc:  # transient by elimination, as for documents
         reason = f"{type(exc).__name__}: {exc}"
         if attempt >= runtime.settings.queue.max_tries:

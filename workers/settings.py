@@ -49,8 +49,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     queue = settings.queue
     return {
         "functions": [
-            func(ingest_file, name=INGEST_FILE, max_tries=queue.max_tries),
-            func(crawl_site, name=CRAWL_SITE, max_tries=queue.max_tries),
+            # parked runs (ingest.parking) count in Arq's job_try but not as attempts
+            func(ingest_file, name=INGEST_FILE, max_tries=queue.max_tries + queue.max_parks),
+            func(crawl_site, name=CRAWL_SITE, max_tries=queue.max_tries + queue.max_parks),
             func(audit_dataset, name=AUDIT_DATASET, max_tries=1),  # a failed audit is not retried
         ],
         "cron_jobs": [

@@ -10,7 +10,8 @@ from arq import Retry
 
 from cognition.paths import import_roots
 from ingest.audit_jobs import run_audit_job, submit_due
-from ingest.jobs import RetryLater, Submitter, reap, run_crawl_job, run_file_job
+from ingest.jobs import Submitter, reap, run_crawl_job, run_file_job
+from ingest.parking import RetryLater, attempt_of, worn_out
 from workers.leases import job_lease
 from workers.runtime import WorkerRuntime
 
@@ -22,6 +23,17 @@ def _runtime(ctx: dict[str, Any]) -> WorkerRuntime:
     return runtime
 
 
+def _attempt(ctx: dict[str, Any]) -> int:
+    """Arq's ``job_try`` counts every run; a parked job's runs (``ingest.parking``) do not."""
+    return attempt_of(_runtime(ctx).runtime.ledger, ctx["job_id"], ctx["job_try"])
+
+
+def _worn_out(ctx: dict[str, Any]) -> dict[str, object] | None:
+    """Arq's ``max_tries`` leaves room for the parks, so the tries are counted here."""
+    runtime = _runtime(ctx)
+    return worn_out(runtime.runtime.ledger, ctx["job_id"], _attempt(ctx), runtime.settings.queue)
+
+
 async def ingest_file(ctx: dict[str, Any], *positional: Any, **arguments: Any) -> dict[str, object]:
     """Import one file. The job's arguments are checked by ``run_file_job``, not by Python's
     call: a malformed job (anyone with access to Redis can write one) is refused with its
@@ -29,9 +41,11 @@ async def ingest_file(ctx: dict[str, Any], *positional: Any, **arguments: Any) -
     runtime = _runtime(ctx)
     if positional:
         arguments = {**arguments, "positional": positional}
+    if (gave_up := _worn_out(ctx)) is not None:
+        return gave_up
     async with job_lease(runtime.settings.queue.url, ctx["job_id"], runtime.settings.queue.lease_seconds):
         try:
-            result = await run_file_job(runtime.runtime, arguments, ctx["job_try"], ctx["job_id"])
+            result = await run_file_job(runtime.runtime, arguments, _attempt(ctx), ctx["job_id"])
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
     if "refused" in result:
@@ -45,9 +59,11 @@ async def crawl_site(ctx: dict[str, Any], *positional: Any, **arguments: Any) ->
     runtime = _runtime(ctx)
     if positional:
         arguments = {**arguments, "positional": positional}
+    if (gave_up := _worn_out(ctx)) is not None:
+        return gave_up
     async with job_lease(runtime.settings.queue.url, ctx["job_id"], runtime.settings.queue.lease_seconds):
         try:
-            result = await run_crawl_job(runtime.runtime, arguments, ctx["job_try"], ctx["job_id"])
+            result = await run_crawl_job(runtime.runtime, arguments, _attempt(ctx), ctx["job_id"])
         except RetryLater as exc:
             raise Retry(defer=exc.delay) from exc
     if "refused" in result:

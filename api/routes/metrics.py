@@ -3,9 +3,10 @@
 Each scrape builds a registry of its own: the ledger's numbers read at scrape time (so the
 documents and jobs of every worker process are counted, with no multiprocess files) and this
 process's own measurements (``api.telemetry``), each dataset's latest audit
-(``api.audit_metrics``) and what each paid for (``api.spend_metrics``). A series labelled
-with a dataset is shown only to a key that may read that dataset; series without a dataset
-label (requests, search latency, queue depth, build) are shown to any key.
+(``api.audit_metrics``), what each paid for (``api.spend_metrics``), and the Gemini models'
+governor and circuit breaker (``api.governor_metrics``). A series labelled with a dataset is
+shown only to a key that may read that dataset; series without a dataset label (requests,
+search latency, queue depth, build, governor) are shown to any key.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from api import telemetry
 from api.audit_metrics import AuditCollector, latest_audits
 from api.auth import Caller
 from api.errors import ERROR_RESPONSES
+from api.governor_metrics import GovernorCollector, read_status
 from api.services import Services
 from api.spend_metrics import SpendCollector, read_spend
 from api.state import Deps
@@ -61,6 +63,9 @@ async def metrics_route(caller: Caller, services: Deps) -> Response:
         SpendCollector(*await asyncio.to_thread(read_spend, services.runtime.ledger, sorted(visible)))
     )
     registry.register(ProcessCollector())
+    governor = await read_status(services.settings)
+    if isinstance(governor, list):
+        registry.register(GovernorCollector(governor))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,6 +1,7 @@
 """One rate governor per model and credential, shared by every worker: pace, park, never storm."""
 
 from cognition.governor.errors import (
+    CircuitOpen,
     ProviderError,
     ProviderUnavailable,
     QuotaPaced,
@@ -13,6 +14,7 @@ from cognition.governor.port import Backend, Quota, fingerprint, quota_day
 
 __all__ = [
     "Backend",
+    "CircuitOpen",
     "Governor",
     "MemoryBackend",
     "ProviderError",

@@ -12,8 +12,13 @@ provider reported. A 429 is read, not guessed at:
 - zero quota, billing, a refused key: ``QuotaTerminal``.
 
 Nothing else is retried here: a 5xx, a network failure or a malformed answer is a
-``ProviderUnavailable`` for the job layer (and its circuit breaker) to decide on. The SDK's
-own retries must be off (``attempts=1``), so this is the only place that retries.
+``ProviderUnavailable`` for the job layer to decide on. The SDK's own retries must be off
+(``attempts=1``), so this is the only place that retries.
+
+Before each attempt the circuit breaker (``breaker.py``, set by ``factory.open_governor``)
+is asked, and told what the answer was: while its circuit is open, ``CircuitOpen`` is raised
+and no call is made (nor any quota taken, unless it opened while the call waited for its
+turn: that request stays counted).
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from typing import TypeVar
 
 from google.genai import errors as genai_errors
 
+from cognition.governor.breaker import Breaker, Guard
 from cognition.governor.errors import (
+    CircuitOpen,
     ProviderError,
     ProviderUnavailable,
     QuotaPaced,
@@ -68,6 +75,7 @@ class Governor:
         self.key = f"{model}:{credential}"
         self.max_pacing = max_pacing
         self.stats: Counter[str] = Counter()
+        self.breaker: Breaker | None = None  # set by ``factory.open_governor``
         self._clock = clock
         self._sleep = sleep
 
@@ -81,10 +89,16 @@ class Governor:
         """``fn()`` once admitted for ``tokens`` input tokens in ``lane`` (``query``: an
         agent's question, which may use the share of the quota bulk work cannot take);
         ``usage`` reads the tokens the answer reports (None: the estimate stands)."""
+        # breaker: no provider call while the circuit is open; each answer is recorded
+        guard = self.breaker.guard(fn) if self.breaker is not None else None
         for _ in range(self.max_pacing + 1):
-            ticket = await self._admit(tokens, lane)
+            ticket = await self._admit_guarded(guard, tokens, lane)
             try:
-                result = await fn()
+                result = await (guard.call() if guard is not None else fn())
+            except CircuitOpen:  # breaker: it opened while this call waited for its turn
+                await self._release(ticket, 0, "failed")
+                self.stats["circuit_open"] += 1
+                raise
             except Exception as exc:
                 await self._refused(ticket, exc)  # raises, or returns after a per-minute 429
                 continue
@@ -94,15 +108,39 @@ class Governor:
             await self._release(ticket, usage(result) if usage is not None else None, "ok")
             self.stats["ok"] += 1
             return result
+        if guard is not None:  # breaker: a call paced to no avail counts as a failure
+            await guard.gave_up()
         raise QuotaPaced(
             f"{self.model}: still refused per minute after {self.max_pacing} pauses of the server's delay"
         )
+
+    async def _admit_guarded(self, guard: Guard[T] | None, tokens: int, lane: Lane) -> str:
+        """The breaker's leave (``CircuitOpen`` if not), then the quota's admission; a
+        probe that is not admitted (the day is used up, cancelled) lets another probe."""
+        if guard is None:
+            return await self._admit(tokens, lane)
+        try:
+            await guard.enter()
+        except CircuitOpen:
+            self.stats["circuit_open"] += 1
+            raise
+        try:
+            return await self._admit(tokens, lane)
+        except BaseException:
+            await guard.abandon()
+            raise
+
+    def now(self) -> float:
+        """The governor's clock (the breaker's too)."""
+        return self._clock()
 
     async def concurrency(self) -> float:
         return await self.backend.concurrency(self.key, self.quota)
 
     async def close(self) -> None:
         await self.backend.close()
+        if self.breaker is not None:
+            await self.breaker.store.close()
 
     async def _admit(self, tokens: int, lane: Lane) -> str:
         """A ticket once the backend admits the call; counts every wait by reason (and, for

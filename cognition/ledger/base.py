@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS datasets (
 MIGRATIONS = {  # columns added after the first release, by table
     "documents": (("job_id", "TEXT"), ("fetched_at", "REAL"), ("owner", "TEXT")),
     "datasets": (("embedding_model", "TEXT"), ("embedding_dimensions", "INTEGER")),
+    "jobs": (("parks", "INTEGER NOT NULL DEFAULT 0"),),
 }
 
 

@@ -40,6 +40,7 @@ class JobRecord:
     result: dict[str, Any] | None = None
     error: str | None = None
     not_before: float = 0.0  # a retried job waits until then
+    parks: int = 0  # times the job was parked (a provider's day or circuit): not attempts
     created_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT,
     error TEXT,
     not_before REAL NOT NULL DEFAULT 0,
+    parks INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL,

@@ -8,7 +8,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.gemini_stub import GeminiStub
+from aiohttp import web
+
+from bench.gemini_stub import GeminiStub, quota_error
 from cognition.settings import Settings
 
 MODEL = "gemini-embedding-001"
@@ -46,6 +48,20 @@ def gemini_settings(
         },
         queue={"redis_url": redis_url, "name": f"test-{uuid.uuid4().hex}"},
     )
+
+
+class StormStub(GeminiStub):
+    """The stub, refusing every model request with a per-minute 429 (``retryDelay``
+    ``storm_delay``) while its clock is before ``storm_until``: a storm of a stub-clock
+    duration, which a test ends by advancing the clock."""
+
+    storm_until = 0.0
+    storm_delay = 0.05
+
+    def _admit(self, model: str, key: str, tokens: int, now: float) -> web.Response | None:
+        if now < self.storm_until:
+            return quota_error(model, "minute", self.quota.requests_per_window, self.storm_delay)
+        return super()._admit(model, key, tokens, now)
 
 
 def embedding_env(stub: GeminiStub, **extra: str) -> dict[str, str]:
