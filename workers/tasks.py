@@ -10,8 +10,9 @@ from arq import Retry
 
 from cognition.paths import import_roots
 from ingest.audit_jobs import run_audit_job, submit_due
-from ingest.jobs import Submitter, reap, run_crawl_job, run_file_job
+from ingest.jobs import Submitter, run_crawl_job, run_file_job
 from ingest.parking import RetryLater, attempt_of, worn_out
+from ingest.reaper import reap
 from workers.leases import job_lease
 from workers.runtime import WorkerRuntime
 
