@@ -33,8 +33,8 @@ test: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check cognition ingest cli workers api bench tests
-	$(BIN)/ruff format --check cognition ingest cli workers api bench tests
+	$(BIN)/ruff check cognition ingest cli workers api bench tests deploy
+	$(BIN)/ruff format --check cognition ingest cli workers api bench tests deploy
 
 typecheck: install
 	$(BIN)/mypy
