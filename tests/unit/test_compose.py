@@ -213,6 +213,8 @@ def test_workers_and_api_share_the_data_volume(services: dict[str, dict[str, Any
         return [v["source"] for v in services[name]["volumes"] if v["target"] == "/data"]
 
     assert data("api") == data("worker") == ["cognition-data"]
+    imports = [v for v in services["worker"]["volumes"] if v["target"] == "/imports"]
+    assert [v.get("read_only") for v in imports] == [True]  # a worker reads sources, never writes them
     assert services["worker"]["environment"]["COGNITION_DATA_DIR"] == "/data"
 
 
@@ -228,3 +230,21 @@ def test_the_api_listens_inside_the_network_only_behind_loopback(services: dict[
     api = services["api"]
     assert api["command"][:4] == ["cognition", "serve", "--host", "0.0.0.0"]
     assert [(p["host_ip"], p["target"]) for p in api["ports"]] == [("127.0.0.1", 8765)]
+
+
+@pytest.mark.parametrize("name", ["neo4j", "postgres", "redis", "grafana", "api", "worker"])
+def test_the_template_as_is_starts_no_service(name: str, services: dict[str, dict[str, Any]]) -> None:
+    """Each service's resolved environment, given to the entrypoint's check as Docker would
+    give it: with the template's values, every service that takes a secret refuses."""
+    environment = {k: str(v) for k, v in services[name]["environment"].items()}
+    done = subprocess.run(
+        ["sh", str(ROOT / "deploy" / "refuse-placeholders.sh"), "--", "echo", "started"],
+        env={"PATH": "/usr/bin:/bin", **environment},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0 and done.stdout == ""
+    refused = set(re.findall(r"refusing to start: (\S+) still holds", done.stderr))
+    assert refused == {k for k, v in environment.items() if "CHANGE_ME" in v} != set()
