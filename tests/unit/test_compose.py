@@ -161,6 +161,8 @@ def test_the_template_holds_placeholders_and_every_variable() -> None:
     assert names - set(values) == set(), "a variable of docker-compose.yml is missing from the template"
     assert {name: values[name] for name in REQUIRED_SECRETS} == dict.fromkeys(REQUIRED_SECRETS, "CHANGE_ME")
     assert values["GEMINI_API_KEY"] == ""
+    # Cognition's settings read a .env in the working directory: this one must set none of them.
+    assert [name for name in values if name.upper().startswith("COGNITION_")] == []
 
 
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS)
