@@ -11,8 +11,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import promql_parser
 import pytest
+import yaml
 
 from bench.redis_server import RedisServer, free_port
 
@@ -154,10 +157,38 @@ def exported_series() -> set[str]:
     return names
 
 
-def test_the_dashboard_asks_only_for_exported_series() -> None:
-    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "cognition.json").read_text(encoding="utf-8"))
-    queries = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
-    asked = {name for expr in queries for name in re.findall(r"\bcognition_[a-z_]+", expr)}
+def dashboard() -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(
+        (DEPLOY / "grafana" / "dashboards" / "cognition.json").read_text(encoding="utf-8")
+    )
+    return found
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
+    return [rule for group in rules["groups"] for rule in group["rules"]]
+
+
+def queries() -> list[str]:
+    panels = [t["expr"] for p in dashboard()["panels"] for t in p.get("targets", [])]
+    return panels + [rule["expr"] for rule in alert_rules()]
+
+
+def test_every_query_parses_as_promql() -> None:
+    """Grafana and Prometheus would show a broken query only once running: parse each here."""
+    bad = []
+    for expr in queries():
+        try:
+            promql_parser.parse(expr)
+        except ValueError as exc:
+            bad.append(f"{expr}: {exc}")
+    assert bad == []
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    assert prometheus["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+def test_the_dashboard_and_alerts_ask_only_for_exported_series() -> None:
+    asked = {name for expr in queries() for name in re.findall(r"\bcognition_[a-z_]+", expr)}
     exported = exported_series()
 
     def known(name: str) -> bool:
@@ -166,6 +197,6 @@ def test_the_dashboard_asks_only_for_exported_series() -> None:
 
     pending = GOVERNOR_SERIES - exported
     assert sorted(name for name in asked if not known(name) and name not in pending) == []
-    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    titles = " ".join(p["title"].lower() for p in dashboard()["panels"])
     for topic in ("ingestion rate", "queue depth", "failures", "circuit", "spend", "audit health", "latency"):
         assert topic in titles
