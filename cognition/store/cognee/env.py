@@ -73,7 +73,10 @@ def cognee_environment(
         "GLINER_AUTO_INSTALL": "false",
         "COGNEE_SKIP_CONNECTION_TEST": "true",
         "TIKTOKEN_CACHE_DIR": litellm_tiktoken_dir(),
-        "LOG_LEVEL": "ERROR" if settings.log_level in ("WARNING", "ERROR") else settings.log_level,
+        # cognee logs its start-up (banners, paths) in its own format before Cognition's
+        # handler takes the root logger back (``cognition.logs.reapply``): ERROR keeps a
+        # JSON log JSON unless cognee's own detail is asked for (DEBUG).
+        "LOG_LEVEL": "DEBUG" if settings.log_level == "DEBUG" else "ERROR",
         "LITELLM_LOG": "ERROR",
         "CACHING": "false",
     }
