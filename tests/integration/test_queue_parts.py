@@ -30,9 +30,9 @@ from ingest.jobs import (
     Submitter,
     backoff,
     job_id_for,
-    reap,
     run_file_job,
 )
+from ingest.reaper import reap
 from tests.helpers import new_dataset_name, sha256_of
 from workers.leases import RedisGate, job_lease
 from workers.queue import ArqQueue, connect
