@@ -96,6 +96,11 @@ def options(stub: GeminiStub, config: Config, share: float, redis_url: str) -> d
             "batch_size": config.batch,
             "cache": False,  # every batch is a new text: the quota is under test
             "query_share": share,
+            # the circuit breaker's times, scaled like the rest (its count is not)
+            "breaker_window_seconds": 60 * scale,
+            "breaker_open_seconds": 60 * scale,
+            "breaker_max_open_seconds": 900 * scale,
+            "breaker_probe_seconds": 120 * scale,
             "embedding_quota": {
                 "requests_per_minute": config.per_window,
                 "window_seconds": config.window,
@@ -332,8 +337,14 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "governor.json")
+    parser.add_argument(
+        "--storm-seconds",
+        type=float,
+        default=Config.storm_seconds,
+        help="how long the stub refuses everything",
+    )
     args = parser.parse_args()
-    report = asyncio.run(bench(Config(), args.repeat))
+    report = asyncio.run(bench(Config(storm_seconds=args.storm_seconds), args.repeat))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(table(report))

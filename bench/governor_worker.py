@@ -128,7 +128,11 @@ def governed_caller(stats: Counter[str]) -> tuple[CallBatch, Callable[[], Awaita
                 if not getattr(exc, "retryable", False):
                     raise
                 stats[f"job_retry_{type(exc).__name__}"] += 1
-                await asyncio.sleep(backoff(attempt, settings.queue))
+                until = getattr(exc, "until", None)  # parked (an open circuit, a used-up day)
+                wait = (
+                    until - embedder.governor.now() if until is not None else backoff(attempt, settings.queue)
+                )
+                await asyncio.sleep(max(wait, 0.0))
 
     return call, embedder.aclose, embedder.governor
 
