@@ -10,7 +10,7 @@ nothing starts cognee per call.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cognition.embedding.port import Embedder, Vectors
@@ -84,6 +84,18 @@ def with_result_cache(extractor: GraphExtractor, settings: Settings, paths: Data
     return CachedExtractor(extractor, SqliteCache(paths.cache), str(version))
 
 
+def make_store(settings: Settings, embedder: Callable[[], Embedder]) -> Store:
+    """The graph backend ``store.graph`` names. Neo4j takes its vectors as written (the
+    embedder runs before the store), so it loads no model of its own."""
+    if settings.store.graph == "neo4j":
+        from cognition.store.neo4j import Neo4jStore
+
+        return Neo4jStore(settings)
+    from cognition.store.cognee import CogneeStore
+
+    return CogneeStore(settings, embedder())
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -117,9 +129,7 @@ class Runtime:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from cognition.store.cognee import CogneeStore
-
-            self._store = CogneeStore(self.settings, self.embedder)
+            self._store = make_store(self.settings, lambda: self.embedder)
         return self._store
 
     @property

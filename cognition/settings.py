@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cognition.errors import ConfigurationError
@@ -252,13 +253,35 @@ class AuditSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
-    """The embedded stores cognee runs (Ladybug graph, LanceDB vectors)."""
+    """The graph and vector stores: Ladybug (embedded, through cognee) or Neo4j for the graph,
+    LanceDB for the vectors."""
 
     # Ladybug's page cache per open graph, in MB; unset: cognee's default, 32 GB. A process's
     # memory grows with every graph page a read touches, up to this (a full audit of a 1M-node
     # graph peaked at 2.6 GB). Ladybug also builds its aggregations in this cache and fails a
     # query that does not fit: 512 MB is too small to audit 1M nodes (see BENCHMARKS.md).
     graph_buffer_pool_mb: int | None = Field(default=None, ge=64)
+    # Where the graph lives: "ladybug" (one embedded file per dataset, through cognee) or
+    # "neo4j" (one Neo4j 5 database shared by every dataset, each node and edge carrying its
+    # dataset; vectors stay in LanceDB under the data directory). See README "Neo4j".
+    graph: Literal["ladybug", "neo4j"] = "ladybug"
+    neo4j_url: str = "bolt://127.0.0.1:7687"  # bolt:// (one server) or neo4j:// (routing)
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr | None = None  # required when graph = "neo4j"; never logged
+    neo4j_database: str = "neo4j"  # Community has one user database: datasets share it
+
+    @field_validator("neo4j_url")
+    @classmethod
+    def _bolt_url(cls, value: str) -> str:
+        if not re.match(r"(bolt|neo4j)(\+s|\+ssc)?://[^/\s]+", value):
+            raise ValueError(f"store.neo4j_url must be a bolt:// or neo4j:// URL, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _password_for_neo4j(self) -> StoreSettings:
+        if self.graph == "neo4j" and not (self.neo4j_password and self.neo4j_password.get_secret_value()):
+            raise ValueError("store.neo4j_password is required when store.graph is 'neo4j'")
+        return self
 
 
 class LedgerSettings(BaseModel):

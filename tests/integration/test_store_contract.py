@@ -2,8 +2,8 @@
 
 Hand-made documents (two books sharing an entity, in one dataset, and a third dataset) are
 written through the port with vectors of their own, then read back through the port only.
-Today the backend is cognee on Ladybug + LanceDB; the Neo4j adapter joins the ``backend``
-parameter and is held to the same behaviours.
+Backends: cognee on Ladybug + LanceDB, and the Neo4j adapter (on ArcadeDB's Bolt plugin,
+or on a real Neo4j when ``COGNITION_TEST_NEO4J_URL`` is set), held to the same behaviours.
 """
 
 from __future__ import annotations
@@ -21,15 +21,25 @@ from cognition.errors import DatasetNotFoundError
 from cognition.runtime import Runtime
 from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, SectionNode, Store
 from tests.helpers import new_dataset_name
+from tests.integration.neo4j_harness import BACKEND as NEO4J
+from tests.integration.neo4j_harness import neo4j_runtime, neo4j_server  # noqa: F401  (fixtures)
 
 DIMENSIONS = 384
 
 
-@pytest.fixture(params=["cognee-ladybug-lancedb"])
-def backend(request: pytest.FixtureRequest, runtime: Runtime) -> Store:
+@pytest.fixture(params=["cognee-ladybug-lancedb", NEO4J])
+def backend_runtime(request: pytest.FixtureRequest) -> Runtime:
+    """The runtime of one backend configuration: the session's (Ladybug), or one on Neo4j
+    (ArcadeDB's Bolt plugin, or a real Neo4j when ``COGNITION_TEST_NEO4J_URL`` is set)."""
+    name = "runtime" if request.param == "cognee-ladybug-lancedb" else "neo4j_runtime"
+    found: Runtime = request.getfixturevalue(name)
+    return found
+
+
+@pytest.fixture
+def backend(backend_runtime: Runtime) -> Store:
     """The store under test (one per backend configuration)."""
-    assert request.param == "cognee-ladybug-lancedb"
-    return runtime.store
+    return backend_runtime.store
 
 
 def _vector(axis: int) -> np.ndarray:
@@ -77,7 +87,7 @@ class Library:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def library(backend: Store, runtime: Runtime) -> Library:
+async def library(backend: Store, backend_runtime: Runtime) -> Library:
     dataset, other = new_dataset_name("contract"), new_dataset_name("contract-other")
     git = _book(
         dataset,
@@ -96,7 +106,7 @@ async def library(backend: Store, runtime: Runtime) -> Library:
     elsewhere = _book(other, "secret", ["A text of another dataset about git blobs."], [["git", "blob"]], 0)
     for name, batches in ((dataset, (git, bash)), (other, (elsewhere,))):
         await backend.ensure_dataset(name)
-        async with runtime.gate.hold(name):
+        async with backend_runtime.gate.hold(name):
             await backend.write(name, _groups(*batches))
     return Library(dataset, other, git, bash, elsewhere)
 
@@ -153,14 +163,14 @@ async def test_entities_by_key_neighbours_and_mentions(backend: Store, library: 
 
 
 async def test_a_neighbourhood_lists_each_relation_once_and_a_path_reaches_each_far_end(
-    backend: Store, library: Library, runtime: Runtime
+    backend: Store, library: Library, backend_runtime: Runtime
 ) -> None:
     """Walking on from a neighbour meets the relation that led to it again; listed twice,
     its far end was the start entity, and ``find_path`` to it found nothing (a flaky MCP
     test picked the last relation listed)."""
     [git] = await backend.find_entities(library.dataset, ["git"], 10)
     around = await graphquery.neighbourhood(backend, library.dataset, git.id, depth=2, limit=10)
-    graph, _ = await runtime.searcher.graph_for(library.dataset)
+    graph, _ = await backend_runtime.searcher.graph_for(library.dataset)
 
     keys = {git.id: "git"} | {e.target.id: e.target.key for e in around.edges}
     listed = sorted((e.depth, keys[e.source_id], e.relation, e.direction, e.target.key) for e in around.edges)
@@ -192,9 +202,9 @@ async def test_the_graph_for_ranking_holds_every_mention_and_relation(
 
 
 async def test_deleting_a_document_keeps_the_entities_others_mention(
-    backend: Store, library: Library, runtime: Runtime
+    backend: Store, library: Library, backend_runtime: Runtime
 ) -> None:
-    async with runtime.gate.hold(library.dataset):
+    async with backend_runtime.gate.hold(library.dataset):
         await backend.delete_document(library.dataset, library.git.document.id)
 
     counts = await backend.counts(library.dataset)
@@ -212,10 +222,10 @@ async def test_deleting_a_document_keeps_the_entities_others_mention(
 
 
 async def test_an_entity_two_documents_share_keeps_the_other_documents_mentions(
-    backend: Store, library: Library, runtime: Runtime
+    backend: Store, library: Library, backend_runtime: Runtime
 ) -> None:
     git_chunks = {c.id for c in library.git.chunks}
-    async with runtime.gate.hold(library.dataset):
+    async with backend_runtime.gate.hold(library.dataset):
         await backend.delete_document(library.dataset, library.git.document.id)
 
     [git] = await backend.find_entities(library.dataset, ["git"], 10)
@@ -250,11 +260,11 @@ async def test_entities_by_id_skip_unknown_ids_and_other_datasets(backend: Store
 
 
 async def test_deleting_a_dataset_leaves_every_other_dataset_as_it_was(
-    backend: Store, library: Library, runtime: Runtime
+    backend: Store, library: Library, backend_runtime: Runtime
 ) -> None:
     before = await _snapshot(backend, library.other)
 
-    async with runtime.gate.hold(library.dataset):
+    async with backend_runtime.gate.hold(library.dataset):
         await backend.delete_dataset(library.dataset)
 
     assert not await backend.dataset_exists(library.dataset)
@@ -266,15 +276,15 @@ async def test_deleting_a_dataset_leaves_every_other_dataset_as_it_was(
 
 
 async def test_a_deleted_dataset_made_again_starts_empty(
-    backend: Store, library: Library, runtime: Runtime
+    backend: Store, library: Library, backend_runtime: Runtime
 ) -> None:
-    async with runtime.gate.hold(library.dataset):
+    async with backend_runtime.gate.hold(library.dataset):
         await backend.delete_dataset(library.dataset)
     await backend.ensure_dataset(library.dataset)
     assert (await backend.counts(library.dataset)).nodes == {}
     assert await backend.search_chunks(library.dataset, _vector(0).tolist(), 10) == []
     fresh = _book(library.dataset, "fresh", ["Blobs again, after the delete."], [["blob"]], 5)
-    async with runtime.gate.hold(library.dataset):
+    async with backend_runtime.gate.hold(library.dataset):
         await backend.write(library.dataset, _groups(fresh))
 
     counts = await backend.counts(library.dataset)
@@ -327,7 +337,7 @@ async def test_datasets_are_isolated(backend: Store, library: Library) -> None:
 
 
 async def test_repairs_recheck_their_defect_and_touch_no_other_dataset(
-    backend: Store, library: Library, runtime: Runtime
+    backend: Store, library: Library, backend_runtime: Runtime
 ) -> None:
     """A stale plan changes nothing that is no longer a defect: an entity a chunk mentions,
     a vector row a chunk has, a chunk that does not exist, a merge of non-entities."""
@@ -336,7 +346,7 @@ async def test_repairs_recheck_their_defect_and_touch_no_other_dataset(
     their_git = entity_id(other, "git")
     before, theirs = await backend.counts(dataset), await backend.counts(other)
 
-    async with runtime.gate.hold(dataset):
+    async with backend_runtime.gate.hold(dataset):
         deleted = await backend.delete_orphan_entities(dataset, [git, their_git, chunk, "no-such-id"])
         stray = await backend.delete_stray_vectors(dataset, [chunk, library.elsewhere.chunks[0].id])
         written = await backend.restore_vectors(dataset, ["no-such-chunk"], np.stack([_vector(9)]))

@@ -49,6 +49,7 @@ WEB = ("fastapi", "starlette", "uvicorn")
 RULES = (
     Rule("core-is-independent", ("cognition",), ("ingest", "workers", "api", "cli", "bench", *WEB, "arq")),
     Rule("only-the-store-imports-cognee", PACKAGES, ("cognee",), exempt=("cognition/store",)),
+    Rule("only-the-neo4j-store-imports-neo4j", PACKAGES, ("neo4j",), exempt=("cognition/store/neo4j",)),
     Rule("ingest-imports-no-entry-point", ("ingest",), ("workers", "api", "cli")),
     Rule("workers-import-no-api-or-cli", ("workers",), ("api", "cli")),
     Rule("api-imports-no-cli", ("api",), ("cli",)),
@@ -207,6 +208,7 @@ VIOLATIONS = {
         "cognition/embedding/local.py",
         "def install():\n    import cognee.infrastructure\n",
     ),
+    "only-the-neo4j-store-imports-neo4j": ("cognition/audit/checks.py", "from neo4j import AsyncDriver\n"),
     "ingest-imports-no-entry-point": ("ingest/pdf.py", "from workers.queue import enqueue\n"),
     "workers-import-no-api-or-cli": ("workers/tasks.py", "import api.app\n"),
     "api-imports-no-cli": ("api/routes.py", "from cli.main import app\n"),
@@ -238,6 +240,7 @@ def test_a_violating_import_is_reported(name: str, tmp_path: Path) -> None:
     ("name", "path", "source"),
     [
         ("only-the-store-imports-cognee", "cognition/store/adapter.py", "import cognee\n"),
+        ("only-the-neo4j-store-imports-neo4j", "cognition/store/neo4j/schema.py", "import neo4j\n"),
         ("web-framework-only-in-api", "api/app.py", "from fastapi import FastAPI\n"),
         ("web-framework-only-in-api", "cli/main.py", "def serve():\n    import uvicorn\n"),
         ("arq-only-in-workers", "workers/queue.py", "from arq import create_pool\n"),
