@@ -103,11 +103,12 @@ def _dimension(facts: AuditFacts, dimensions: int, vectors: int) -> Check:
 
 
 def _isolation(facts: AuditFacts) -> Check:
+    """Nodes whose id another dataset derives; on a shared Neo4j database also the nodes
+    with an edge that leaves the dataset (the store adapter reports both as foreign ids)."""
     found = facts.foreign_ids
     status: Status = "critical" if found.total else "ok"
-    return Check(
-        "isolation", status, f"{found.total} nodes with another dataset's id", found.total, list(found.ids)
-    )
+    summary = f"{found.total} nodes with another dataset's id or an edge into another dataset"
+    return Check("isolation", status, summary, found.total, list(found.ids))
 
 
 def _degrees(facts: AuditFacts) -> Check:

@@ -1,15 +1,15 @@
 """The Neo4j backend for tests: a real Neo4j when ``COGNITION_TEST_NEO4J_URL`` is set
 (``bolt://user:password@127.0.0.1:7687``), otherwise ArcadeDB's Bolt plugin
 (:mod:`bench.arcadedb_server`) started once per session on a free loopback port.
-
-Import the fixtures into a test module (``from tests.integration.neo4j_harness import
-neo4j_runtime, neo4j_server  # noqa: F401``)."""
+The fixtures are registered for every integration test by ``tests/integration/conftest.py``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -46,7 +46,7 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bolt]:
         server.stop()
 
 
-def neo4j_settings(bolt: Bolt, data_dir: object) -> Settings:
+def neo4j_settings(bolt: Bolt, data_dir: Path) -> Settings:
     store = StoreSettings(
         graph="neo4j", neo4j_url=bolt.url, neo4j_user=bolt.user, neo4j_password=SecretStr(bolt.password)
     )

@@ -22,7 +22,6 @@ from cognition.runtime import Runtime
 from cognition.store.port import ChunkNode, DocumentBatch, DocumentNode, EntityNode, SectionNode, Store
 from tests.helpers import new_dataset_name
 from tests.integration.neo4j_harness import BACKEND as NEO4J
-from tests.integration.neo4j_harness import neo4j_runtime, neo4j_server  # noqa: F401  (fixtures)
 
 DIMENSIONS = 384
 
