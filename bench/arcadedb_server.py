@@ -24,6 +24,7 @@ from bench.redis_server import free_port
 DATABASE = "neo4j"
 USER = "root"
 START_SECONDS = 180  # a cold JVM on a busy 2-core machine
+HEAP = "1g"  # the test graphs are small; the package's default is 4g
 
 
 class ArcadeDBServer:
@@ -85,7 +86,7 @@ def _serve(root: str, bolt_port: int, http_port: int) -> None:
     import arcadedb_embedded
 
     password = sys.stdin.readline().strip()
-    server = arcadedb_embedded.create_server(
+    server = arcadedb_embedded.ArcadeDBServer(
         f"{root}/databases",
         root_password=password,
         config={
@@ -94,6 +95,7 @@ def _serve(root: str, bolt_port: int, http_port: int) -> None:
             "http_port": http_port,
             "host": "127.0.0.1",
         },
+        jvm_kwargs={"heap_size": HEAP},
     )
     server.start()
     try:

@@ -273,14 +273,15 @@ class StoreSettings(BaseModel):
     @field_validator("neo4j_url")
     @classmethod
     def _bolt_url(cls, value: str) -> str:
-        if not re.match(r"(bolt|neo4j)(\+s|\+ssc)?://[^/\s]+", value):
-            raise ValueError(f"store.neo4j_url must be a bolt:// or neo4j:// URL, not {value!r}")
+        if not re.fullmatch(r"(bolt|neo4j)(\+s|\+ssc)?://[^/\s]+/?", value):
+            scheme = value.split("://", 1)[0] if "://" in value else "no scheme"  # never the rest: a password
+            raise ValueError(f"not a bolt:// or neo4j:// URL of a server ({scheme})")
         return value
 
     @model_validator(mode="after")
     def _password_for_neo4j(self) -> StoreSettings:
         if self.graph == "neo4j" and not (self.neo4j_password and self.neo4j_password.get_secret_value()):
-            raise ValueError("store.neo4j_password is required when store.graph is 'neo4j'")
+            raise ValueError("COGNITION_STORE__NEO4J_PASSWORD is required when COGNITION_STORE__GRAPH=neo4j")
         return self
 
 
