@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cognition.embedding.port import Embedder
 from cognition.errors import ConfigurationError
 from cognition.runtime import make_store
 from cognition.settings import Settings, get_settings
@@ -75,5 +76,5 @@ def test_a_url_that_is_not_bolt_is_refused_without_echoing_it(
     assert "pw@" not in str(raised.value)
 
 
-def _no_embedder() -> object:
+def _no_embedder() -> Embedder:
     raise AssertionError("the Neo4j store loads no embedder")
