@@ -64,11 +64,12 @@ _FOREIGN = {
     for kind, fields in _FIELDS.items()
 }
 # Crossing the dataset: the only queries with an unscoped far end (``crossing=True``).
-_CROSSING = scoped(
+_CROSSING = (
     "MATCH (a:Node)-[r]-(b) WHERE r.dataset IS NULL OR r.dataset <> $dataset "
-    "OR b.dataset IS NULL OR b.dataset <> $dataset RETURN DISTINCT a.id ORDER BY a.id",
-    crossing=True,
+    "OR b.dataset IS NULL OR b.dataset <> $dataset WITH DISTINCT a.id AS id "
 )
+_CROSSING_COUNT = scoped(_CROSSING + "RETURN count(id)", crossing=True)
+_CROSSING_IDS = scoped(_CROSSING + "RETURN id ORDER BY id LIMIT $cap", crossing=True)
 _SHAPES = scoped(
     "MATCH (a:Node)-[r:EDGE]->(b:Node) WITH a.type AS s, "
     "CASE WHEN r.name IN $names THEN r.name ELSE '' END AS rel, b.type AS t, count(*) AS n "
@@ -205,9 +206,9 @@ async def foreign_ids(read: Read[Any], dataset: str, cap: int) -> Offenders:
             lost = [str(i) for i, a, b in page if str(i) != _derived(dataset, kind, a, b)]
             total, bad = total + len(lost), sorted(bad + lost)[:cap]
             after = str(page[-1][0])
-    crossing = [str(r[0]) for r in await read(lambda tx: run(tx, _CROSSING, dataset))]
-    new = sorted(set(crossing) - set(bad))
-    return Offenders(total + len(new), tuple(sorted(bad + new)[:cap]))
+    crossing = await read(lambda tx: run(tx, _CROSSING_COUNT, dataset))
+    listed = [str(r[0]) for r in await read(lambda tx: run(tx, _CROSSING_IDS, dataset, cap=cap))]
+    return Offenders(total + int(crossing[0][0]), tuple(sorted(set(bad + listed))[:cap]))
 
 
 def _shape_ok(source: str, rel: str, target: str) -> bool:
