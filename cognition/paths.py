@@ -8,6 +8,7 @@
       locks/             one flock file per dataset (the write gate)
       models/            the embedding runtime's converted model files
       cognee/            everything cognee writes: its databases, the graph and vector files
+      vectors/           with the graph on Neo4j: each dataset's LanceDB chunk vectors
       crawl4ai/          crawl4ai's folders (it creates them when imported)
       browser/           Chromium's throw-away profiles (browser-mode crawls)
       uploads/           files received by the API, named by their sha256

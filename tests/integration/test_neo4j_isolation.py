@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from cognition.audit.checks import fact_checks
@@ -142,3 +143,19 @@ async def _cypher(runtime: Runtime, query: str, **params: Any) -> None:
         driver.session(database=store.neo4j_database) as session,
     ):
         await (await session.run(query, params)).consume()
+
+
+async def test_a_wrong_password_is_one_line_naming_the_settings(neo4j_runtime: Runtime) -> None:
+    from pydantic import SecretStr
+
+    from cognition.errors import ConfigurationError
+    from cognition.store.neo4j import Neo4jStore
+
+    store = neo4j_runtime.settings.store.model_copy(update={"neo4j_password": SecretStr("not-the-password")})
+    wrong = Neo4jStore(neo4j_runtime.settings.model_copy(update={"store": store}))
+
+    with pytest.raises(ConfigurationError) as raised:
+        await wrong.list_datasets()
+
+    assert "refused user" in str(raised.value) and "COGNITION_STORE__NEO4J_PASSWORD" in str(raised.value)
+    assert "not-the-password" not in str(raised.value)

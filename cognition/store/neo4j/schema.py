@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from neo4j.exceptions import ClientError, DatabaseError
+from neo4j.exceptions import AuthError, ClientError, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ async def ensure_schema(session: Any) -> None:
 async def _try(session: Any, statement: str) -> bool:
     try:
         await (await session.run(statement)).consume()
+    except AuthError:
+        raise  # not the statement: the credentials (the caller says so)
     except (ClientError, DatabaseError) as error:
         log.warning("graph schema statement refused (%s): %s", error.code, statement)
         return False

@@ -16,13 +16,14 @@ Ladybug adapter's engine (datasets and pipelines there); this adapter needs neit
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from cognition.errors import DatasetNotFoundError
+from cognition.errors import ConfigurationError, DatasetNotFoundError
 from cognition.paths import DataPaths
 from cognition.settings import Settings
 from cognition.store.neo4j import audit, reads, repairs
@@ -64,13 +65,18 @@ class Neo4jStore:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._driver: Any = None
+        self._start_lock = asyncio.Lock()
         self._vectors: dict[str, DatasetVectors] = {}
         self._root = DataPaths.of(settings).root / "vectors"
 
     async def start(self) -> None:
-        if self._driver is not None:
-            return
+        async with self._start_lock:  # one driver, however many first calls run at once
+            if self._driver is None:
+                await self._connect()
+
+    async def _connect(self) -> None:
         from neo4j import AsyncGraphDatabase
+        from neo4j.exceptions import AuthError
 
         store = self._settings.store
         password = store.neo4j_password.get_secret_value() if store.neo4j_password else ""
@@ -81,12 +87,23 @@ class Neo4jStore:
             auth=(store.neo4j_user, password),
             notifications_disabled_classifications=["DEPRECATION"],
         )
-        async with driver.session(database=store.neo4j_database) as session:
-            await ensure_schema(session)
+        try:
+            async with driver.session(database=store.neo4j_database) as session:
+                await ensure_schema(session)
+        except AuthError:
+            await driver.close()
+            raise ConfigurationError(
+                f"the graph server at {store.neo4j_url} refused user {store.neo4j_user!r}: "
+                "check COGNITION_STORE__NEO4J_USER and COGNITION_STORE__NEO4J_PASSWORD"
+            ) from None
+        except BaseException:
+            await driver.close()
+            raise
         self._driver = driver
 
     async def _session(self) -> Any:
-        await self.start()
+        if self._driver is None:
+            await self.start()
         return self._driver.session(database=self._settings.store.neo4j_database)
 
     async def _read(self, work: Callable[[Any], Awaitable[T]]) -> T:
