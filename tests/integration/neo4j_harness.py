@@ -57,7 +57,11 @@ def neo4j_settings(bolt: Bolt, data_dir: Path) -> Settings:
 async def neo4j_runtime(
     neo4j_server: Bolt, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Runtime]:
-    """A runtime whose store is the Neo4j adapter (its own data directory: ledger, vectors)."""
+    """A runtime whose store is the Neo4j adapter (its own data directory: ledger, vectors);
+    the datasets the session made are deleted after it."""
     built = Runtime.build(neo4j_settings(neo4j_server, tmp_path_factory.mktemp("neo4j-data")))
+    before = set(await built.store.list_datasets())
     yield built
+    for name in set(await built.store.list_datasets()) - before:  # a real server outlives the tests
+        await built.store.delete_dataset(name)
     await built.close()
