@@ -21,6 +21,7 @@ from typing import Any
 _SCOPE = "dataset: $dataset"
 _LABELS = ("Node", "EDGE", "Dataset")
 _UNTYPED = re.compile(r"\[\s*\w*\s*(\{[^}]*\})?\s*\]|-->|<--|--(?!\[)|\]-(?!>)\s*\(\s*\)")
+_BARE = re.compile(r"(?<![\w.])\(\s*(\w*)\s*\)")  # ``(n)`` or ``()``: not a call such as count(n)
 _TYPED = re.compile(r"[(\[]\s*\w*\s*:\s*`?(\w+)")  # the label or type a pattern names
 
 
@@ -55,7 +56,19 @@ def scoped(query: str, *, crossing: bool = False) -> Scoped:
         raise UnscopedQuery(f"a query that names no dataset: {query!r}")
     if not crossing and _UNTYPED.search(text):
         raise UnscopedQuery(f"an untyped relationship pattern: {query!r}")
+    if not crossing:
+        _check_bare_nodes(text, query)
     return Scoped(" ".join(text.split()))
+
+
+def _check_bare_nodes(text: str, query: str) -> None:
+    """A node pattern without a label names a node matched before as ``Node`` or ``Dataset``
+    (``(c)-[r:EDGE]->(e:Node)``); ``()`` or a fresh ``(n)`` would match any node."""
+    for found in _BARE.finditer(text):
+        name = found.group(1)
+        bound = re.search(rf"\(\s*{name}\s*:\s*(Node|Dataset)\b", text[: found.start()]) if name else None
+        if bound is None:
+            raise UnscopedQuery(f"a node pattern not bound to the dataset ({found.group()}): {query!r}")
 
 
 def listing(query: str) -> Scoped:

@@ -35,6 +35,9 @@ def test_every_pattern_gets_the_dataset() -> None:
         ("MATCH (a:Node)--(b:Node) RETURN a", "untyped relationship"),
         ("MATCH (a:Node)-[:KNOWS]->(b:Node) RETURN a", "does not scope (KNOWS)"),
         ("MATCH (c:Chunk) RETURN c", "does not scope (Chunk)"),
+        ("MATCH (a:Node), (n) WHERE n.id = a.id DETACH DELETE n", "not bound to the dataset ((n))"),
+        ("MATCH (a:Node)-[r:EDGE]->() RETURN count(r)", "not bound to the dataset (())"),
+        ("MATCH (n)-[r:EDGE]->(a:Node) RETURN n", "not bound to the dataset ((n))"),
     ],
 )
 def test_a_query_that_could_leave_its_dataset_is_refused(query: str, reason: str) -> None:
