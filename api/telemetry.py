@@ -65,7 +65,7 @@ class RequestLog:
     is a plain token (at most 64 letters, digits, ``.``, ``_``, ``-``; anything else could
     forge log lines), a new one otherwise. The id tags every line logged while the request
     runs, is sent back in ``X-Request-ID``, and ends the request's own INFO line (method,
-    route template, status, milliseconds; never the query string, which may hold a key)."""
+    path, status, milliseconds; never the query string, which may hold a key)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -96,10 +96,17 @@ class RequestLog:
                 log.info(
                     "%s %s %d %.1f ms",
                     method_of(scope),
-                    route_of(scope),
+                    _printable(str(scope.get("path", ""))),
                     status,
                     (time.perf_counter() - started) * 1000,
                 )
+
+
+def _printable(path: str) -> str:
+    """The request's path as a log shows it: control characters escaped (a forged line
+    break is not a new log line), at most 300 characters."""
+    shown = path.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= 300 else shown[:300] + "…"
 
 
 def route_of(scope: Scope) -> str:

@@ -296,7 +296,7 @@ def served(run_cli: CliRunner, tmp_path_factory: pytest.TempPathFactory) -> Iter
         process = subprocess.Popen(
             cli_command("serve", "--port", str(port)),
             cwd=REPO_ROOT,
-            env=subprocess_env(data_dir),
+            env=subprocess_env(data_dir, COGNITION_LOG_LEVEL="INFO"),  # a line per request
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
