@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 
+from cognition import logs
 from cognition.embedding.gemini import GeminiEmbedder
 from cognition.settings import get_settings
 from workers.run import ResilientWorker
-from workers.settings import log_to_stderr, worker_options
+from workers.settings import worker_options
 
 
 class StubClock:
@@ -47,7 +48,7 @@ def main() -> None:
         embedder.governor._clock = clock
 
     options["on_startup"] = on_startup
-    log_to_stderr()
+    logs.configure(settings)
     worker = ResilientWorker(**options, burst=True, lease_seconds=settings.queue.lease_seconds)
     worker.run()  # as ``workers.run.run_worker`` does
 
