@@ -15,6 +15,7 @@ import io
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cognition import logs
@@ -22,7 +23,7 @@ from cognition.embedding.port import Embedder
 from cognition.gate import FileGate
 from cognition.paths import DataPaths
 from cognition.settings import Settings
-from cognition.store.cognee import audit, reads, repairs
+from cognition.store.cognee import audit, probes, reads, repairs
 from cognition.store.cognee.env import WRITE_MODULES, cognee_root, long_lived_imports, prepare_cognee
 from cognition.store.cognee.relational import ensure_database, setup_lock
 from cognition.store.cognee.relocate import relocate_vector_paths
@@ -36,6 +37,7 @@ from cognition.store.port import (
     GraphData,
     Merge,
     Neighbour,
+    Probe,
     ScoredChunk,
     StoredChunk,
 )
@@ -105,6 +107,22 @@ class CogneeStore:
 
     async def start(self) -> None:
         await self._start()
+
+    def probes(self) -> dict[str, Probe]:
+        """Ladybug's and LanceDB's folder, and cognee's tables (see ``probes``)."""
+
+        async def started() -> Path:  # started already when /readyz asks (see api.readiness)
+            await self._start()
+            return cognee_root(self._settings) / "system" / "databases"
+
+        async def folder() -> None:
+            await probes.writable(await started())
+
+        async def tables() -> None:
+            await started()
+            await probes.relational()
+
+        return {"graph": folder, "vectors": folder, "cognee_db": tables}
 
     async def ensure_dataset(self, name: str) -> None:
         await self._start()
