@@ -100,6 +100,7 @@ def run(paths: list[Path], workers: int, redis_url: str, ledger_url: str, root: 
         "pipeline_seconds": round(pipeline, 1),
         "lock_wait_seconds": round(seconds["lock_wait"], 2),
         "lock_acquisitions": calls["lock_wait"],
+        "lock_held_seconds": round(seconds["lock_held"], 2),  # serialised: the floor of any scale-out
         "ledger_seconds": round(seconds["ledger"], 2),
         "ledger_calls": calls["ledger"],
         "queue_seconds": round(queue_seconds, 2),

@@ -6,7 +6,8 @@ coordination timed, written as one JSON object to OUT when it exits.
 Timed, by wrapping the classes (the worker's code is the real one):
 
 - ``lock_wait``: from asking for a dataset's write gate (the Redis lease lock, then the host's
-  file lock: ``cognition.gate.Gates.hold``) until it is held;
+  file lock: ``cognition.gate.Gates.hold``) until it is held, and ``lock_held``, how long it
+  is then held (the writes of one dataset, one process at a time across all hosts);
 - ``ledger``: every call of the ledger's public methods (Postgres round trips; a call made
   inside another is counted once, in the outer one).
 """
@@ -63,9 +64,13 @@ def _instrument() -> None:
     async def hold(self: Gates, dataset: str) -> AsyncIterator[None]:
         began = time.perf_counter()
         async with held(self, dataset):
-            SECONDS["lock_wait"] += time.perf_counter() - began
+            entered = time.perf_counter()
+            SECONDS["lock_wait"] += entered - began
             CALLS["lock_wait"] += 1
-            yield
+            try:
+                yield
+            finally:
+                SECONDS["lock_held"] += time.perf_counter() - entered
 
     Gates.hold = hold  # type: ignore[method-assign]
 
