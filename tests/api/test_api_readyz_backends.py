@@ -11,7 +11,7 @@ import httpx
 
 from bench.api_server import served_api
 from bench.postgres_server import PostgresServer
-from bench.redis_server import free_port
+from bench.redis_server import RedisServer, free_port
 from tests.helpers import subprocess_env
 
 BOUND = 240.0  # seconds a wait below may take at most
@@ -64,3 +64,27 @@ def test_readiness_names_each_backend_and_a_stopped_postgres_makes_it_503(tmp_pa
         assert not list(data_dir.rglob("cognee_db*")), "cognee wrote its SQLite file"
     finally:
         server.stop()
+
+
+def test_a_stopped_redis_makes_readiness_503_naming_redis_without_its_password(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path / "redis", password="s3cret-of-this-test")
+    redis.start()
+    try:
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        queue = {"COGNITION_QUEUE__REDIS_URL": redis.url, "COGNITION_QUEUE__NAME": "readyz"}
+        with served_api(data_dir, port, subprocess_env(data_dir, **queue), tmp_path / "server.log"):
+            up = _ready(base)
+            assert up.status_code == 200 and up.json()["checks"]["redis"] == "ok", up.text
+
+            redis.stop()
+            down = httpx.get(f"{base}/readyz", timeout=60)
+
+        assert down.status_code == 503, down.text
+        failed = {check["name"] for check in down.json()["backends"] if not check["ok"]}
+        assert failed == {"redis"}, down.text
+        assert "s3cret-of-this-test" not in down.text
+    finally:
+        redis.stop()
