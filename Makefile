@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: install install-packaged demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-crawl bench-query bench-api bench-audit bench-governor clean
+.PHONY: install install-packaged demo test lint typecheck bench-ingest bench-timeline bench-retrieval bench-queue bench-scale bench-crawl bench-query bench-api bench-audit bench-governor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-timeline: install
 
 bench-queue: install
 	$(BIN)/python -m bench.queue --passages 50 --json
+
+bench-scale: install
+	$(BIN)/python -m bench.scale --json
 
 bench-crawl: install
 	$(BIN)/python -m bench.crawl --json

@@ -307,11 +307,22 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class BackendCheck(BaseModel):
+    """One backend's readiness check."""
+
+    name: str = Field(description="ledger, redis, graph, vectors, cognee_db (or store)")
+    ok: bool
+    required: bool = Field(description="a required backend that is down makes the server not ready (503)")
+    error: str | None = Field(description="why not, in one line (no secret)")
+    seconds: float = Field(description="how long the check took")
+
+
 class Readiness(BaseModel):
     # degraded: ready (200), but a Gemini model cannot be called now (its circuit is open,
     # its day's quota used up): stored data is served, imports of new data wait
     status: Literal["ready", "degraded", "not_ready"]
-    checks: dict[str, str]
+    checks: dict[str, str]  # each backend: "ok", or its error
     imports: Literal["queue", "in_process"]
     degraded: list[str] = []  # why, one line per model
     governor: list[dict[str, Any]] | None = None  # each Gemini model's state, when one is configured
+    backends: list[BackendCheck] = []

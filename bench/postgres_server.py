@@ -26,6 +26,7 @@ import psycopg
 
 from bench.redis_server import free_port
 
+_SHARED_TMP = "/tmp" if os.path.isdir("/tmp") else None
 USER = "cognition"  # the cluster's superuser (a password is required, locally too)
 
 
@@ -65,7 +66,9 @@ class PostgresServer:
         self.user = _run_as()
         self.password = secrets.token_urlsafe(24)
         self.port = free_port()
-        self.directory = Path(tempfile.mkdtemp(prefix="cognition-postgres-"))
+        # Under /tmp, not this process's temporary directory: cognee points that into a data
+        # directory (TMPDIR), whose private parents the cluster's own user could not enter.
+        self.directory = Path(tempfile.mkdtemp(prefix="cognition-postgres-", dir=_SHARED_TMP))
         self.process: subprocess.Popen[bytes] | None = None
         atexit.register(self.stop)
 

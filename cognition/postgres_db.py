@@ -22,10 +22,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import pq
+from psycopg import errors, pq, sql
 from psycopg.rows import DictRow, dict_row
 from pydantic import SecretStr
 
@@ -199,6 +199,47 @@ def _complete(db: PgDb, schema: str, migrations: Mapping[str, Sequence[tuple[str
         (list(migrations),),
     ).fetchall()
     return wanted <= {(str(row["table_name"]), str(row["column_name"])) for row in present}
+
+
+def connect_once(url: SecretStr) -> psycopg.Connection[tuple[Any, ...]]:
+    """One autocommit connection outside any pool (an advisory lock's holder, a check); a
+    failure is ``DatabaseUnavailable`` without the password."""
+    try:
+        return psycopg.connect(
+            url.get_secret_value(),
+            autocommit=True,
+            connect_timeout=CONNECT_SECONDS,
+            application_name="cognition",
+        )
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to Postgres at {redact(url.get_secret_value())}: {clean(exc, url)}"
+        ) from None
+
+
+def create_database(server: SecretStr, name: str) -> None:
+    """Create the database ``name`` on ``server``'s cluster unless it exists (two processes
+    may race: the loser finds it made)."""
+    with connect_once(server) as db:
+        if db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None:
+            return
+        try:
+            db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except (errors.DuplicateDatabase, errors.UniqueViolation):
+            return
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(f"cannot create the database {name!r}: {clean(exc, server)}") from None
+
+
+def clean(exc: BaseException, *urls: SecretStr | None) -> str:
+    """The first line of an error's message, with any of these URLs' passwords removed
+    (as written in the URL and percent-decoded)."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    for url in urls:
+        password = None if url is None else urlsplit(url.get_secret_value()).password
+        if password:
+            text = text.replace(password, "***").replace(unquote(password), "***")
+    return text
 
 
 _POOLS: dict[str, Pool] = {}

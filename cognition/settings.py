@@ -292,8 +292,14 @@ class LedgerSettings(BaseModel):
     # ``postgresql://user:password@host:5432/database`` (libpq's URL form, query options such
     # as ``?sslmode=verify-full`` included). Secret: never logged, printed or put in an error.
     url: SecretStr | None = None
+    # cognee's own tables (its datasets, users, permissions, pipeline runs) on Postgres, in a
+    # database of their own: they cannot share the ledger's (both have ``datasets`` and
+    # ``results`` tables, and cognee's prune drops everything in ``public``). Unset: with
+    # ``url`` set, the same server and user, database ``<url's database>_cognee`` (created by
+    # the first process when the user may); without it, SQLite in the data directory.
+    cognee_url: SecretStr | None = None
 
-    @field_validator("url")
+    @field_validator("url", "cognee_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:

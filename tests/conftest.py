@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from pytest_asyncio import is_async_test
 
 from bench.postgres_server import PostgresServer
@@ -25,7 +26,7 @@ from bench.redis_server import RedisServer
 from cognition.ledger import Ledger
 from cognition.runtime import Runtime
 from cognition.search import Searcher
-from cognition.settings import AuditSettings, Settings
+from cognition.settings import AuditSettings, LedgerSettings, Settings
 from cognition.store.port import Store
 from ingest.importer import Importer
 from tests.helpers import (
@@ -58,6 +59,18 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--relational",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="where the session's runtime keeps the ledger and cognee's own tables: SQLite files in its "
+        "data directory (the default), or databases in a throwaway Postgres cluster (ledger.url; "
+        "cognee's tables beside it). cognee is configured once per process, so a configuration is "
+        "a whole session: tests/integration/test_configurations.py runs a child session on Postgres.",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -96,11 +109,20 @@ def excerpts(bench: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The one data directory of this test process. No periodic audit: a test that wants
     one asks for it (an audit the session's server ran by itself would change what other
-    tests see)."""
-    return Settings(data_dir=tmp_path_factory.mktemp("cognition-data"), audit=AuditSettings(every_seconds=0))
+    tests see). With ``--relational=postgres``, the ledger (and so cognee's tables) live in
+    the session's Postgres cluster."""
+    url = None
+    if request.config.getoption("relational") == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = SecretStr(server.create_database("session_ledger"))
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("cognition-data"),
+        audit=AuditSettings(every_seconds=0),
+        ledger=LedgerSettings(url=url),
+    )
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

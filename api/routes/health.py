@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.governor_metrics import read_status
 from api.models import Health, Readiness
+from api.readiness import backend_checks, run_checks
 from api.services import Services
 from api.state import Deps
 
@@ -25,27 +25,15 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    summary="Store open, ledger writable, Redis reachable when configured; degraded (still 200) "
-    "while a Gemini model's circuit is open or its day's quota is used up",
+    summary="Each configured backend answers: the ledger's database, Redis, the graph and vector "
+    "stores, cognee's tables (503 naming the one that does not); degraded (still 200) while a "
+    "Gemini model's circuit is open or its day's quota is used up",
     responses={503: {"model": Readiness, "description": "not ready"}},
 )
 async def readyz(services: Deps) -> JSONResponse:
-    checks: dict[str, str] = {}
-    try:
-        ledger = services.runtime.ledger  # an UPDATE of no row: it takes the write lock, changes nothing
-        await asyncio.to_thread(ledger.update_job, "__readyz__", state="queued")
-        checks["ledger"] = "ok"
-    except Exception as exc:
-        checks["ledger"] = f"not writable: {type(exc).__name__}"
-    try:
-        await services.runtime.store.list_datasets()
-        checks["store"] = "ok"
-    except Exception as exc:
-        checks["store"] = f"not open: {type(exc).__name__}"
-    redis = await services.redis_ok()
-    if redis is not None:
-        checks["redis"] = "ok" if redis else "unreachable"
-    ready = all(v == "ok" for v in checks.values())
+    backends = await run_checks(services, backend_checks(services))
+    checks = {check.name: "ok" if check.ok else str(check.error) for check in backends}
+    ready = all(check.ok for check in backends if check.required)
     governor, degraded = await _governor(services)
     body = Readiness(
         status="not_ready" if not ready else "degraded" if degraded else "ready",
@@ -53,6 +41,7 @@ async def readyz(services: Deps) -> JSONResponse:
         imports="in_process" if services.inline else "queue",
         degraded=degraded,
         governor=governor,
+        backends=backends,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 

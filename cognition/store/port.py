@@ -10,9 +10,9 @@ waits, bounded, for a write in progress; a Neo4j adapter has nothing to close.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -321,3 +321,15 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# A readiness check: returns when its backend answers, raises (one line, no secret) otherwise.
+Probe = Callable[[], Awaitable[None]]
+
+
+@runtime_checkable
+class Probed(Protocol):
+    """A store that names its backends for ``/readyz`` (graph, vectors, its own tables) and
+    a cheap check of each; a store without it is checked as a whole (``list_datasets``)."""
+
+    def probes(self) -> dict[str, Probe]: ...

@@ -17,7 +17,8 @@ async def test_health_needs_no_key_and_readiness_reports_its_checks(api: ApiHarn
     assert (await api.client.get("/healthz")).json() == {"status": "ok"}
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"ledger": "ok", "store": "ok"}
+    assert ready.json()["checks"] == {"ledger": "ok", "graph": "ok", "vectors": "ok", "cognee_db": "ok"}
+    assert all(check["ok"] and check["error"] is None for check in ready.json()["backends"])
     assert ready.json()["imports"] == "in_process"
 
 

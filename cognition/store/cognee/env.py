@@ -10,8 +10,9 @@ package or ``~`` by default. This module is the one place that fixes all of that
 - telemetry, litellm's cost-map download, Hugging Face hub access, GLiNER auto-install,
   tiktoken's BPE download (pointed at the encodings litellm ships) and the first-run
   embedding/LLM connection test are all off;
-- embedded stores: Ladybug graph, LanceDB vectors, SQLite, with backend access control ON so
-  each dataset gets its own graph and vector files;
+- embedded stores: Ladybug graph, LanceDB vectors, SQLite (Postgres with ``ledger.url`` or
+  ``ledger.cognee_url``: ``relational``), with backend access control ON so each dataset gets
+  its own graph and vector files;
 - Ladybug's home (where it keeps extensions, ``~/.lbdb``) is ``<data_dir>/cognee/ladybug``.
 
 Call :func:`prepare_cognee` and only then import cognee.
@@ -31,6 +32,7 @@ from typing import Any
 
 from cognition.paths import DataPaths
 from cognition.settings import Settings
+from cognition.store.cognee.relational import relational_environment
 
 _prepared: Path | None = None
 
@@ -56,7 +58,7 @@ def cognee_environment(
         "TMPDIR": str(root / "tmp"),
         "GRAPH_DATABASE_PROVIDER": "ladybug",
         "VECTOR_DB_PROVIDER": "lancedb",
-        "DB_PROVIDER": "sqlite",
+        **relational_environment(settings),  # SQLite, or Postgres (cognee_url / ledger.url)
         "ENABLE_BACKEND_ACCESS_CONTROL": "true",
         "GRAPH_DATABASE_SUBPROCESS_ENABLED": "false",
         "VECTOR_DB_SUBPROCESS_ENABLED": "false",

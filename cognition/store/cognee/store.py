@@ -15,6 +15,7 @@ import io
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cognition import logs
@@ -22,8 +23,9 @@ from cognition.embedding.port import Embedder
 from cognition.gate import FileGate
 from cognition.paths import DataPaths
 from cognition.settings import Settings
-from cognition.store.cognee import audit, reads, repairs
+from cognition.store.cognee import audit, probes, reads, repairs
 from cognition.store.cognee.env import WRITE_MODULES, cognee_root, long_lived_imports, prepare_cognee
+from cognition.store.cognee.relational import ensure_database, setup_lock
 from cognition.store.cognee.relocate import relocate_vector_paths
 from cognition.store.cognee.vectors import VectorReader
 from cognition.store.port import (
@@ -35,6 +37,7 @@ from cognition.store.port import (
     GraphData,
     Merge,
     Neighbour,
+    Probe,
     ScoredChunk,
     StoredChunk,
 )
@@ -83,13 +86,14 @@ class CogneeStore:
             # tables ("table ... already exists"): one sets up at a time.
             # The default user is created by its first lookup: under the same lock, or two
             # fresh processes both insert it ("UNIQUE constraint failed: users.email").
-            async with self._setup_gate.hold("setup"):
+            async with self._setup_gate.hold("setup"), setup_lock(self._settings):
                 with contextlib.redirect_stdout(io.StringIO()):  # cognee's migrations print to stdout
                     await setup()
                 await relocate_vector_paths(get_base_config().system_root_directory)  # a moved data dir
                 self._user = await get_default_user()
 
     def _load(self) -> None:
+        ensure_database(self._settings)  # cognee's own database on Postgres, when derived
         prepare_cognee(self._settings, self._embedder.model_id, self._embedder.dimensions)
         with long_lived_imports():
             import cognee  # noqa: F401  (configures logging; must follow prepare_cognee)
@@ -104,6 +108,22 @@ class CogneeStore:
     async def start(self) -> None:
         await self._start()
 
+    def probes(self) -> dict[str, Probe]:
+        """Ladybug's and LanceDB's folder, and cognee's tables (see ``probes``)."""
+
+        async def started() -> Path:  # started already when /readyz asks (see api.readiness)
+            await self._start()
+            return cognee_root(self._settings) / "system" / "databases"
+
+        async def folder() -> None:
+            await probes.writable(await started())
+
+        async def tables() -> None:
+            await started()
+            await probes.relational()
+
+        return {"graph": folder, "vectors": folder, "cognee_db": tables}
+
     async def ensure_dataset(self, name: str) -> None:
         await self._start()
         if name in self._datasets:
@@ -112,7 +132,7 @@ class CogneeStore:
 
         # One creator at a time, here and in other processes: cognee resolves a race on the
         # dataset row, but its permission rows and SQLite writes can still collide.
-        async with self._setup_gate.hold("setup"):
+        async with self._setup_gate.hold("setup"), setup_lock(self._settings):
             if name not in self._datasets:
                 await self._resolve(name, await create_authorized_dataset(name, self._user))
 
