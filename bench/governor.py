@@ -97,7 +97,7 @@ def options(stub: GeminiStub, config: Config, share: float, redis_url: str) -> d
             "cache": False,  # every batch is a new text: the quota is under test
             "query_share": share,
             # the circuit breaker's times, scaled like the rest (its count is not)
-            "breaker_window_seconds": 60 * scale,
+            "breaker_window_seconds": 120 * scale,
             "breaker_open_seconds": 60 * scale,
             "breaker_max_open_seconds": 900 * scale,
             "breaker_probe_seconds": 120 * scale,

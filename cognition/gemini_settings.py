@@ -87,12 +87,12 @@ class GeminiSettings(BaseModel):
         requests_per_minute=3000, tokens_per_minute=100_000_000, requests_per_day=1_000_000
     )
     # The circuit breaker per model and key (cognition/governor/breaker.py): this many
-    # failures (5xx, network errors, calls still refused per minute after
-    # every pause the governor allows) since the last success and within the
-    # window open it; no call is made for breaker_open_seconds, doubled after each failed
+    # failures (5xx, network errors, per-minute 429s a call meets again after waiting the
+    # server's delay) since the last success, each within breaker_window_seconds of the one
+    # before, open it; no call is made for breaker_open_seconds, doubled after each failed
     # probe up to breaker_max_open_seconds; then one probe call decides.
     breaker_failures: int = Field(default=5, ge=1)
-    breaker_window_seconds: float = Field(default=60.0, gt=0)
+    breaker_window_seconds: float = Field(default=120.0, gt=0)
     breaker_open_seconds: float = Field(default=60.0, gt=0)
     breaker_max_open_seconds: float = Field(default=900.0, gt=0)
     breaker_probe_seconds: float = Field(default=120.0, gt=0)  # a probe's lease (its process may die)

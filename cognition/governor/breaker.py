@@ -4,17 +4,20 @@ The governor paces a per-minute 429 by the server's delay; the breaker is the ne
 when the provider keeps failing, every process stops calling it for a while instead of
 each finding out again. What counts as a failure, per provider answer:
 
-- a 5xx, a network failure or timeout, and a call the governor gave up pacing
-  (``QuotaPaced``: ``max_pacing`` + 1 per-minute 429s in a row): **failure**;
-- a per-minute 429 the governor paces: not counted (pacing by the server's delay is the
-  governor's job, and a full quota answers a burst of them), but a probe's fails it;
-- a success: clears the count (the count is of failures since the last success, within
-  ``window_seconds``);
+- a 5xx, a network failure or timeout: **failure**;
+- a per-minute 429: the first one a call meets is not counted (pacing by the server's
+  delay is the governor's job, and a quota that is full answers a burst of them), but one
+  the call meets again after waiting the server's delay is a **failure** (the pause did not
+  help: a storm), and a probe's first one fails the probe; a call the governor gave up
+  pacing (``QuotaPaced``) is a failure if its last refusal was not already counted;
+- a success: clears the count (the count is of failures since the last success, each
+  within ``window_seconds`` of the one before: a storm's refusals are paced a server's delay
+  apart, tens of seconds for Gemini, so a fixed window could hold too few of them);
 - a per-day 429, a zero quota, a refused key or request, a cancelled call: **neutral** (the
   governor parks or stops those itself; a broken quota is not a broken service).
 
-So a storm of 429s opens the circuit after at most (``failures`` + callers in flight - 1) ×
-(``max_pacing`` + 1) requests.
+So a storm of 429s opens the circuit after at most (callers in flight + ``failures``)
+refused requests, paced by the server's delays.
 
 States, shared by every process through the breaker's store (Redis when the queue has
 one, this process otherwise):
@@ -56,7 +59,7 @@ class BreakerPolicy:
     """When the circuit opens, and for how long (``gemini.breaker_*`` settings)."""
 
     failures: int = 5
-    window_seconds: float = 60.0
+    window_seconds: float = 120.0  # the longest gap between two failures that both count
     open_seconds: float = 60.0
     max_open_seconds: float = 900.0
     probe_seconds: float = 120.0  # the probe's lease: a probe that never ends frees it then
@@ -140,7 +143,9 @@ class MemoryBreakerStore:
                 circuit.opened_until = now + reopen_seconds(policy, circuit.reopens)
                 circuit.probe, circuit.probe_until = "", 0.0
             elif outcome == "failure" and circuit.opened_until == 0:
-                circuit.failures = [t for t in circuit.failures if t > now - policy.window_seconds] + [now]
+                if circuit.failures and now - circuit.failures[-1] > policy.window_seconds:
+                    circuit.failures = []  # too long after the last one: counting starts again
+                circuit.failures.append(now)
                 if len(circuit.failures) >= policy.failures:
                     circuit.failures, circuit.opened_until = [], now + policy.open_seconds
             elif outcome != "success" and probe:
@@ -222,6 +227,8 @@ class Guard(Generic[T]):
     def __init__(self, breaker: Breaker, fn: Callable[[], Awaitable[T]]) -> None:
         self._breaker, self._fn = breaker, fn
         self._ticket = uuid.uuid4().hex
+        self._refused_per_minute = 0  # per-minute 429s this call met
+        self._last: Outcome = "neutral"  # what its last attempt was recorded as
 
     async def enter(self) -> None:
         b = self._breaker
@@ -237,14 +244,21 @@ class Guard(Generic[T]):
         try:
             result = await self._fn()
         except BaseException as exc:
-            await self._record(outcome_of(exc))
+            outcome = outcome_of(exc)
+            if outcome == "paced":
+                self._refused_per_minute += 1
+                if self._refused_per_minute > 1:  # refused again after the server's delay
+                    outcome = "failure"
+            await self._record(outcome)
             raise
         await self._record("success")
         return result
 
     async def gave_up(self) -> None:
-        """The governor gave up pacing this call (``QuotaPaced``): a failure."""
-        await self._record("failure")
+        """The governor gave up pacing this call (``QuotaPaced``): a failure, unless its last
+        refusal was counted as one already."""
+        if self._last != "failure":
+            await self._record("failure")
 
     async def abandon(self) -> None:
         """The call ended before an attempt (a probe frees its place for another caller)."""
@@ -254,6 +268,7 @@ class Guard(Generic[T]):
         """Record the answer; if the store is gone, a paid answer is still returned (an
         unrecorded probe's lease ends by itself)."""
         b = self._breaker
+        self._last = outcome
         try:
             await b.store.record(b.key, self._ticket, outcome, b.clock(), b.policy)
         except ProviderUnavailable as exc:

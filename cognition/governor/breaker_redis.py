@@ -3,7 +3,8 @@
 Keys, hash-tagged per model and credential like the governor's (a Redis Cluster keeps them
 on one node) but apart from them: ``…:breaker`` (hash: ``opened_until`` (0 closed),
 ``reopens``, ``probe`` (the probe call's ticket), ``probe_until`` (its lease)) and
-``…:breaker:fails`` (sorted set: failures since the last success, by time). They expire a
+``…:breaker:fails`` (sorted set: failures since the last success, by time; a call may
+add several, each its ticket and time). They expire a
 day after their last change, so a model no longer used leaves nothing behind. The arithmetic
 is ``MemoryBreakerStore``'s, line for line.
 """
@@ -57,8 +58,9 @@ elseif (outcome == 'failure' or outcome == 'paced') and is_probe then
   redis.call('HSET', KEYS[1], 'reopens', reopens, 'opened_until', tostring(now + seconds), 'probe', '',
     'probe_until', '0')
 elseif outcome == 'failure' and opened == 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  redis.call('ZADD', KEYS[2], now, ticket)
+  local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+  if last[2] and now - tonumber(last[2]) > window then redis.call('DEL', KEYS[2]) end
+  redis.call('ZADD', KEYS[2], now, ticket .. '@' .. ARGV[1])
   if redis.call('ZCARD', KEYS[2]) >= limit then
     redis.call('DEL', KEYS[2])
     redis.call('HSET', KEYS[1], 'opened_until', tostring(now + open_s), 'reopens', 0)

@@ -105,6 +105,36 @@ async def test_a_storm_of_429s_opens_the_circuit_and_no_call_is_made_while_open(
     assert stub.stats["served"] == 3 and closed.state == "closed"  # every caller answered after
 
 
+async def test_a_storm_paced_by_long_server_delays_still_opens_the_circuit(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Gemini's ``retryDelay`` in a storm is tens of seconds, so refusals come a delay apart
+    and a call gives up pacing only every (max_pacing + 1) delays: scaled here, a delay of
+    0.2 s against a window of 0.55 s. Counting only give-ups, three never fell within one
+    window and the storm went on being probed a delay apart for as long as it lasted."""
+    delay, window = 0.2, 0.55
+    with StormStub() as stub:
+        stub.storm_delay = delay
+        stub.storm_until = stub.now() + 600.0
+        settings = breaker_settings(stub, redis_server.url, tmp_path)
+        settings.gemini.breaker_window_seconds = window
+        (embedder,) = callers(settings, 1, stub)
+        try:
+            stop = await until_open(embedder, 0)
+            at_open = len(stub.arrivals)
+            state = await embedder.governor.breaker.state()  # type: ignore[union-attr]
+            with pytest.raises(CircuitOpen):
+                await embedder.embed(["while open"])
+        finally:
+            await embedder.aclose()
+
+    # each call's first refusal is pacing; every refusal after a server's delay counts
+    assert at_open <= 2 * FAILURES
+    assert state.state == "open" and stop.until == state.until
+    assert len(stub.arrivals) == at_open  # nothing sent once open
+    assert stub.stats["served"] == 0
+
+
 async def test_half_open_lets_exactly_one_probe_through_across_callers(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:

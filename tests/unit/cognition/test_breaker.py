@@ -54,6 +54,25 @@ async def test_old_failures_and_a_success_do_not_count(store: BreakerStore) -> N
     assert (await store.state(KEY, 113.0)).state == "closed"
 
 
+async def test_failures_each_within_the_window_of_the_last_open_it_however_long_they_span(
+    store: BreakerStore,
+) -> None:
+    """A storm's refusals come a server's delay apart: three of them 8 s apart span 16 s,
+    more than the 10 s window, and still open it."""
+    await fail(store, 100.0)
+    await fail(store, 108.0)
+    assert (await store.state(KEY, 108.0)).failures == 2
+    await fail(store, 116.0)
+    assert (await store.state(KEY, 116.0)).state == "open"
+
+
+async def test_one_call_failing_twice_counts_twice(store: BreakerStore) -> None:
+    ticket = uuid.uuid4().hex
+    for now in (100.0, 101.0, 102.0):  # one call refused again after each of its pauses
+        await store.record(KEY, ticket, "failure", now, POLICY)
+    assert (await store.state(KEY, 102.0)).state == "open"
+
+
 async def test_paced_and_neutral_answers_do_not_count_while_closed(store: BreakerStore) -> None:
     for outcome in ("paced", "neutral") * 3:
         await store.record(KEY, uuid.uuid4().hex, outcome, 100.0, POLICY)  # type: ignore[arg-type]
