@@ -84,12 +84,17 @@ async def _run(services: Services, check: Check, started: asyncio.Task[None]) ->
 
 
 def _secrets(services: Services) -> list[SecretStr | None]:
-    """The URLs whose passwords an error might quote."""
+    """The URLs whose passwords an error might quote, and the graph server's password."""
     from cognition.store.cognee.relational import cognee_url
 
     settings = services.settings
     redis = settings.queue.redis_url
-    return [settings.ledger.url, cognee_url(settings), None if redis is None else SecretStr(redis)]
+    return [
+        settings.ledger.url,
+        cognee_url(settings),
+        None if redis is None else SecretStr(redis),
+        settings.store.neo4j_password,
+    ]
 
 
 def _ledger(services: Services) -> Probe:

@@ -101,6 +101,7 @@ class GeminiStub:
         self.stats: Counter[str] = Counter()
         self.arrivals: list[float] = []  # stub-clock instants of every model request
         self.task_types: Counter[str] = Counter()  # embedded texts per taskType
+        self.served_texts: Counter[str] = Counter()  # how often each text was answered (paid)
         self._usage: dict[tuple[str, str], _Usage] = {}
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -205,6 +206,8 @@ class GeminiStub:
         if refusal is not None:
             self._count("refused_429")
             return refusal
+        with self._lock:
+            self.served_texts.update(texts)
         self._count("served")
         return self._answer(body, method, texts)
 

@@ -99,7 +99,7 @@ def options(stub: GeminiStub, config: Config, share: float, redis_url: str) -> d
             # the circuit breaker's times, scaled like the rest (its count is not)
             "breaker_window_seconds": 120 * scale,
             "breaker_open_seconds": 60 * scale,
-            "breaker_max_open_seconds": 900 * scale,
+            "breaker_max_open_seconds": 300 * scale,
             "breaker_probe_seconds": 120 * scale,
             "embedding_quota": {
                 "requests_per_minute": config.per_window,
@@ -168,7 +168,14 @@ async def time_queries(arm: str, stub: StormStub, config: Config, settings: Sett
         embedder = make_embedder(settings, DataPaths.of(settings))
 
         async def call(texts: list[str]) -> None:
-            await embedder.embed(texts, purpose="query")
+            from cognition.governor import CircuitOpen
+
+            for _ in range(1000):  # an agent told 503 + Retry-After by the API asks again then
+                try:
+                    await embedder.embed(texts, purpose="query")
+                    return
+                except CircuitOpen as exc:
+                    await asyncio.sleep(max(exc.until - embedder.governor.now(), 0.01))
 
         close = embedder.aclose  # type: ignore[attr-defined]
     for _ in range(6000):  # bounded: until the first call was served

@@ -94,5 +94,5 @@ class GeminiSettings(BaseModel):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_window_seconds: float = Field(default=120.0, gt=0)
     breaker_open_seconds: float = Field(default=60.0, gt=0)
-    breaker_max_open_seconds: float = Field(default=900.0, gt=0)
+    breaker_max_open_seconds: float = Field(default=300.0, gt=0)
     breaker_probe_seconds: float = Field(default=120.0, gt=0)  # a probe's lease (its process may die)

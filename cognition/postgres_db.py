@@ -231,12 +231,13 @@ def create_database(server: SecretStr, name: str) -> None:
             raise DatabaseUnavailable(f"cannot create the database {name!r}: {clean(exc, server)}") from None
 
 
-def clean(exc: BaseException, *urls: SecretStr | None) -> str:
-    """The first line of an error's message, with any of these URLs' passwords removed
-    (as written in the URL and percent-decoded)."""
+def clean(exc: BaseException, *secrets: SecretStr | None) -> str:
+    """The first line of an error's message, with any of these secrets removed: a URL's
+    password (as written in the URL and percent-decoded), or a plain secret (a password)."""
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    for url in urls:
-        password = None if url is None else urlsplit(url.get_secret_value()).password
+    for secret in secrets:
+        value = "" if secret is None else secret.get_secret_value()
+        password = urlsplit(value).password if "://" in value else value
         if password:
             text = text.replace(password, "***").replace(unquote(password), "***")
     return text

@@ -61,7 +61,7 @@ class BreakerPolicy:
     failures: int = 5
     window_seconds: float = 120.0  # the longest gap between two failures that both count
     open_seconds: float = 60.0
-    max_open_seconds: float = 900.0
+    max_open_seconds: float = 300.0
     probe_seconds: float = 120.0  # the probe's lease: a probe that never ends frees it then
 
 

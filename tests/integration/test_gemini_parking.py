@@ -302,3 +302,31 @@ def poll(url: str, headers: dict[str, str], test: Callable[[dict[str, Any]], boo
             return job
         time.sleep(0.05)
     raise AssertionError(f"the job never got there: {job}")
+
+
+def test_a_direct_import_out_of_its_days_quota_stops_resumable_and_the_next_pays_no_chunk_twice(
+    tmp_path: Path, excerpts: dict[str, Path], run_cli: CliRunner
+) -> None:
+    """``cognition import`` without ``--queue`` has no queue to park in: at the day's end of
+    quota it stops (exit 3, as at a budget cap) and says when to go on; the next import,
+    once the quota allows, redoes the document and pays for no text twice (the cache)."""
+    data_dir = tmp_path / "data"
+    book = str(excerpts["git_objects"])
+    with GeminiStub(StubQuota(requests_per_day=1)) as stub:
+        env = embedding_env(stub, COGNITION_GEMINI__BATCH_SIZE="4")  # the cache is on, as by default
+        stopped = run_cli("import", book, "--dataset", "books", data_dir=data_dir, **env)
+        served_before = stub.stats["served"]
+        (document,) = SqliteLedger(DataPaths(data_dir).ledger).documents("books")
+        stub.quota.requests_per_day = 10_000  # the quota allows again (a new day, a raised quota)
+        resumed = run_cli("import", book, "--dataset", "books", data_dir=data_dir, **env)
+        (stored,) = SqliteLedger(DataPaths(data_dir).ledger).documents("books")
+
+    assert stopped.returncode == 3, stopped.stderr[-3000:]
+    assert "stopped, resumable: the daily quota of gemini-embedding-001 is used up" in stopped.stderr
+    assert "import again after " in stopped.stderr and "--queue" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    assert served_before == 1 and stub.stats["refused_429"] == 1
+    assert document.state == "failed" and document.error is not None and "daily quota" in document.error
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert stored.state == "stored" and stored.chunks > 4
+    assert stub.served_texts and max(stub.served_texts.values()) == 1  # no text paid for twice
