@@ -6,8 +6,9 @@ A process keeps one ``Pool`` per URL, whatever number of ledgers and key stores 
 (they are cheap to construct, as on SQLite). A thread takes a connection for one call and
 gives it back; a call made inside another call on the same thread gets the same connection
 (as SQLite's one connection per thread), so a transaction sees its own writes. A
-transaction an error leaves open is rolled back before the connection is used again, and a
-broken connection is dropped. The URL holds the password: it stays a ``SecretStr`` and is
+transaction an error leaves open is rolled back before the connection is used again, a
+broken connection is dropped, and so is an idle one the server ended (a Postgres restart
+costs no call). The URL holds the password: it stays a ``SecretStr`` and is
 shown only as :func:`redact` makes it.
 """
 
@@ -17,6 +18,7 @@ import atexit
 import hashlib
 import os
 import re
+import select
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -138,8 +140,14 @@ class Pool:
             if self._pid != os.getpid():  # forked: the parent's sockets are not ours to use or close
                 self._orphans.extend(self._idle)
                 self._idle, self._pid = [], os.getpid()
-            if self._idle:
-                return self._idle.pop()
+            idle, self._idle = self._idle, []
+        while idle:  # the most recently used first
+            db = idle.pop()
+            if _still_open(db.connection):
+                with self._lock:
+                    self._idle.extend(idle)
+                return db
+            db.connection.close()  # the server ended it while it was idle (a restart)
         try:
             connection = psycopg.connect(
                 self._url.get_secret_value(),
@@ -229,6 +237,20 @@ def create_database(server: SecretStr, name: str) -> None:
             return
         except psycopg.Error as exc:
             raise DatabaseUnavailable(f"cannot create the database {name!r}: {clean(exc, server)}") from None
+
+
+def _still_open(connection: psycopg.Connection[DictRow]) -> bool:
+    """Whether an idle connection may be used: it has nothing to read. A server that ends
+    a session (a restart, a shutdown, ``pg_terminate_backend``) sends it an error and closes
+    the socket, which becomes readable; one ``select`` (no round trip) sees it, so the call
+    that would have failed on it takes another connection instead."""
+    if connection.closed or connection.broken:
+        return False
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
 
 
 def clean(exc: BaseException, *secrets: SecretStr | None) -> str:
