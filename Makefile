@@ -28,9 +28,13 @@ demo: install
 	$(BIN)/cognition import datasets/books.toml
 	$(BIN)/cognition search "how does git store a commit object" --dataset books --mode hybrid
 
+# Test files are spread over TEST_WORKERS processes (pytest-xdist; a file's tests stay in one,
+# so its module fixtures are built once); each process has its own session fixtures.
+TEST_WORKERS ?= 2
+
 test: install
 	scripts/system-deps.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check cognition ingest cli workers api bench tests deploy

@@ -76,3 +76,24 @@ def from_setting(value: object, setting: str) -> str:
     """Help text for a default that a setting gives: ``[default: 5, search.top_k]`` (the
     bracket escaped: the help is rich markup)."""
     return rf"\[default: {value}, {setting}]"
+
+
+def stop_if_provider_waits(exc: CognitionError) -> None:
+    """An import in this process whose provider may not be called until some time (the
+    day's quota used up, an open circuit) has no queue to park in: it stops, resumable, and
+    exits 3 as at a budget cap. What it stored stays; its documents in flight are left
+    ``failed``, not permanently, and are redone by the next import (paid chunks from the cache)."""
+    from datetime import UTC, datetime
+
+    from cognition.governor.errors import CircuitOpen, QuotaParked
+
+    if not isinstance(exc, QuotaParked | CircuitOpen):
+        return
+    when = datetime.fromtimestamp(exc.until, UTC).isoformat(timespec="seconds")
+    typer.echo(f"stopped, resumable: {exc}", err=True)
+    typer.echo(
+        f"  import again after {when} to go on (what is stored stays; chunks already paid for "
+        "come from the cache), or submit with --queue: the workers park the work and resume it then",
+        err=True,
+    )
+    raise typer.Exit(code=3)

@@ -16,7 +16,7 @@ import typer
 
 from cli import audit, budget, catalog, governor, repair, serve
 from cli.common import fail as _fail
-from cli.common import from_setting, require_datasets
+from cli.common import from_setting, require_datasets, stop_if_provider_waits
 from cli.common import settings as _settings
 from cli.common import with_runtime as _with_runtime
 from cli.keys import app as keys_app
@@ -260,33 +260,12 @@ def _run_with_progress(
     try:
         summary = _with_runtime(lambda runtime: run(runtime, progress), settings)
     except CognitionError as exc:
-        _stop_if_provider_waits(exc)
+        stop_if_provider_waits(exc)
         _fail(exc)
     finally:
         if progress is not None:
             progress.close()
     return summary.to_json()
-
-
-def _stop_if_provider_waits(exc: CognitionError) -> None:
-    """An import in this process whose provider may not be called until some time (the
-    day's quota used up, an open circuit) has no queue to park in: it stops, resumable, and
-    exits 3 as at a budget cap. What it stored stays; its documents in flight are left
-    ``failed``, not permanently, and are redone by the next import (paid chunks from the cache)."""
-    from datetime import UTC, datetime
-
-    from cognition.governor.errors import CircuitOpen, QuotaParked
-
-    if not isinstance(exc, QuotaParked | CircuitOpen):
-        return
-    when = datetime.fromtimestamp(exc.until, UTC).isoformat(timespec="seconds")
-    typer.echo(f"stopped, resumable: {exc}", err=True)
-    typer.echo(
-        f"  import again after {when} to go on (what is stored stays; chunks already paid for "
-        "come from the cache), or submit with --queue: the workers park the work and resume it then",
-        err=True,
-    )
-    raise typer.Exit(code=3)
 
 
 def _pdf_password(given: str | None, prompt: bool, settings: Settings) -> str | None:

@@ -122,3 +122,10 @@ class ApiHarness:
 class ApiDataset:
     name: str
     jobs: dict[str, dict[str, Any]]  # excerpt name -> its finished job
+
+
+def chromium_env() -> dict[str, str]:
+    """The environment for a Chromium a test starts itself, with a short TMPDIR: cognee
+    points TMPDIR into the data directory, and Chromium's singleton socket under a long one
+    passes a Unix socket's 107 bytes (the crawler does the same: ``ingest/web/browser.py``)."""
+    return {**os.environ, "TMPDIR": "/tmp"}

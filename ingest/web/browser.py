@@ -259,6 +259,7 @@ class Browser:
         self.proxy = GuardProxy(guard, settings.timeout_seconds, self._hosts)
         self._process: subprocess.Popen[bytes] | None = None
         self._home: Path | None = None
+        self._tmp: Path | None = None
         self._crawler: Any = None
         self._run_config: Any = None
 
@@ -317,11 +318,16 @@ class Browser:
         profile = self._home / "profile"
         profile.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CHROME_", "CHROMIUM_"))}
+        # Its singleton socket goes in TMPDIR (cognee's, in the data directory): a path past a
+        # Unix socket's 107 bytes aborts Chromium at start. A short directory, removed with it.
+        short = "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else self._home
+        self._tmp = Path(tempfile.mkdtemp(prefix="cognition-chromium-", dir=short))
         env.update(
             HOME=str(self._home),
             XDG_CONFIG_HOME=str(self._home / "config"),
             XDG_CACHE_HOME=str(self._home / "cache"),
             XDG_DATA_HOME=str(self._home / "data"),
+            TMPDIR=str(self._tmp),
         )
         for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # only our proxy
             env.pop(name, None)
@@ -388,6 +394,7 @@ class Browser:
                 await asyncio.to_thread(self._process.wait)
             self._process = None
         await self.proxy.close()
-        if self._home is not None:
-            shutil.rmtree(self._home, ignore_errors=True)
-            self._home = None
+        for made in (self._home, self._tmp):
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
+        self._home = self._tmp = None

@@ -22,7 +22,7 @@ import pytest
 
 from bench.api_server import served_api
 from bench.redis_server import free_port
-from tests.helpers import CliRunner, new_dataset_name, subprocess_env
+from tests.helpers import CliRunner, chromium_env, new_dataset_name, subprocess_env
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BOUND = 300.0  # seconds a job may take to finish here
@@ -49,6 +49,7 @@ def _screenshot(url: str, out: Path) -> None:
     """The issue's command line: ``chromium --headless ... --screenshot``."""
     done = subprocess.run(
         [_chromium(), "--headless", *FLAGS, f"--screenshot={out}", "--window-size=1280,1400", url],
+        env=chromium_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -85,7 +86,9 @@ def _origin(url: str) -> str:
 
 
 async def _browser(playwright: Any) -> Any:
-    return await playwright.chromium.launch(executable_path=_chromium(), headless=True, args=FLAGS)
+    return await playwright.chromium.launch(
+        executable_path=_chromium(), headless=True, args=FLAGS, env=chromium_env()
+    )
 
 
 # --------------------------------------------------------------------------- the served app

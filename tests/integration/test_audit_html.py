@@ -17,7 +17,7 @@ from cognition.audit.report import html_report
 from cognition.ledger import DocumentRecord
 from cognition.ledger.audits import AuditRecord
 from cognition.runtime import Runtime
-from tests.helpers import CliRunner, new_dataset_name
+from tests.helpers import CliRunner, chromium_env, new_dataset_name
 from tests.integration.test_audit import _imported
 
 EVIL = "<script>alert(1)</script>"
@@ -163,6 +163,7 @@ def _render_in_chromium(path: Path, expected: list[str]) -> None:
             "--dump-dom",
             path.as_uri(),
         ],
+        env=chromium_env(),
         capture_output=True,
         text=True,
         timeout=120,

@@ -145,13 +145,25 @@ async def test_a_rendered_page_cannot_reach_an_address_outside_the_allowlist(
     assert secret.requests == []
 
 
+# A data directory whose path is long: cognee points TMPDIR into it, and Chromium's singleton
+# socket there would pass a Unix socket's 107 bytes (Chromium aborted at start).
+LONG = "a-data-directory-on-a-volume-with-a-long-mount-path/" * 2 + "data"
+
+
+@pytest.mark.parametrize("where", ["data", LONG], ids=["data-dir", "long-data-dir"])
 def test_the_crawl_command_renders_with_browser_and_writes_only_to_the_data_directory(
-    tmp_path: Path, site: SiteServer
+    tmp_path: Path, site: SiteServer, where: str
 ) -> None:
-    home, data_dir = tmp_path / "home", tmp_path / "data"
+    home, data_dir = tmp_path / "home", tmp_path / where
     home.mkdir()
-    env = subprocess_env(data_dir, home, COGNITION_CRAWL__ALLOW_NETWORKS="127.0.0.1/32")
+    # as in a worker or server where cognee was loaded first: TMPDIR is its, in the data directory
+    cognee_tmp = data_dir / "cognee" / "tmp"
+    cognee_tmp.mkdir(parents=True)
+    env = subprocess_env(
+        data_dir, home, COGNITION_CRAWL__ALLOW_NETWORKS="127.0.0.1/32", TMPDIR=str(cognee_tmp)
+    )
     command = cli_command("crawl", site.url("/tide/"), "--dataset", "app", "--max-depth", "0", "--browser")
+    started = time.time() - 1
 
     done = subprocess.run(
         [*command, "--json"],
@@ -169,6 +181,7 @@ def test_the_crawl_command_renders_with_browser_and_writes_only_to_the_data_dire
     # Nothing in HOME; the browser's profile is gone.
     assert list(home.iterdir()) == []
     assert list((data_dir / "browser").iterdir()) == []
+    assert not [p for p in Path("/tmp").glob("cognition-chromium-*") if p.stat().st_mtime >= started]
 
 
 async def proxy_get(proxy: GuardProxy, url: str) -> bytes:

@@ -66,6 +66,7 @@ class Workers:
             COGNITION_QUEUE__REDIS_URL=redis.url.rsplit("/", 1)[0] + f"/{db}",
             COGNITION_QUEUE__NAME=queue,
             COGNITION_QUEUE__POLL_SECONDS="0.05",
+            COGNITION_LOG_LEVEL="INFO",  # the tests read which worker ran which job (Arq's lines)
             **settings,
         )
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -145,6 +146,31 @@ def wait_for_state(data_dir: Path, dataset: str, states: set[str], timeout: floa
     raise AssertionError(f"no document of {dataset} reached {states} within {timeout} s")
 
 
+def until_ready(workers: Workers, count: int) -> None:
+    """Until ``count`` workers have logged that they are ready (bounded)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        logs = [p.read_text(errors="replace") for p in workers.logs.glob("worker-*.log")]
+        if sum("worker ready" in text for text in logs) >= count:
+            return
+        if any(p.poll() is not None for p in workers.processes):
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"not {count} workers ready: {workers.log_text()}")
+
+
+def until_done(workers: Workers, dataset: str, count: int) -> None:
+    """Until ``count`` documents of ``dataset`` are stored or failed (bounded)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if (workers.data_dir / "ledger.sqlite3").exists():
+            rows = records(workers.data_dir, dataset)
+            if len(rows) == count and all(r.state in ("stored", "failed") for r in rows):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{dataset}: not {count} documents done: {workers.log_text()}")
+
+
 def test_the_same_50_documents_submitted_twice_concurrently_are_stored_once(
     workers: Workers, tmp_path: Path, stats_in_subprocess: StatsReader
 ) -> None:
@@ -222,9 +248,15 @@ def test_two_workers_on_one_dataset_equal_one_worker(
         single.stop()
     reference = stats_in_subprocess(single.data_dir, dataset)[dataset]
 
+    # Both workers ready before the jobs come (cognee and the model loaded), so neither can
+    # have imported all 25 small documents before the other polled once.
+    first, second = workers.start(burst=False), workers.start(burst=False)
+    until_ready(workers, 2)
     submitted = workers.submit([*paths, excerpt], dataset)
     assert submitted.returncode == 0, submitted.stderr[-3000:]
-    first, second = workers.start(), workers.start()
+    until_done(workers, dataset, 25)
+    for worker in (first, second):
+        worker.send_signal(signal.SIGTERM)
     workers.wait()
     assert first.returncode == 0 and second.returncode == 0, workers.log_text()
     rows = records(workers.data_dir, dataset)
