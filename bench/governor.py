@@ -47,6 +47,7 @@ from aiohttp import web
 from bench.gemini_stub import GeminiStub, StubQuota, quota_error
 from bench.governor_worker import Config, naive_caller
 from bench.redis_server import RedisServer
+from cognition.governor import CircuitOpen
 from cognition.governor.port import bulk_part
 from cognition.settings import Settings
 
@@ -168,8 +169,6 @@ async def time_queries(arm: str, stub: StormStub, config: Config, settings: Sett
         embedder = make_embedder(settings, DataPaths.of(settings))
 
         async def call(texts: list[str]) -> None:
-            from cognition.governor import CircuitOpen
-
             for _ in range(1000):  # an agent told 503 + Retry-After by the API asks again then
                 try:
                     await embedder.embed(texts, purpose="query")

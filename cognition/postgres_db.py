@@ -136,18 +136,17 @@ class Pool:
             db.connection.close()
 
     def _take(self) -> PgDb:
-        with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's sockets are not ours to use or close
-                self._orphans.extend(self._idle)
-                self._idle, self._pid = [], os.getpid()
-            idle, self._idle = self._idle, []
-        while idle:  # the most recently used first
-            db = idle.pop()
+        while True:  # the most recently used idle connection the server has not ended
+            with self._lock:
+                if self._pid != os.getpid():  # forked: the parent's sockets are not ours to use or close
+                    self._orphans.extend(self._idle)
+                    self._idle, self._pid = [], os.getpid()
+                db = self._idle.pop() if self._idle else None
+            if db is None:
+                break
             if _still_open(db.connection):
-                with self._lock:
-                    self._idle.extend(idle)
                 return db
-            db.connection.close()  # the server ended it while it was idle (a restart)
+            db.connection.close()  # ended while it was idle (a restart)
         try:
             connection = psycopg.connect(
                 self._url.get_secret_value(),
@@ -242,15 +241,16 @@ def create_database(server: SecretStr, name: str) -> None:
 def _still_open(connection: psycopg.Connection[DictRow]) -> bool:
     """Whether an idle connection may be used: it has nothing to read. A server that ends
     a session (a restart, a shutdown, ``pg_terminate_backend``) sends it an error and closes
-    the socket, which becomes readable; one ``select`` (no round trip) sees it, so the call
+    the socket, which becomes readable; one ``poll`` (no round trip) sees it, so the call
     that would have failed on it takes another connection instead."""
     if connection.closed or connection.broken:
         return False
+    poller = select.poll()  # not select.select: it refuses descriptors past 1023
     try:
-        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return not poller.poll(0)
     except (OSError, ValueError):
         return False
-    return not readable
 
 
 def clean(exc: BaseException, *secrets: SecretStr | None) -> str:

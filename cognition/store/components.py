@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from cognition.store.port import Degrees
+
 Ints = npt.NDArray[np.int64]
 
 
@@ -24,6 +26,18 @@ def size_bucket(size: int) -> str:
         return str(size)
     low = 1 << (size.bit_length() - 1)
     return f"{low}-{2 * low - 1}"
+
+
+def degrees_of(histogram: dict[int, int], hubs: tuple[tuple[str, str, int], ...]) -> Degrees:
+    """The audit's degree summary from a histogram (degree -> entities) and the hubs, as
+    every store aggregates them in its own query language."""
+    buckets: dict[str, int] = {}
+    total = entities = peak = 0
+    for degree, n in sorted(histogram.items()):
+        buckets[size_bucket(degree)] = buckets.get(size_bucket(degree), 0) + n
+        total, entities, peak = total + degree * n, entities + n, max(peak, degree)
+    mean = round(total / entities, 3) if entities else 0.0
+    return Degrees(buckets=buckets, mean=mean, max=peak, hubs=hubs)
 
 
 class UnionFind:

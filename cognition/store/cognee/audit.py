@@ -24,6 +24,7 @@ from typing import Any
 from cognition.datasets import chunk_id, document_id, entity_id
 from cognition.store.cognee import shape
 from cognition.store.cognee.reads import counts
+from cognition.store.components import degrees_of
 from cognition.store.port import AuditFacts, Degrees, Offenders
 
 PAGE = 2000  # ids per page of a streamed comparison
@@ -201,24 +202,7 @@ async def degrees(graph: Any, hubs: int = 10) -> Degrees:
             _DEGREE + "RETURN e.id, e.name, degree ORDER BY degree DESC, e.id LIMIT $n", {**bounds, "n": hubs}
         )
         top = sorted(top + [(-int(d), str(i), str(name)) for i, name, d in rows])[:hubs]
-    buckets: dict[str, int] = {}
-    total = entities = peak = 0
-    for degree, n in sorted(histogram.items()):
-        buckets[_bucket(degree)] = buckets.get(_bucket(degree), 0) + n
-        total, entities, peak = total + degree * n, entities + n, max(peak, degree)
-    return Degrees(
-        buckets=buckets,
-        mean=round(total / entities, 3) if entities else 0.0,
-        max=peak,
-        hubs=tuple((i, name, -d) for d, i, name in top),
-    )
-
-
-def _bucket(degree: int) -> str:
-    if degree < 2:
-        return str(degree)
-    low = 1 << (degree.bit_length() - 1)
-    return f"{low}-{2 * low - 1}"
+    return degrees_of(histogram, tuple((i, name, -d) for d, i, name in top))
 
 
 _FOREIGN: dict[str, tuple[str, Callable[[str, str], str]]] = {  # type → (field read, id derived)

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from cognition.datasets import chunk_id, document_id, entity_id
-from cognition.store.cognee.audit import _bucket, id_pages
+from cognition.store.cognee.audit import id_pages
 from cognition.store.cognee.shape import RELATION, SHAPES, storage_bytes
-from cognition.store.components import UnionFind, summarize
+from cognition.store.components import UnionFind, degrees_of, summarize
 from cognition.store.neo4j import reads
 from cognition.store.neo4j.cypher import run, scoped
 from cognition.store.neo4j.vectors import DatasetVectors
@@ -173,17 +173,7 @@ async def _documents_and_chunks(
 async def degrees(tx: Any, dataset: str, hubs: int = 10) -> Degrees:
     histogram = {int(d): int(n) for d, n in await run(tx, _HISTOGRAM, dataset)}
     top = await run(tx, _HUBS, dataset, n=hubs)
-    buckets: dict[str, int] = {}
-    total = entities = peak = 0
-    for degree, n in sorted(histogram.items()):
-        buckets[_bucket(degree)] = buckets.get(_bucket(degree), 0) + n
-        total, entities, peak = total + degree * n, entities + n, max(peak, degree)
-    return Degrees(
-        buckets=buckets,
-        mean=round(total / entities, 3) if entities else 0.0,
-        max=peak,
-        hubs=tuple((str(i), str(name), int(d)) for i, name, d in top),
-    )
+    return degrees_of(histogram, tuple((str(i), str(name), int(d)) for i, name, d in top))
 
 
 def _derived(dataset: str, kind: str, first: Any, second: Any) -> str:
