@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from cognition.store.port import Degrees
+from cognition.store.port import Components, Degrees, Offenders
 
 Ints = npt.NDArray[np.int64]
 
@@ -38,6 +38,20 @@ def degrees_of(histogram: dict[int, int], hubs: tuple[tuple[str, str, int], ...]
         total, entities, peak = total + degree * n, entities + n, max(peak, degree)
     mean = round(total / entities, 3) if entities else 0.0
     return Degrees(buckets=buckets, mean=mean, max=peak, hubs=hubs)
+
+
+def components_of(summary: Summary, outside: tuple[str, ...]) -> Components:
+    """The audit's components from ``summarize``'s figures and the ids of the nodes
+    ``summary.outside`` names (each store reads them in its own query language)."""
+    return Components(
+        count=summary.count,
+        nodes=summary.nodes,
+        largest=summary.largest,
+        entities=summary.entities,
+        largest_entities=summary.largest_entities,
+        buckets=summary.buckets,
+        outside=Offenders(summary.outside_total, outside),
+    )
 
 
 class UnionFind:

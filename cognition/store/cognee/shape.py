@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cognition.store.components import UnionFind, summarize
+from cognition.store.components import UnionFind, components_of, summarize
 from cognition.store.port import Components, Offenders
 
 NODE_PAGE = 100_000  # node offsets per page
@@ -79,15 +79,7 @@ async def components(graph: Any, edges: int, cap: int) -> Components:
         "MATCH (n:Node) WHERE offset(id(n)) IN $offsets RETURN n.id ORDER BY n.id",
         {"offsets": summary.outside},
     )
-    return Components(
-        count=summary.count,
-        nodes=summary.nodes,
-        largest=summary.largest,
-        entities=summary.entities,
-        largest_entities=summary.largest_entities,
-        buckets=summary.buckets,
-        outside=Offenders(summary.outside_total, tuple(str(r[0]) for r in named)),
-    )
+    return components_of(summary, tuple(str(r[0]) for r in named))
 
 
 # A page is one row holding one list (collected in the database): the adapter turns rows

@@ -19,7 +19,7 @@ import numpy as np
 from cognition.datasets import chunk_id, document_id, entity_id
 from cognition.store.cognee.audit import id_pages
 from cognition.store.cognee.shape import RELATION, SHAPES, storage_bytes
-from cognition.store.components import UnionFind, degrees_of, summarize
+from cognition.store.components import UnionFind, components_of, degrees_of, summarize
 from cognition.store.neo4j import reads
 from cognition.store.neo4j.cypher import run, scoped
 from cognition.store.neo4j.vectors import DatasetVectors
@@ -248,15 +248,7 @@ async def components(read: Read[Any], dataset: str, cap: int) -> Components:
     summary = summarize(found, cap)
     ids = [int(internal[s]) for s in summary.outside]
     named = await read(lambda tx: run(tx, _NAMED, dataset, ids=ids)) if ids else []
-    return Components(
-        count=summary.count,
-        nodes=summary.nodes,
-        largest=summary.largest,
-        entities=summary.entities,
-        largest_entities=summary.largest_entities,
-        buckets=summary.buckets,
-        outside=Offenders(summary.outside_total, tuple(str(r[0]) for r in named)),
-    )
+    return components_of(summary, tuple(str(r[0]) for r in named))
 
 
 async def _vectors_without_chunk(read: Read[Any], dataset: str, table: Any, cap: int) -> Offenders:
