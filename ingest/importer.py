@@ -216,37 +216,30 @@ class Importer:
         except BudgetExhausted as exc:  # resumable: it is redone (from the cache) once the cap allows
             self._stopped = self._stopped or exc
             stopped = f"{STOPPED} {exc}"
-            self._ledger.record_failure(
-                Failure(
-                    doc.dataset,
-                    doc.doc_id,
-                    doc.source,
-                    doc.content_hash,
-                    doc.kind,
-                    stopped,
-                    PIPELINE_VERSION,
-                    permanent=False,
-                    pages=_pages(doc),
-                )
-            )
+            self._record_resumable(doc, stopped)
             return Outcome(doc.source, "failed", stopped, pages=_pages(doc))
         except BaseException as exc:  # interrupted (Ctrl-C, a lost lease) or the store failed
             reason = "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else None
-            self._ledger.record_failure(
-                Failure(
-                    doc.dataset,
-                    doc.doc_id,
-                    doc.source,
-                    doc.content_hash,
-                    doc.kind,
-                    f"{reason or type(exc).__name__ + ': ' + str(exc)}: import again to redo it",
-                    PIPELINE_VERSION,
-                    permanent=False,
-                    pages=_pages(doc),
-                )
+            self._record_resumable(
+                doc, f"{reason or type(exc).__name__ + ': ' + str(exc)}: import again to redo it"
             )
             raise
         return self._finish(doc, counts, time.perf_counter() - started)
+
+    def _record_resumable(self, doc: _Doc, reason: str) -> None:
+        """The document failed for a reason the next import may not meet: not permanent."""
+        failure = Failure(
+            doc.dataset,
+            doc.doc_id,
+            doc.source,
+            doc.content_hash,
+            doc.kind,
+            reason,
+            PIPELINE_VERSION,
+            permanent=False,
+            pages=_pages(doc),
+        )
+        self._ledger.record_failure(failure)
 
     def _record(self, doc: _Doc) -> DocumentRecord:
         assert doc.book is not None
